@@ -1,0 +1,305 @@
+//! Command-line arguments (clap) and their conversion into the library's [`Options`], once.
+//! Accepts Kompose's `convert` flags so existing scripts keep working; flags that cannot be
+//! honoured fail with a clear message instead of being ignored.
+
+mod write;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indexmap::IndexMap;
+use kompile::compose::ComposeFile;
+use kompile::diag::{Code, Severity};
+use kompile::k8s::{Controller, VolumeStrategy};
+use kompile::{fs::RealFs, output, Options};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(name = "kompile", version, about = "Translate Docker Compose projects into valid Kubernetes manifests")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: Global,
+}
+
+/// Flags Kompose accepts before or after the subcommand.
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// Compose file to read (repeatable, or comma-separated; `-` reads stdin). Default:
+    /// compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml in the current directory.
+    #[arg(short = 'f', long = "file", global = true, value_delimiter = ',')]
+    file: Vec<String>,
+    /// Target platform; only `kubernetes` is supported.
+    #[arg(long, global = true, default_value = "kubernetes")]
+    provider: String,
+    /// Print only errors (hide warnings and notes).
+    #[arg(long, global = true, visible_alias = "quiet", short = 'q')]
+    suppress_warnings: bool,
+    /// Treat warnings as errors (exit 1 and write nothing when there are any).
+    #[arg(long, global = true, visible_alias = "error-on-warning")]
+    strict: bool,
+    /// Accepted for Kompose compatibility; kompile's messages do not change.
+    #[arg(short = 'v', long, global = true, hide = true)]
+    verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert a Compose project to Kubernetes manifests.
+    Convert(Box<ConvertArgs>),
+    /// Explain a diagnostic code, e.g. `kompile explain K201`.
+    Explain {
+        /// The code (`K201`).
+        code: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ConvertArgs {
+    /// Write here: a directory (existing, or ending in `/`) gets one file per object; any
+    /// other path gets one multi-document file; `-` is stdout. Default: stdout.
+    #[arg(short = 'o', long = "out")]
+    out: Option<String>,
+    /// Print all objects to stdout as one YAML stream (the default when `-o` is not given).
+    #[arg(long, conflicts_with = "out")]
+    stdout: bool,
+    /// JSON instead of YAML (a `v1` List on stdout or in a single file).
+    #[arg(short = 'j', long)]
+    json: bool,
+    /// Accepted for Kompose compatibility: YAML is the default.
+    #[arg(short = 'y', long, hide = true, conflicts_with = "json")]
+    yaml: bool,
+    /// Spaces per indentation level.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
+    indent: u8,
+    /// Replica count for every Deployment (overrides `deploy.replicas`).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..))]
+    replicas: Option<i32>,
+    /// Workload kind for long-running services: deployment or daemonset.
+    #[arg(long)]
+    controller: Option<String>,
+    /// Deprecated Kompose alias for `--controller deployment`.
+    #[arg(short = 'd', long = "deployment", hide = true)]
+    deployment: bool,
+    /// Deprecated Kompose alias for `--controller daemonset`.
+    #[arg(long = "daemon-set", hide = true)]
+    daemon_set: bool,
+    /// How volumes become Kubernetes volumes: persistentVolumeClaim, emptyDir, hostPath or configMap.
+    #[arg(long, default_value = "persistentVolumeClaim")]
+    volumes: String,
+    /// Deprecated Kompose alias for `--volumes emptyDir`.
+    #[arg(long, hide = true)]
+    emptyvols: bool,
+    /// Storage request of generated PersistentVolumeClaims (default 100Mi).
+    #[arg(long)]
+    pvc_request_size: Option<String>,
+    /// Put every object in this namespace (and emit the Namespace).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    /// Do not expand `${VAR}` in compose files.
+    #[arg(long)]
+    no_interpolate: bool,
+    /// Activate a Compose profile (repeatable). Default: COMPOSE_PROFILES.
+    #[arg(long = "profile")]
+    profiles: Vec<String>,
+    /// Project name (default: COMPOSE_PROJECT_NAME, the top-level `name`, or the directory name).
+    #[arg(short = 'p', long)]
+    project_name: Option<String>,
+    /// Directory that relative paths and `.env` are resolved against (default: the first
+    /// compose file's directory).
+    #[arg(long)]
+    project_directory: Option<PathBuf>,
+    /// Kompose's `kompose.cmd`/`kompose.version` annotations; kompile never writes them
+    /// (they make output differ between machines), so only `false` is accepted.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
+    with_kompose_annotation: Option<bool>,
+    /// Kompose's image build; not supported (build and push your images in CI first).
+    #[arg(long, hide = true)]
+    build: Option<String>,
+    /// Kompose's image push; not supported.
+    #[arg(long, hide = true)]
+    push_image: bool,
+    /// Kompose's Helm chart output; not supported yet.
+    #[arg(short = 'c', long, hide = true)]
+    chart: bool,
+}
+
+pub fn run() -> Result<u8> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    if !cli.global.provider.eq_ignore_ascii_case("kubernetes") {
+        bail!("provider `{}` is not supported: kompile writes Kubernetes manifests only", cli.global.provider);
+    }
+    match cli.command {
+        Command::Explain { code } => explain(&code),
+        Command::Convert(args) => convert(&cli.global, &args),
+    }
+}
+
+fn explain(code: &str) -> Result<u8> {
+    let Some(found) = Code::ALL.iter().find(|c| c.id().eq_ignore_ascii_case(code)) else {
+        bail!("unknown diagnostic code `{code}`; codes are listed in docs/diagnostics.md");
+    };
+    println!("{} ({}): {}", found.id(), found.severity().as_str(), found.title());
+    println!("See docs/diagnostics.md#{} for causes and fixes.", found.id().to_ascii_lowercase());
+    Ok(0)
+}
+
+fn options(args: &ConvertArgs, project_dir: &Path) -> Result<Options> {
+    if args.with_kompose_annotation == Some(true) {
+        bail!("`--with-kompose-annotation=true` is not supported: kompile output is the same on every machine, so it carries no `kompose.cmd` or `kompose.version` annotations");
+    }
+    if args.build.as_deref().is_some_and(|b| b != "none") || args.push_image {
+        bail!("building and pushing images is not supported: build and push them in CI, then set `image:` in the compose file");
+    }
+    if args.chart {
+        bail!("Helm chart output (`--chart`) is not supported yet");
+    }
+    let mut options = Options::default();
+    options.load.interpolate = !args.no_interpolate;
+    options.load.profiles = args.profiles.clone();
+    options.load.project_name = args.project_name.clone();
+    options.map.replicas = args.replicas;
+    options.map.namespace = args.namespace.clone();
+    if let Some(ns) = &args.namespace {
+        if !kompile::k8s::names::is_dns1035_label(ns) {
+            bail!("namespace `{ns}` is not a valid name: use lowercase letters, digits and `-`, starting with a letter");
+        }
+    }
+    if let Some(size) = &args.pvc_request_size {
+        if !kompile::k8s::is_storage_quantity(size) {
+            bail!("`--pvc-request-size {size}` is not a storage size such as `1Gi`");
+        }
+        options.map.pvc_request_size = size.clone();
+    }
+    let volumes = if args.emptyvols { "emptyDir" } else { args.volumes.as_str() };
+    options.map.volumes = VolumeStrategy::parse(volumes).with_context(|| {
+        format!("`--volumes {volumes}` is not supported: use persistentVolumeClaim, emptyDir, hostPath or configMap")
+    })?;
+    let controller = match (args.controller.as_deref().map(str::to_ascii_lowercase), args.deployment, args.daemon_set) {
+        (Some(c), _, _) if c == "deployment" => Some(Controller::Deployment),
+        (Some(c), _, _) if c == "daemonset" => Some(Controller::DaemonSet),
+        (Some(c), _, _) => bail!("`--controller {c}` is not supported: use deployment or daemonset"),
+        (None, true, _) => Some(Controller::Deployment),
+        (None, _, true) => Some(Controller::DaemonSet),
+        _ => None,
+    };
+    options.map.controller = controller;
+    let absolute = std::fs::canonicalize(project_dir).unwrap_or_else(|_| project_dir.to_path_buf());
+    options.map.project_dir = absolute.to_string_lossy().into_owned();
+    Ok(options)
+}
+
+const DEFAULT_FILES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+
+/// The compose files to read, as given or found.
+fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<String>> {
+    if !global.file.is_empty() {
+        return Ok(global.file.clone());
+    }
+    if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {
+        let sep = env.get("COMPOSE_PATH_SEPARATOR").and_then(|s| s.chars().next()).unwrap_or(':');
+        return Ok(list.split(sep).filter(|s| !s.is_empty()).map(str::to_string).collect());
+    }
+    for name in DEFAULT_FILES {
+        if Path::new(name).is_file() {
+            return Ok(vec![name.to_string()]);
+        }
+    }
+    bail!("no compose file found: pass `-f FILE`, or run in a directory with compose.yaml or docker-compose.yml")
+}
+
+fn read_inputs(paths: &[String]) -> Result<Vec<ComposeFile>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let contents = if path == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).context("cannot read the compose file from stdin")?;
+            buf
+        } else {
+            let p = Path::new(path);
+            if p.is_dir() {
+                bail!("`{path}` is a directory; pass the compose file inside it");
+            }
+            std::fs::read(p).with_context(|| format!("cannot read `{path}`"))?
+        };
+        files.push(ComposeFile { name: if path == "-" { "<stdin>".into() } else { path.clone() }, contents });
+    }
+    Ok(files)
+}
+
+fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
+    let env: IndexMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let paths = compose_paths(global, &env)?;
+    let files = read_inputs(&paths)?;
+    let project_dir = match &args.project_directory {
+        Some(dir) => dir.clone(),
+        None => paths
+            .iter()
+            .find(|p| *p != "-")
+            .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let options = options(args, &project_dir)?;
+    let conversion = kompile::convert(&files, &env, &project_dir, &RealFs, &options);
+
+    let mut stderr = std::io::stderr().lock();
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut warnings = 0;
+    for d in &conversion.diagnostics {
+        if d.severity == Severity::Warning {
+            warnings += 1;
+        }
+        if global.suppress_warnings && d.severity != Severity::Error {
+            continue;
+        }
+        let text = d.render(&conversion.sources);
+        if color {
+            let paint = match d.severity {
+                Severity::Error => "\x1b[31m",
+                Severity::Warning => "\x1b[33m",
+                Severity::Info => "\x1b[36m",
+            };
+            writeln!(stderr, "{paint}{text}\x1b[0m")?;
+        } else {
+            writeln!(stderr, "{text}")?;
+        }
+    }
+    if conversion.has_errors() {
+        return Ok(1);
+    }
+    if global.strict && warnings > 0 {
+        writeln!(stderr, "error: {warnings} warning(s) and `--strict` is set: nothing was written")?;
+        return Ok(1);
+    }
+    let indent = usize::from(args.indent);
+    let stream = || if args.json { output::json_list(&conversion.objects, indent) } else { output::yaml_stream(&conversion.objects, indent) };
+    match args.out.as_deref() {
+        None | Some("-") => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(stream().as_bytes()).context("cannot write to stdout")?;
+            stdout.flush().context("cannot write to stdout")?;
+        }
+        Some(out) => {
+            let path = Path::new(out);
+            if out.ends_with('/') || path.is_dir() {
+                let files = output::per_object_files(&conversion.objects, indent, args.json);
+                write::directory(path, &files)?;
+            } else {
+                let secret = conversion.objects.iter().any(|o| o.secret);
+                write::file(path, stream().as_bytes(), secret)?;
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,256 @@
+//! Typed access to YAML nodes for the reader: each getter either returns the value in the
+//! shape the model wants or records a wrong-type diagnostic naming the key path and what was
+//! expected. Strings are cast the way compose-go casts them after interpolation.
+
+use super::keys::{self, Handling};
+use super::model::NotConverted;
+use crate::diag::{Code, Diagnostic, Diagnostics, Pos};
+use crate::yaml::{Key, Node, Value};
+
+pub struct Fields<'a> {
+    pub diags: &'a mut Diagnostics,
+    pub not_converted: &'a mut Vec<NotConverted>,
+}
+
+impl Fields<'_> {
+    pub fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
+        self.diags.push(Diagnostic::at(
+            Code::WrongType,
+            node.pos,
+            format!("`{path}` must be {expected}, found {}", node.kind_name()),
+        ));
+    }
+
+    pub fn invalid(&mut self, pos: Pos, message: String) {
+        self.diags.push(Diagnostic::at(Code::InvalidValue, pos, message));
+    }
+
+    /// The entries of a mapping, or a diagnostic. `null` is an empty mapping.
+    pub fn map<'n>(&mut self, node: &'n Node, path: &str) -> &'n [(Key, Node)] {
+        match &node.value {
+            Value::Map(entries) => entries,
+            Value::Null => &[],
+            _ => {
+                self.wrong_type(node, path, "a mapping");
+                &[]
+            }
+        }
+    }
+
+    /// Check every key of `entries` against `table`: unknown keys are errors (except `x-`),
+    /// not-converted keys are recorded. Returns the converted entries.
+    pub fn check_keys<'n>(
+        &mut self,
+        entries: &'n [(Key, Node)],
+        table: &[(&str, Handling)],
+        path: &str,
+    ) -> Vec<&'n (Key, Node)> {
+        let mut converted = Vec::new();
+        for entry in entries {
+            let (key, _) = entry;
+            if key.name.starts_with("x-") {
+                continue;
+            }
+            match keys::lookup(table, &key.name) {
+                Some(Handling::Converted) => converted.push(entry),
+                Some(Handling::NotConverted { reason, help }) => self.not_converted.push(NotConverted {
+                    path: format!("{path}.{}", key.name),
+                    pos: key.pos,
+                    reason,
+                    help,
+                }),
+                None => {
+                    let mut d = Diagnostic::at(
+                        Code::UnknownKey,
+                        key.pos,
+                        format!("`{path}` has no key `{}`", key.name),
+                    );
+                    if let Some(close) = closest(&key.name, table) {
+                        d = d.with_help(format!("did you mean `{close}`?"));
+                    } else {
+                        d = d.with_help("custom keys must start with `x-`");
+                    }
+                    self.diags.push(d);
+                }
+            }
+        }
+        converted
+    }
+
+    pub fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            _ => {
+                self.wrong_type(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string, or a number written where Compose accepts either (ports, labels, env).
+    pub fn scalar(&mut self, node: &Node, path: &str) -> Option<String> {
+        match node.scalar_string() {
+            Some(s) => Some(s),
+            None => {
+                self.wrong_type(node, path, "a string or a number");
+                None
+            }
+        }
+    }
+
+    pub fn bool(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match &node.value {
+            Value::Bool(b) => Some(*b),
+            Value::Str(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "y" | "yes" | "on" => Some(true),
+                "false" | "n" | "no" | "off" => Some(false),
+                _ => {
+                    self.invalid(node.pos, format!("`{path}` must be true or false, found `{s}`"));
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(node, path, "a boolean");
+                None
+            }
+        }
+    }
+
+    pub fn int(&mut self, node: &Node, path: &str) -> Option<i64> {
+        match &node.value {
+            Value::Int(i) => Some(*i),
+            Value::Str(s) => match s.trim().parse::<i64>() {
+                Ok(i) => Some(i),
+                Err(_) => {
+                    self.invalid(node.pos, format!("`{path}` must be an integer, found `{s}`"));
+                    None
+                }
+            },
+            Value::Float(f) => {
+                self.invalid(node.pos, format!("`{path}` must be an integer, found {f}"));
+                None
+            }
+            _ => {
+                self.wrong_type(node, path, "an integer");
+                None
+            }
+        }
+    }
+
+    pub fn float(&mut self, node: &Node, path: &str) -> Option<f64> {
+        let value = match &node.value {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Str(s) => s.trim().parse::<f64>().ok(),
+            _ => {
+                self.wrong_type(node, path, "a number");
+                return None;
+            }
+        };
+        match value {
+            Some(f) if f.is_finite() => Some(f),
+            _ => {
+                self.invalid(node.pos, format!("`{path}` must be a number"));
+                None
+            }
+        }
+    }
+
+    /// A string or a list of strings (`dns`, `tmpfs`, `env_file` short forms).
+    pub fn string_or_list<'n>(&mut self, node: &'n Node, path: &str) -> Vec<(String, &'n Node)> {
+        match &node.value {
+            Value::Str(s) => vec![(s.clone(), node)],
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| self.string(item, &format!("{path}[{i}]")).map(|s| (s, item)))
+                .collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.wrong_type(node, path, "a string or a list of strings");
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn list<'n>(&mut self, node: &'n Node, path: &str) -> &'n [Node] {
+        match &node.value {
+            Value::Seq(items) => items,
+            Value::Null => &[],
+            _ => {
+                self.wrong_type(node, path, "a list");
+                &[]
+            }
+        }
+    }
+
+    /// `KEY=value` list or `KEY: value` map (environment, labels, extra_hosts...). A value of
+    /// `None` means "no value given". `sep` splits list items.
+    pub fn list_or_map(&mut self, node: &Node, path: &str, sep: char) -> Vec<(String, Option<String>, Pos)> {
+        match &node.value {
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| {
+                    let value = match &v.value {
+                        Value::Null => None,
+                        _ => self.scalar(v, &format!("{path}.{}", k.name)),
+                    };
+                    (k.name.clone(), value, k.pos)
+                })
+                .collect(),
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let text = self.scalar(item, &format!("{path}[{i}]"))?;
+                    Some(match text.split_once(sep) {
+                        Some((k, v)) => (k.to_string(), Some(v.to_string()), item.pos),
+                        None => (text, None, item.pos),
+                    })
+                })
+                .collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.wrong_type(node, path, "a mapping or a list");
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// The table key closest to `name` (edit distance at most 2), for "did you mean".
+fn closest<'t>(name: &str, table: &[(&'t str, Handling)]) -> Option<&'t str> {
+    table
+        .iter()
+        .map(|(k, _)| (edit_distance(name, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("imagee", keys::SERVICE_KEYS), Some("image"));
+        assert_eq!(closest("enviroment", keys::SERVICE_KEYS), Some("environment"));
+        assert_eq!(closest("zzzzzz", keys::SERVICE_KEYS), None);
+    }
+}

@@ -1,0 +1,292 @@
+//! `${VAR}` interpolation, with compose-go's exact grammar and operators.
+//!
+//! [`substitute`] handles one string; [`interpolate_tree`] walks a parsed file and replaces
+//! every string value (never a key), reporting errors and unset variables with positions.
+//! Lookup is a closure, so the caller decides where variables come from.
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::yaml::{Node, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterpolationError {
+    /// `${` that does not fit the grammar.
+    Syntax,
+    /// `${VAR:?msg}` / `${VAR?msg}` with the variable missing: the message.
+    Required { name: String, message: String },
+}
+
+impl InterpolationError {
+    pub fn describe(&self, template: &str) -> String {
+        match self {
+            InterpolationError::Syntax => format!("invalid interpolation format in `{template}`"),
+            InterpolationError::Required { name, message } if message.is_empty() => {
+                format!("required variable {name} is missing a value")
+            }
+            InterpolationError::Required { name, message } => {
+                format!("required variable {name} is missing a value: {message}")
+            }
+        }
+    }
+}
+
+/// Result of one substitution: the text and the names of unset variables used plainly.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Substituted {
+    pub text: String,
+    pub unset: Vec<String>,
+}
+
+fn is_name_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+fn is_name_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Substitute every `$VAR`, `${VAR}`, `${VAR<op>arg}` and `$$` in `template`.
+pub fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Substituted, InterpolationError> {
+    let mut out = Substituted::default();
+    substitute_into(template, lookup, &mut out)?;
+    Ok(out)
+}
+
+fn substitute_into(
+    template: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut Substituted,
+) -> Result<(), InterpolationError> {
+    let bytes = template.as_bytes();
+    let mut i = 0;
+    let mut literal_start = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        out.text.push_str(&template[literal_start..i]);
+        let next = bytes.get(i + 1).copied();
+        match next {
+            Some(b'$') => {
+                out.text.push('$');
+                i += 2;
+            }
+            Some(c) if is_name_start(c) => {
+                let mut end = i + 1;
+                while end < bytes.len() && is_name_char(bytes[end]) {
+                    end += 1;
+                }
+                let name = &template[i + 1..end];
+                match lookup(name) {
+                    Some(value) => out.text.push_str(&value),
+                    None => out.unset.push(name.to_string()),
+                }
+                i = end;
+            }
+            Some(b'{') => {
+                let close = matching_brace(bytes, i + 2).ok_or(InterpolationError::Syntax)?;
+                let inner = &template[i + 2..close];
+                expand_braced(inner, lookup, out)?;
+                i = close + 1;
+            }
+            _ => {
+                out.text.push('$');
+                i += 1;
+            }
+        }
+        literal_start = i;
+    }
+    out.text.push_str(&template[literal_start..]);
+    Ok(())
+}
+
+/// Index of the `}` closing a `${` whose content starts at `from`, counting nested braces.
+fn matching_brace(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut depth = 1usize;
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+const OPERATORS: [&str; 6] = [":?", "?", ":-", "-", ":+", "+"];
+
+fn expand_braced(
+    inner: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut Substituted,
+) -> Result<(), InterpolationError> {
+    // The operator that occurs earliest wins; ties go to the order of OPERATORS.
+    let mut best: Option<(usize, &str)> = None;
+    for op in OPERATORS {
+        if let Some(at) = inner.find(op) {
+            if best.is_none_or(|(b, _)| at < b) {
+                best = Some((at, op));
+            }
+        }
+    }
+    let (name, op_arg) = match best {
+        Some((at, op)) => (&inner[..at], Some((op, &inner[at + op.len()..]))),
+        None => (inner, None),
+    };
+    let nb = name.as_bytes();
+    if nb.is_empty() || !is_name_start(nb[0]) || !nb.iter().all(|&c| is_name_char(c)) {
+        return Err(InterpolationError::Syntax);
+    }
+    let value = lookup(name);
+    let Some((op, arg)) = op_arg else {
+        match value {
+            Some(v) => out.text.push_str(&v),
+            None => out.unset.push(name.to_string()),
+        }
+        return Ok(());
+    };
+    let set = value.is_some();
+    let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
+    let nested = |out: &mut Substituted| substitute_into(arg, lookup, out);
+    match op {
+        ":-" | "-" => {
+            let use_default = if op == ":-" { !non_empty } else { !set };
+            if use_default {
+                nested(out)?;
+            } else {
+                out.text.push_str(value.as_deref().unwrap_or_default());
+            }
+        }
+        ":?" | "?" => {
+            let missing = if op == ":?" { !non_empty } else { !set };
+            if missing {
+                let mut message = Substituted::default();
+                substitute_into(arg, lookup, &mut message)?;
+                return Err(InterpolationError::Required { name: name.to_string(), message: message.text });
+            }
+            out.text.push_str(value.as_deref().unwrap_or_default());
+        }
+        _ => {
+            let use_alt = if op == ":+" { non_empty } else { set };
+            if use_alt {
+                nested(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Interpolate every string value of `node` in place (keys are never touched). `path` is the
+/// dotted path of `node` for messages.
+pub fn interpolate_tree(
+    node: &mut Node,
+    path: &mut Vec<String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) {
+    match &mut node.value {
+        Value::Str(s) if s.contains('$') => match substitute(s, lookup) {
+            Ok(result) => {
+                for name in result.unset {
+                    diags.push(
+                        Diagnostic::at(
+                            Code::UnsetVariable,
+                            node.pos,
+                            format!("variable `{name}` is not set; `{}` uses an empty string", path.join(".")),
+                        )
+                        .with_help(format!(
+                            "set `{name}` in the environment or in `.env`, or give a default: `${{{name}:-value}}`"
+                        )),
+                    );
+                }
+                *s = result.text;
+            }
+            Err(err) => {
+                let mut d = Diagnostic::at(
+                    Code::Interpolation,
+                    node.pos,
+                    format!("`{}`: {}", path.join("."), err.describe(s)),
+                );
+                if err == InterpolationError::Syntax {
+                    d = d.with_help("escape a literal `$` as `$$`");
+                }
+                diags.push(d);
+            }
+        },
+        Value::Seq(items) => {
+            for (idx, item) in items.iter_mut().enumerate() {
+                path.push(idx.to_string());
+                interpolate_tree(item, path, lookup, diags);
+                path.pop();
+            }
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries.iter_mut() {
+                path.push(key.name.clone());
+                interpolate_tree(value, path, lookup, diags);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn operators_follow_compose() {
+        let lookup = env(&[("S", "v"), ("E", "")]);
+        let cases: &[(&str, &str)] = &[
+            ("${S}", "v"),
+            ("$S-bar", "v-bar"),
+            ("$S.x", "v.x"),
+            ("${U:-d}", "d"),
+            ("${E:-d}", "d"),
+            ("${E-d}", ""),
+            ("${U-d}", "d"),
+            ("${S:+a}", "a"),
+            ("${E:+a}", ""),
+            ("${E+a}", "a"),
+            ("$$S", "$S"),
+            ("$$$S", "$v"),
+            ("${U-a:-b}", "a:-b"),
+            ("${U:-${V:-${S}}}", "v"),
+            ("${U:-{\"json\":1}}", "{\"json\":1}"),
+            ("$1 a $ b $", "$1 a $ b $"),
+            ("${U:-a}:${S:-b}:c", "a:v:c"),
+        ];
+        for (template, expected) in cases {
+            assert_eq!(substitute(template, &lookup).unwrap().text, *expected, "{template}");
+        }
+    }
+
+    #[test]
+    fn errors_and_unset_names() {
+        let lookup = env(&[]);
+        assert_eq!(substitute("${", &lookup), Err(InterpolationError::Syntax));
+        assert_eq!(substitute("${ foo}", &lookup), Err(InterpolationError::Syntax));
+        assert_eq!(substitute("${9A}", &lookup), Err(InterpolationError::Syntax));
+        assert_eq!(
+            substitute("${A:?need ${B:-it}}", &lookup),
+            Err(InterpolationError::Required { name: "A".into(), message: "need it".into() })
+        );
+        assert_eq!(substitute("$A${B}", &lookup).unwrap().unset, ["A", "B"]);
+        // Arguments are lazy: an unused default reports nothing.
+        assert!(substitute("${A:-${B}}x", &env(&[("A", "1")])).unwrap().unset.is_empty());
+    }
+}

@@ -1,0 +1,607 @@
+//! The Compose loader: compose files (as text) plus the environment in, a resolved
+//! [`Project`] plus diagnostics out.
+//!
+//! Order, as Docker Compose does it: parse each file (YAML, positions kept), interpolate its
+//! string values, merge the files in order, then read the merged tree into the typed model
+//! (short syntax to long form, env files and bind-mounted files read through
+//! [`FileSystem`]), apply profiles, and check references. The loader never writes, and it
+//! reads only through the `FileSystem` it is handed.
+
+/// Field access for the reader, borrowing only the diagnostics lists so the rest of the
+/// loader stays usable alongside.
+macro_rules! fields {
+    ($loader:expr) => {
+        $crate::compose::fields::Fields { diags: &mut $loader.diags, not_converted: &mut $loader.not_converted }
+    };
+}
+
+mod command;
+mod dotenv;
+mod fields;
+mod interpolate;
+pub mod keys;
+mod merge;
+pub mod model;
+mod ports;
+mod service;
+mod units;
+mod volumes;
+
+pub use command::split_command;
+pub use dotenv::parse_into as parse_dotenv;
+pub use interpolate::substitute;
+pub use model::*;
+pub use ports::parse_short as parse_port;
+pub use units::{parse_bytes, parse_duration};
+pub use volumes::{parse_short as parse_volume, MountType};
+
+use crate::diag::{Code, Diagnostic, Diagnostics, Pos, Sources};
+use crate::fs::{FileKind, FileSystem};
+use crate::yaml::{self, Limits, Node, Value};
+use indexmap::IndexMap;
+use std::path::{Path, PathBuf};
+
+
+/// One compose file, already read by the caller.
+#[derive(Debug, Clone)]
+pub struct ComposeFile {
+    /// The name diagnostics use (as the user gave it, `-` for stdin).
+    pub name: String,
+    pub contents: Vec<u8>,
+}
+
+/// Decode a file as UTF-8, reporting the first invalid byte's position.
+fn decode(bytes: &[u8], file: u32) -> Result<&str, Diagnostic> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let col = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+        Diagnostic::at(Code::YamlSyntax, Pos::new(file, line as u32, col as u32), "the file is not valid UTF-8")
+            .with_help("save the file as UTF-8")
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub interpolate: bool,
+    /// Active profiles; when empty, `COMPOSE_PROFILES` from the environment is used.
+    pub profiles: Vec<String>,
+    pub project_name: Option<String>,
+    pub limits: Limits,
+    /// Largest file (bind mount, secret, config) read into a manifest, in bytes.
+    pub max_file_bytes: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            interpolate: true,
+            profiles: Vec::new(),
+            project_name: None,
+            limits: Limits::default(),
+            max_file_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// State shared by the reading functions.
+pub(crate) struct Loader<'a> {
+    pub diags: Diagnostics,
+    pub not_converted: Vec<NotConverted>,
+    pub sources: &'a mut Sources,
+    pub lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub fs: &'a dyn FileSystem,
+    pub project_dir: PathBuf,
+    pub options: &'a LoadOptions,
+}
+
+/// The variables interpolation sees: the process environment, then `<project>/.env` for
+/// names the process does not set (unless `COMPOSE_DISABLE_ENV_FILE` is true).
+pub fn project_environment(
+    process: &IndexMap<String, String>,
+    project_dir: &Path,
+    fs: &dyn FileSystem,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> IndexMap<String, String> {
+    let mut env = process.clone();
+    let disabled = process
+        .get("COMPOSE_DISABLE_ENV_FILE")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+    let path = project_dir.join(".env");
+    if disabled || fs.kind(&path) != Some(FileKind::File) {
+        return env;
+    }
+    let file = sources.add(&display_path(&path));
+    let text = match fs.read(&path).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        _ => {
+            diags.push(Diagnostic::at(Code::FileRead, Pos::new(file, 1, 1), "`.env` cannot be read as UTF-8 text"));
+            return env;
+        }
+    };
+    let mut vars = IndexMap::new();
+    let lookup = |name: &str| process.get(name).cloned();
+    match dotenv::parse_into(&text, &mut vars, &lookup) {
+        Ok(()) => {
+            for (k, v) in vars {
+                env.entry(k).or_insert(v);
+            }
+        }
+        Err(e) => diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message)),
+    }
+    env
+}
+
+/// Load a project. `None` when an error leaves nothing sensible to convert; otherwise the
+/// project, possibly with error diagnostics (the caller refuses to emit when there are any).
+pub fn load(
+    files: &[ComposeFile],
+    env: &IndexMap<String, String>,
+    project_dir: &Path,
+    fs: &dyn FileSystem,
+    options: &LoadOptions,
+    sources: &mut Sources,
+) -> (Option<Project>, Diagnostics) {
+    let lookup = |name: &str| env.get(name).cloned();
+    let mut loader = Loader {
+        diags: Diagnostics::default(),
+        not_converted: Vec::new(),
+        sources,
+        lookup: &lookup,
+        fs,
+        project_dir: project_dir.to_path_buf(),
+        options,
+    };
+    let mut root: Option<Node> = None;
+    for file in files {
+        let id = loader.sources.add(&file.name);
+        let text = match decode(&file.contents, id) {
+            Ok(text) => text,
+            Err(d) => {
+                loader.diags.push(d);
+                continue;
+            }
+        };
+        let docs = match yaml::parse(text, id, options.limits) {
+            Ok(docs) => docs,
+            Err(d) => {
+                loader.diags.push(d);
+                continue;
+            }
+        };
+        for mut doc in docs {
+            if doc.is_null() {
+                continue;
+            }
+            if !matches!(doc.value, Value::Map(_)) {
+                loader.diags.push(Diagnostic::at(
+                    Code::WrongType,
+                    doc.pos,
+                    format!("a compose file must be a mapping, found {}", doc.kind_name()),
+                ));
+                continue;
+            }
+            if options.interpolate {
+                interpolate::interpolate_tree(&mut doc, &mut Vec::new(), &lookup, &mut loader.diags);
+            }
+            root = Some(match root {
+                None => merge::strip_tags(doc),
+                Some(mut base) => {
+                    merge::merge(&mut base, doc, &mut Vec::new());
+                    base
+                }
+            });
+        }
+    }
+    if loader.diags.has_errors() {
+        return (None, loader.diags);
+    }
+    let Some(root) = root else {
+        let pos = files.first().map(|_| Pos::new(0, 1, 1));
+        loader.diags.push(Diagnostic::new(Code::EmptyProject, pos, "the compose file is empty"));
+        return (None, loader.diags);
+    };
+    let project = loader.read_project(&root, &lookup);
+    let Loader { mut diags, not_converted, .. } = loader;
+    let mut project = project;
+    project.not_converted = not_converted;
+    if project.services.is_empty() && !diags.has_errors() {
+        diags.push(
+            Diagnostic::at(Code::EmptyProject, root.pos, "the project has no services to convert")
+                .with_help("define `services:`, or check which `--profile` is active"),
+        );
+    }
+    (Some(project), diags)
+}
+
+/// Docker Compose's project-name normalisation: lowercase, keep `[a-z0-9_-]`, trim leading
+/// `_`/`-`.
+pub fn normalize_project_name(name: &str) -> String {
+    let kept: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    kept.trim_start_matches(['_', '-']).to_string()
+}
+
+impl Loader<'_> {
+    fn read_project(&mut self, root: &Node, lookup: &dyn Fn(&str) -> Option<String>) -> Project {
+        let mut project = Project::default();
+        let mut f = fields!(self);
+        let entries = f.map(root, "the top level");
+        let converted: Vec<_> = f.check_keys(entries, keys::TOP_LEVEL_KEYS, "").into_iter().cloned().collect();
+        // check_keys reports top-level paths as `.key`; fix them up.
+        for nc in self.not_converted.iter_mut() {
+            if let Some(rest) = nc.path.strip_prefix('.') {
+                nc.path = rest.to_string();
+            }
+        }
+        let mut name_from_file = None;
+        for (key, value) in &converted {
+            match key.name.as_str() {
+                "version" => self.diags.push(
+                    Diagnostic::at(Code::ObsoleteVersion, key.pos, "`version` is obsolete and ignored")
+                        .with_help("remove the `version` line"),
+                ),
+                "name" => name_from_file = fields!(self).string(value, "name"),
+                _ => {}
+            }
+        }
+        let dir_name = self.project_dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        project.name = self
+            .options
+            .project_name
+            .clone()
+            .or_else(|| lookup("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()))
+            .unwrap_or_else(|| normalize_project_name(&name_from_file.unwrap_or(dir_name)));
+
+        let get = |name: &str| converted.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
+        if let Some(volumes) = get("volumes") {
+            self.read_volume_defs(&mut project, volumes);
+        }
+        for (kind, node) in [("secrets", get("secrets")), ("configs", get("configs"))] {
+            if let Some(node) = node {
+                let defs = self.read_file_objects(kind, node);
+                if kind == "secrets" {
+                    project.secrets = defs;
+                } else {
+                    project.configs = defs;
+                }
+            }
+        }
+        let mut networks: Vec<String> = vec!["default".into()];
+        if let Some(nets) = get("networks") {
+            let mut f = fields!(self);
+            for (k, v) in f.map(nets, "networks") {
+                networks.push(k.name.clone());
+                for (sub, _) in f.map(v, &format!("networks.{}", k.name)) {
+                    if !matches!(sub.name.as_str(), "name" | "external") && !sub.name.starts_with("x-") {
+                        f.not_converted.push(NotConverted {
+                            path: format!("networks.{}.{}", k.name, sub.name),
+                            pos: sub.pos,
+                            reason: "network settings are not converted: the cluster network connects every pod",
+                            help: None,
+                        });
+                    }
+                }
+            }
+        }
+        let active = self.active_profiles(lookup);
+        if let Some(services) = get("services") {
+            let mut f = fields!(self);
+            let entries = f.map(services, "services").to_vec();
+            let mut disabled = Vec::new();
+            for (key, node) in &entries {
+                if !valid_service_name(&key.name) {
+                    self.diags.push(Diagnostic::at(
+                        Code::InvalidValue,
+                        key.pos,
+                        format!("service name `{}` may contain only letters, digits, `.`, `_` and `-`", key.name),
+                    ));
+                    continue;
+                }
+                if !self.profile_enabled(node, &active) {
+                    disabled.push(key.name.clone());
+                    continue;
+                }
+                let service = self.read_service(&key.name, key.pos, node);
+                project.services.push(service);
+            }
+            self.check_references(&project, &networks, &disabled, &entries);
+        }
+        project
+    }
+
+    fn active_profiles(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+        if !self.options.profiles.is_empty() {
+            return self.options.profiles.clone();
+        }
+        lookup("COMPOSE_PROFILES")
+            .map(|v| v.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
+    fn profile_enabled(&mut self, node: &Node, active: &[String]) -> bool {
+        let Some(profiles) = node.get("profiles") else { return true };
+        let Value::Seq(items) = &profiles.value else { return true };
+        if items.is_empty() {
+            return true;
+        }
+        items.iter().any(|p| match &p.value {
+            Value::Str(name) => active.iter().any(|a| a == name || a == "*"),
+            _ => false,
+        })
+    }
+
+    fn check_references(&mut self, project: &Project, networks: &[String], disabled: &[String], entries: &[(yaml::Key, Node)]) {
+        let names: Vec<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
+        for service in &project.services {
+            for mount in &service.volumes {
+                if let (MountType::Volume, Some(source)) = (mount.kind, &mount.source) {
+                    if !project.volumes.contains_key(source) {
+                        self.diags.push(
+                            Diagnostic::at(
+                                Code::UndefinedReference,
+                                mount.pos,
+                                format!("service `{}` uses volume `{source}`, which the top-level `volumes` does not define", service.name),
+                            )
+                            .with_help(format!("add `{source}:` under a top-level `volumes:` key, or write `./{source}` for a host directory")),
+                        );
+                    }
+                }
+            }
+            for (kind, refs, defs) in [
+                ("secret", &service.secrets, &project.secrets),
+                ("config", &service.configs, &project.configs),
+            ] {
+                for r in refs {
+                    if !defs.contains_key(&r.source) {
+                        self.diags.push(
+                            Diagnostic::at(
+                                Code::UndefinedReference,
+                                r.pos,
+                                format!("service `{}` uses {kind} `{}`, which the top-level `{kind}s` does not define", service.name, r.source),
+                            )
+                            .with_help(format!("add `{}: {{file: ./path}}` under a top-level `{kind}s:` key", r.source)),
+                        );
+                    }
+                }
+            }
+            for dep in service.depends_on.iter().chain(&service.links) {
+                if !names.contains(&dep.value.as_str()) {
+                    let why = if disabled.contains(&dep.value) { " (its profile is not active)" } else { "" };
+                    self.diags.push(Diagnostic::at(
+                        Code::UndefinedReference,
+                        dep.pos,
+                        format!("service `{}` depends on undefined service `{}`{why}", service.name, dep.value),
+                    ));
+                }
+            }
+            if let Some((_, node)) = entries.iter().find(|(k, _)| k.name == service.name) {
+                if let Some(nets) = node.get("networks") {
+                    let listed: Vec<(String, Pos)> = match &nets.value {
+                        Value::Map(m) => m.iter().map(|(k, _)| (k.name.clone(), k.pos)).collect(),
+                        Value::Seq(items) => items.iter().filter_map(|i| i.scalar_string().map(|s| (s, i.pos))).collect(),
+                        _ => Vec::new(),
+                    };
+                    for (net, pos) in listed {
+                        if !networks.contains(&net) {
+                            self.diags.push(Diagnostic::at(
+                                Code::UndefinedReference,
+                                pos,
+                                format!("service `{}` refers to undefined network `{net}`", service.name),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn read_volume_defs(&mut self, project: &mut Project, node: &Node) {
+        let mut f = fields!(self);
+        for (key, value) in f.map(node, "volumes") {
+            let path = format!("volumes.{}", key.name);
+            let mut def = VolumeDef { pos: key.pos, ..VolumeDef::default() };
+            for (k, v) in f.map(value, &path) {
+                let kp = format!("{path}.{}", k.name);
+                match k.name.as_str() {
+                    "labels" => {
+                        for (name, val, _) in f.list_or_map(v, &kp, '=') {
+                            def.labels.insert(name, val.unwrap_or_default());
+                        }
+                    }
+                    "external" => def.external = matches!(v.value, Value::Bool(true) | Value::Map(_)),
+                    "name" => {
+                        f.string(v, &kp);
+                    }
+                    "driver" | "driver_opts" => f.not_converted.push(NotConverted {
+                        path: kp,
+                        pos: k.pos,
+                        reason: "volume drivers are replaced by the cluster's StorageClass",
+                        help: Some("set `kompose.volume.storage-class-name` on the service to choose one"),
+                    }),
+                    name if name.starts_with("x-") => {}
+                    other => f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{path}` has no key `{other}`"))),
+                }
+            }
+            project.volumes.insert(key.name.clone(), def);
+        }
+    }
+
+    fn read_file_objects(&mut self, kind: &str, node: &Node) -> IndexMap<String, FileObject> {
+        let mut out = IndexMap::new();
+        let entries = fields!(self).map(node, kind).to_vec();
+        for (key, value) in &entries {
+            let path = format!("{kind}.{}", key.name);
+            let mut source = None;
+            let mut f = fields!(self);
+            let fields_list = f.map(value, &path).to_vec();
+            for (k, v) in &fields_list {
+                let kp = format!("{path}.{}", k.name);
+                let mut f = fields!(self);
+                match k.name.as_str() {
+                    "file" => {
+                        if let Some(file) = f.string(v, &kp) {
+                            source = match self.read_project_file(&file, v.pos, &kp) {
+                                Ok(Some(contents)) => Some(FileSource::File { path: file, contents }),
+                                Ok(None) => {
+                                    self.diags.push(Diagnostic::at(Code::FileRead, v.pos, format!("`{kp}`: file `{file}` not found")));
+                                    None
+                                }
+                                Err(()) => None,
+                            };
+                        }
+                    }
+                    "content" if kind == "configs" => {
+                        source = f.string(v, &kp).map(FileSource::Content);
+                    }
+                    "environment" => {
+                        if let Some(variable) = f.string(v, &kp) {
+                            let value = (self.lookup)(&variable);
+                            source = Some(FileSource::Environment { variable, value });
+                        }
+                    }
+                    "external" => {
+                        if matches!(v.value, Value::Bool(true) | Value::Map(_)) {
+                            source = Some(FileSource::External);
+                        }
+                    }
+                    "name" => {
+                        f.string(v, &kp);
+                    }
+                    "labels" | "driver" | "driver_opts" | "template_driver" => f.not_converted.push(NotConverted {
+                        path: kp.clone(),
+                        pos: k.pos,
+                        reason: "this setting has no Kubernetes equivalent",
+                        help: None,
+                    }),
+                    name if name.starts_with("x-") => {}
+                    other => f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{path}` has no key `{other}`"))),
+                }
+            }
+            match source {
+                Some(source) => {
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source });
+                }
+                None if !self.diags.has_errors() => self.diags.push(Diagnostic::at(
+                    Code::InvalidValue,
+                    key.pos,
+                    format!("`{path}` must set one of `file`, `environment`{}, or `external: true`", if kind == "configs" { ", `content`" } else { "" }),
+                )),
+                None => {}
+            }
+        }
+        out
+    }
+
+    /// A path from the compose file, resolved against the project directory (`~` is HOME).
+    pub(crate) fn resolve(&self, path: &str) -> PathBuf {
+        if let Some(rest) = path.strip_prefix("~/") {
+            if let Some(home) = (self.lookup)("HOME") {
+                return Path::new(&home).join(rest);
+            }
+        }
+        self.project_dir.join(path)
+    }
+
+    /// Read a file the project names. `Ok(None)` when it does not exist; `Err(())` after
+    /// reporting any other problem.
+    pub(crate) fn read_project_file(&mut self, path: &str, pos: Pos, what: &str) -> Result<Option<Vec<u8>>, ()> {
+        let full = self.resolve(path);
+        match self.fs.kind(&full) {
+            None => Ok(None),
+            Some(FileKind::Dir) => {
+                self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{what}`: `{path}` is a directory, not a file")));
+                Err(())
+            }
+            Some(FileKind::Other) => {
+                self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{what}`: `{path}` is not a regular file")));
+                Err(())
+            }
+            Some(FileKind::File) => {
+                if self.fs.size(&full).unwrap_or(0) > self.options.max_file_bytes {
+                    self.diags.push(Diagnostic::at(
+                        Code::FileRead,
+                        pos,
+                        format!("`{what}`: `{path}` is larger than {} bytes", self.options.max_file_bytes),
+                    ));
+                    return Err(());
+                }
+                match self.fs.read(&full) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) => {
+                        self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{what}`: cannot read `{path}`: {e}")));
+                        Err(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// What a bind mount's host path holds, for turning it into a ConfigMap.
+    pub(crate) fn host_path(&mut self, source: &str, _pos: Pos) -> HostPath {
+        let full = self.resolve(source);
+        let limit = self.options.max_file_bytes;
+        match self.fs.kind(&full) {
+            None => HostPath::Missing,
+            Some(FileKind::Other) => HostPath::Unsupported("it is not a regular file or directory".into()),
+            Some(FileKind::File) => {
+                if self.fs.size(&full).unwrap_or(u64::MAX) > limit {
+                    return HostPath::Unsupported(format!("it is larger than {limit} bytes"));
+                }
+                match self.fs.read(&full) {
+                    Ok(bytes) => HostPath::File(bytes),
+                    Err(e) => HostPath::Unsupported(format!("it cannot be read: {e}")),
+                }
+            }
+            Some(FileKind::Dir) => {
+                let Ok(mut names) = self.fs.list(&full) else {
+                    return HostPath::Unsupported("the directory cannot be listed".into());
+                };
+                names.sort();
+                let mut files = Vec::new();
+                let mut total = 0u64;
+                for name in names {
+                    let child = full.join(&name);
+                    match self.fs.kind(&child) {
+                        Some(FileKind::File) => {
+                            total += self.fs.size(&child).unwrap_or(0);
+                            if total > limit {
+                                return HostPath::Unsupported(format!("its files add up to more than {limit} bytes"));
+                            }
+                            match self.fs.read(&child) {
+                                Ok(bytes) => files.push((name, bytes)),
+                                Err(e) => return HostPath::Unsupported(format!("`{name}` cannot be read: {e}")),
+                            }
+                        }
+                        Some(FileKind::Dir) => {
+                            return HostPath::Unsupported(format!("it contains the sub-directory `{name}`, which a ConfigMap cannot hold"))
+                        }
+                        _ => {}
+                    }
+                }
+                if files.is_empty() {
+                    HostPath::Missing
+                } else {
+                    HostPath::Dir(files)
+                }
+            }
+        }
+    }
+}
+
+/// A path for messages: `./` components removed, never made absolute.
+pub fn display_path(path: &Path) -> String {
+    let cleaned: PathBuf = path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+    let text = cleaned.to_string_lossy().to_string();
+    if text.is_empty() { ".".into() } else { text }
+}
+
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+

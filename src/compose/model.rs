@@ -1,0 +1,201 @@
+//! The resolved Compose project: one representation per concept, every short syntax already
+//! turned into its long form, every value interpolated and typed, every file the project
+//! names already read. This is all the Kubernetes mapper ever sees of Compose.
+
+use super::volumes::MountType;
+use crate::diag::Pos;
+use indexmap::IndexMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, pos: Pos) -> Spanned<T> {
+        Spanned { value, pos }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    pub name: String,
+    /// In the order the compose file lists them.
+    pub services: Vec<Service>,
+    pub volumes: IndexMap<String, VolumeDef>,
+    pub secrets: IndexMap<String, FileObject>,
+    pub configs: IndexMap<String, FileObject>,
+    /// Keys present in the input that the converter does not turn into anything.
+    pub not_converted: Vec<NotConverted>,
+}
+
+/// A key the loader understood but kompile has no Kubernetes mapping for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotConverted {
+    pub path: String,
+    pub pos: Pos,
+    pub reason: &'static str,
+    pub help: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VolumeDef {
+    pub labels: IndexMap<String, String>,
+    pub external: bool,
+    pub pos: Pos,
+}
+
+/// A top-level secret or config.
+#[derive(Debug, Clone)]
+pub struct FileObject {
+    pub pos: Pos,
+    pub source: FileSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum FileSource {
+    /// Read from a file; `path` as written, contents as read.
+    File { path: String, contents: Vec<u8> },
+    /// Inline `content:` (configs only).
+    Content(String),
+    /// `environment:` — the value of a project variable.
+    Environment { variable: String, value: Option<String> },
+    External,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Service {
+    pub name: String,
+    pub pos: Pos,
+    pub image: Option<Spanned<String>>,
+    pub has_build: bool,
+    pub container_name: Option<Spanned<String>>,
+    /// `None`: the image default; `Some(vec![])`: explicitly empty.
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub working_dir: Option<String>,
+    /// In file order; `value: None` means "no value" and the variable was not found.
+    pub environment: Vec<EnvVar>,
+    pub env_files: Vec<EnvFile>,
+    pub ports: Vec<Port>,
+    pub expose: Vec<Expose>,
+    pub volumes: Vec<Mount>,
+    pub tmpfs: Vec<Spanned<String>>,
+    pub secrets: Vec<FileRef>,
+    pub configs: Vec<FileRef>,
+    pub healthcheck: Option<Healthcheck>,
+    pub labels: IndexMap<String, Spanned<String>>,
+    pub replicas: Option<Spanned<i64>>,
+    pub global: bool,
+    pub limits: Resources,
+    pub reservations: Resources,
+    pub restart: Option<Spanned<String>>,
+    pub restart_condition: Option<Spanned<String>>,
+    pub user: Option<Spanned<String>>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub stdin_open: bool,
+    pub tty: bool,
+    pub hostname: Option<String>,
+    pub stop_grace_period_ns: Option<i64>,
+    pub extra_hosts: Vec<(String, String)>,
+    pub depends_on: Vec<Spanned<String>>,
+    pub links: Vec<Spanned<String>>,
+    pub pull_policy: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resources {
+    /// CPUs as written (`0.5`, `"2"`), validated as a non-negative number.
+    pub cpus: Option<Spanned<f64>>,
+    pub memory: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: Option<String>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvFile {
+    /// As written in the compose file (relative to the project directory).
+    pub path: String,
+    pub pos: Pos,
+    /// The parsed variables; `None` when the file is optional and absent.
+    pub vars: Option<IndexMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Port {
+    pub target: u16,
+    pub published: Option<String>,
+    pub host_ip: Option<String>,
+    pub protocol: String,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expose {
+    pub port: u16,
+    pub protocol: String,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    pub kind: MountType,
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+    pub pos: Pos,
+    /// For binds: what is at the host path.
+    pub host: HostPath,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum HostPath {
+    #[default]
+    NotABind,
+    Missing,
+    /// A regular file and its bytes.
+    File(Vec<u8>),
+    /// A directory: its regular top-level files (name, bytes), sorted by name.
+    Dir(Vec<(String, Vec<u8>)>),
+    /// Something a manifest cannot carry (a socket, a device, a file over the size limit).
+    Unsupported(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRef {
+    pub source: String,
+    pub target: Option<String>,
+    pub mode: Option<u32>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HealthTest {
+    /// `["CMD", args...]`
+    Exec(Vec<String>),
+    /// `["CMD-SHELL", script]` or a plain string.
+    Shell(String),
+    /// `["NONE"]` or `disable: true`.
+    Disabled,
+    /// No `test`: the image's HEALTHCHECK would apply.
+    Inherit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Healthcheck {
+    pub test: HealthTest,
+    pub interval_ns: Option<i64>,
+    pub timeout_ns: Option<i64>,
+    pub start_period_ns: Option<i64>,
+    pub retries: Option<i64>,
+    pub pos: Pos,
+}

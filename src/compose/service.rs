@@ -1,0 +1,692 @@
+//! Reading one `services.<name>` mapping into a [`Service`]: every short syntax turned into
+//! the long form, files it names (env files, bind-mounted files) read through the
+//! [`FileSystem`](super::FileSystem), every key either converted, reported as not
+//! converted, or rejected as unknown.
+
+use super::command::split_command;
+use super::keys;
+use super::model::*;
+use super::volumes::{self, MountType};
+use super::{dotenv, ports, units, Loader};
+use crate::diag::{Code, Diagnostic, Pos};
+use crate::yaml::{Node, Value};
+use indexmap::IndexMap;
+
+impl Loader<'_> {
+    pub(super) fn read_service(&mut self, name: &str, pos: Pos, node: &Node) -> Service {
+        let path = format!("services.{name}");
+        let mut service = Service { name: name.to_string(), pos, ..Service::default() };
+        let mut f = fields!(self);
+        let entries = f.map(node, &path);
+        let converted = f.check_keys(entries, keys::SERVICE_KEYS, &path);
+        for (key, value) in converted {
+            let p = format!("{path}.{}", key.name);
+            self.read_service_key(&mut service, &key.name, value, &p);
+        }
+        service
+    }
+
+    fn read_service_key(&mut self, s: &mut Service, key: &str, v: &Node, p: &str) {
+        let mut f = fields!(self);
+        match key {
+            "image" => s.image = f.string(v, p).map(|i| Spanned::new(i, v.pos)),
+            "build" => s.has_build = !v.is_null(),
+            "container_name" => s.container_name = f.string(v, p).map(|n| Spanned::new(n, v.pos)),
+            "command" | "entrypoint" => {
+                let args = self.command(v, p);
+                if key == "command" {
+                    s.command = args;
+                } else {
+                    s.entrypoint = args;
+                }
+            }
+            "working_dir" => s.working_dir = f.string(v, p),
+            "hostname" => s.hostname = f.string(v, p),
+            "user" => s.user = f.scalar(v, p).map(|u| Spanned::new(u, v.pos)),
+            "privileged" => s.privileged = f.bool(v, p).unwrap_or(false),
+            "read_only" => s.read_only = f.bool(v, p).unwrap_or(false),
+            "stdin_open" => s.stdin_open = f.bool(v, p).unwrap_or(false),
+            "tty" => s.tty = f.bool(v, p).unwrap_or(false),
+            "cap_add" | "cap_drop" => {
+                let caps: Vec<String> = f
+                    .list(v, p)
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| f.string(c, &format!("{p}[{i}]")))
+                    .collect();
+                if key == "cap_add" {
+                    s.cap_add = caps;
+                } else {
+                    s.cap_drop = caps;
+                }
+            }
+            "restart" => s.restart = f.string(v, p).map(|r| Spanned::new(r, v.pos)),
+            "pull_policy" => s.pull_policy = f.string(v, p).map(|r| Spanned::new(r, v.pos)),
+            "stop_grace_period" => {
+                if let Some(text) = f.string(v, p) {
+                    match units::parse_duration(&text) {
+                        Ok(ns) => s.stop_grace_period_ns = Some(ns),
+                        Err(e) => f.invalid(v.pos, format!("`{p}`: {e}")),
+                    }
+                }
+            }
+            "scale" => {
+                if let Some(n) = f.int(v, p) {
+                    s.replicas.get_or_insert(Spanned::new(n, v.pos));
+                }
+            }
+            "cpus" => s.limits.cpus = f.float(v, p).map(|c| Spanned::new(c, v.pos)),
+            "mem_limit" => s.limits.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
+            "mem_reservation" => s.reservations.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
+            "environment" => {
+                for (name, value, pos) in f.list_or_map(v, p, '=') {
+                    if name.ends_with(char::is_whitespace) {
+                        f.invalid(pos, format!("environment variable `{}` is declared with a trailing space", name.trim_end()));
+                        continue;
+                    }
+                    let value = value.or_else(|| (self.lookup)(&name));
+                    s.environment.retain(|e| e.name != name);
+                    s.environment.push(EnvVar { name, value, pos });
+                }
+            }
+            "env_file" => self.env_files(s, v, p),
+            "labels" => {
+                for (name, value, pos) in f.list_or_map(v, p, '=') {
+                    s.labels.insert(name, Spanned::new(value.unwrap_or_default(), pos));
+                }
+            }
+            "extra_hosts" => self.extra_hosts(s, v, p),
+            "ports" => self.ports(s, v, p),
+            "expose" => {
+                for (i, item) in f.list(v, p).iter().enumerate() {
+                    let ip = format!("{p}[{i}]");
+                    let Some(text) = f.scalar(item, &ip) else { continue };
+                    match ports::parse_expose(&text) {
+                        Ok(list) => s.expose.extend(list.into_iter().map(|(port, protocol)| Expose { port, protocol, pos: item.pos })),
+                        Err(e) => f.invalid(item.pos, format!("`{ip}`: {e}")),
+                    }
+                }
+            }
+            "volumes" => self.mounts(s, v, p),
+            "tmpfs" => {
+                for (text, node) in f.string_or_list(v, p) {
+                    let target = text.split(':').next().unwrap_or_default().to_string();
+                    s.tmpfs.push(Spanned::new(target, node.pos));
+                }
+            }
+            "secrets" | "configs" => {
+                let refs = self.file_refs(v, p);
+                if key == "secrets" {
+                    s.secrets = refs;
+                } else {
+                    s.configs = refs;
+                }
+            }
+            "healthcheck" => s.healthcheck = self.healthcheck(v, p),
+            "deploy" => self.deploy(s, v, p),
+            "depends_on" => {
+                s.depends_on = match &v.value {
+                    Value::Map(entries) => entries.iter().map(|(k, _)| Spanned::new(k.name.clone(), k.pos)).collect(),
+                    _ => f
+                        .list(v, p)
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, d)| f.string(d, &format!("{p}[{i}]")).map(|n| Spanned::new(n, d.pos)))
+                        .collect(),
+                }
+            }
+            "links" => {
+                s.links = f
+                    .list(v, p)
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, d)| {
+                        let text = f.string(d, &format!("{p}[{i}]"))?;
+                        let target = text.split(':').next().unwrap_or_default().to_string();
+                        Some(Spanned::new(target, d.pos))
+                    })
+                    .collect();
+            }
+            "networks" => self.networks(v, p),
+            "profiles" => {
+                for (i, item) in f.list(v, p).iter().enumerate() {
+                    f.string(item, &format!("{p}[{i}]"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn bytes(&mut self, v: &Node, p: &str) -> Option<i64> {
+        let mut f = fields!(self);
+        let n = match &v.value {
+            Value::Int(i) => *i,
+            Value::Str(text) => match units::parse_bytes(text) {
+                Ok(n) => n,
+                Err(e) => {
+                    f.invalid(v.pos, format!("`{p}`: {e}"));
+                    return None;
+                }
+            },
+            _ => {
+                f.wrong_type(v, p, "a byte size such as `512m`");
+                return None;
+            }
+        };
+        if n < 0 {
+            f.invalid(v.pos, format!("`{p}` must not be negative"));
+            return None;
+        }
+        Some(n)
+    }
+
+    fn command(&mut self, v: &Node, p: &str) -> Option<Vec<String>> {
+        let mut f = fields!(self);
+        match &v.value {
+            Value::Null => None,
+            Value::Str(text) => match split_command(text) {
+                Ok(split) => {
+                    if let Some(dropped) = split.dropped {
+                        f.diags.push(
+                            Diagnostic::at(
+                                Code::NotConverted,
+                                v.pos,
+                                format!("`{p}` is not run by a shell: Compose drops `{dropped}`, and so does kompile"),
+                            )
+                            .with_help(format!("to run it through a shell, write `{}: [\"sh\", \"-c\", ...]`", p.rsplit('.').next().unwrap_or("command"))),
+                        );
+                    }
+                    Some(split.args)
+                }
+                Err(e) => {
+                    f.invalid(v.pos, format!("`{p}`: {e}"));
+                    None
+                }
+            },
+            Value::Seq(items) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| f.scalar(a, &format!("{p}[{i}]")))
+                    .collect(),
+            ),
+            _ => {
+                f.wrong_type(v, p, "a string or a list");
+                None
+            }
+        }
+    }
+
+    fn env_files(&mut self, s: &mut Service, v: &Node, p: &str) {
+        let mut entries: Vec<(String, bool, Pos)> = Vec::new();
+        let mut f = fields!(self);
+        match &v.value {
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let ip = format!("{p}[{i}]");
+                    match &item.value {
+                        Value::Map(_) => {
+                            let fields = f.map(item, &ip);
+                            let mut path = None;
+                            let mut required = true;
+                            for (k, val) in fields {
+                                match k.name.as_str() {
+                                    "path" => path = f.string(val, &format!("{ip}.path")),
+                                    "required" => required = f.bool(val, &format!("{ip}.required")).unwrap_or(true),
+                                    "format" => {
+                                        if let Some(fmt) = f.string(val, &format!("{ip}.format")) {
+                                            if fmt != "raw" {
+                                                f.invalid(val.pos, format!("unsupported env_file format `{fmt}`"));
+                                            }
+                                        }
+                                    }
+                                    other => f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{ip}` has no key `{other}`"))),
+                                }
+                            }
+                            if let Some(path) = path {
+                                entries.push((path, required, item.pos));
+                            }
+                        }
+                        _ => {
+                            if let Some(path) = f.string(item, &ip) {
+                                entries.push((path, true, item.pos));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                for (path, node) in f.string_or_list(v, p) {
+                    entries.push((path, true, node.pos));
+                }
+            }
+        }
+        for (path, required, pos) in entries {
+            let vars = self.read_env_file(&path, required, pos);
+            s.env_files.push(EnvFile { path, pos, vars });
+        }
+    }
+
+    fn read_env_file(&mut self, path: &str, required: bool, pos: Pos) -> Option<IndexMap<String, String>> {
+        let bytes = match self.read_project_file(path, pos, "env_file") {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) if !required => return None,
+            Ok(None) => {
+                self.diags.push(
+                    Diagnostic::at(Code::FileRead, pos, format!("env file `{path}` not found"))
+                        .with_help("create it, or mark it optional: `env_file: [{path: ..., required: false}]`"),
+                );
+                return None;
+            }
+            Err(()) => return None,
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("env file `{path}` is not valid UTF-8")));
+            return None;
+        };
+        let file = self.sources.add(&super::display_path(&self.resolve(path)));
+        let mut vars = IndexMap::new();
+        let lookup = self.lookup;
+        match dotenv::parse_into(&text, &mut vars, lookup) {
+            Ok(()) => Some(vars),
+            Err(e) => {
+                self.diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));
+                None
+            }
+        }
+    }
+
+    fn extra_hosts(&mut self, s: &mut Service, v: &Node, p: &str) {
+        let mut f = fields!(self);
+        match &v.value {
+            Value::Map(entries) => {
+                for (k, val) in entries {
+                    let ips: Vec<String> = match &val.value {
+                        Value::Seq(items) => items.iter().filter_map(|i| f.scalar(i, p)).collect(),
+                        _ => f.scalar(val, p).into_iter().collect(),
+                    };
+                    for ip in ips {
+                        s.extra_hosts.push((k.name.clone(), strip_brackets(&ip)));
+                    }
+                }
+            }
+            _ => {
+                for (i, item) in f.list(v, p).iter().enumerate() {
+                    let ip_path = format!("{p}[{i}]");
+                    let Some(text) = f.string(item, &ip_path) else { continue };
+                    let split = text.split_once('=').or_else(|| text.split_once(':'));
+                    match split {
+                        Some((host, ip)) if !ip.is_empty() => s.extra_hosts.push((host.to_string(), strip_brackets(ip))),
+                        _ => f.invalid(item.pos, format!("`{ip_path}`: `{text}` must be `host=ip` or `host:ip`")),
+                    }
+                }
+            }
+        }
+    }
+
+    fn ports(&mut self, s: &mut Service, v: &Node, p: &str) {
+        let mut f = fields!(self);
+        for (i, item) in f.list(v, p).iter().enumerate() {
+            let ip = format!("{p}[{i}]");
+            match &item.value {
+                Value::Map(entries) => {
+                    let converted = f.check_keys(entries, keys::PORT_KEYS, &ip);
+                    let mut port = Port { target: 0, published: None, host_ip: None, protocol: "tcp".into(), pos: item.pos };
+                    let mut has_target = false;
+                    for (k, val) in converted {
+                        let kp = format!("{ip}.{}", k.name);
+                        match k.name.as_str() {
+                            "target" => {
+                                if let Some(t) = f.int(val, &kp) {
+                                    if !(0..=65535).contains(&t) {
+                                        f.invalid(val.pos, format!("`{kp}` must be a port from 0 to 65535, found {t}"));
+                                    } else {
+                                        port.target = t as u16;
+                                        has_target = true;
+                                    }
+                                }
+                            }
+                            "published" => port.published = f.scalar(val, &kp),
+                            "host_ip" => {
+                                if let Some(h) = f.string(val, &kp) {
+                                    if h.parse::<std::net::IpAddr>().is_err() {
+                                        f.invalid(val.pos, format!("`{kp}`: invalid ip address: {h}"));
+                                    }
+                                    port.host_ip = Some(h);
+                                }
+                            }
+                            "protocol" => {
+                                if let Some(proto) = f.string(val, &kp) {
+                                    match ports::valid_protocol(&proto) {
+                                        Some(pr) => port.protocol = pr,
+                                        None => f.invalid(val.pos, format!("`{kp}`: invalid protocol `{proto}`")),
+                                    }
+                                }
+                            }
+                            _ => {
+                                f.scalar(val, &kp);
+                            }
+                        }
+                    }
+                    if !has_target {
+                        f.diags.push(Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}` needs a `target` port")));
+                        continue;
+                    }
+                    s.ports.push(port);
+                }
+                _ => {
+                    let Some(text) = f.scalar(item, &ip) else { continue };
+                    match ports::parse_short(&text) {
+                        Ok(list) => s.ports.extend(list.into_iter().map(|spec| Port {
+                            target: spec.target,
+                            published: spec.published,
+                            host_ip: spec.host_ip,
+                            protocol: spec.protocol,
+                            pos: item.pos,
+                        })),
+                        Err(e) => f.diags.push(
+                            Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}`: {e}"))
+                                .with_help("write `[[IP:]HOST:]CONTAINER[/PROTOCOL]`, e.g. \"8080:80\""),
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    fn mounts(&mut self, s: &mut Service, v: &Node, p: &str) {
+        let mut f = fields!(self);
+        let mut mounts = Vec::new();
+        for (i, item) in f.list(v, p).iter().enumerate() {
+            let ip = format!("{p}[{i}]");
+            match &item.value {
+                Value::Map(entries) => {
+                    let converted = f.check_keys(entries, keys::VOLUME_MOUNT_KEYS, &ip);
+                    let mut kind = None;
+                    let mut source = None;
+                    let mut target = None;
+                    let mut read_only = false;
+                    for (k, val) in converted {
+                        let kp = format!("{ip}.{}", k.name);
+                        match k.name.as_str() {
+                            "type" => {
+                                if let Some(t) = f.string(val, &kp) {
+                                    kind = MountType::parse(&t);
+                                    if kind.is_none() {
+                                        f.invalid(val.pos, format!("`{kp}` must be one of bind, volume, tmpfs, npipe, cluster, image; found `{t}`"));
+                                    }
+                                }
+                            }
+                            "source" => source = f.string(val, &kp),
+                            "target" => target = f.string(val, &kp),
+                            "read_only" => read_only = f.bool(val, &kp).unwrap_or(false),
+                            "volume" | "tmpfs" => {
+                                for (sub, sv) in f.map(val, &kp) {
+                                    let allowed: &[&str] = if k.name == "volume" { &["nocopy", "subpath", "labels"] } else { &["size", "mode"] };
+                                    if sub.name.starts_with("x-") {
+                                        continue;
+                                    }
+                                    if !allowed.contains(&sub.name.as_str()) {
+                                        f.diags.push(Diagnostic::at(Code::UnknownKey, sub.pos, format!("`{kp}` has no key `{}`", sub.name)));
+                                    } else if sub.name != "nocopy" {
+                                        f.not_converted.push(NotConverted {
+                                            path: format!("{kp}.{}", sub.name),
+                                            pos: sub.pos,
+                                            reason: "this mount option is not converted yet",
+                                            help: None,
+                                        });
+                                    }
+                                    let _ = sv;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    let (Some(kind), Some(target)) = (kind, target) else {
+                        if kind.is_some() || item.get("type").is_none() {
+                            f.diags.push(Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}` needs `type` and `target`")));
+                        }
+                        continue;
+                    };
+                    if kind == MountType::Bind && source.as_deref().unwrap_or_default().is_empty() {
+                        f.invalid(item.pos, format!("`{ip}`: a bind mount needs a `source`"));
+                        continue;
+                    }
+                    mounts.push((kind, source, target, read_only, item.pos));
+                }
+                _ => {
+                    let Some(text) = f.string(item, &ip) else { continue };
+                    match volumes::parse_short(&text) {
+                        Ok(spec) => {
+                            for option in &spec.dropped_options {
+                                f.not_converted.push(NotConverted {
+                                    path: format!("{ip} (`:{option}`)"),
+                                    pos: item.pos,
+                                    reason: "SELinux relabelling and mount propagation options are not converted",
+                                    help: None,
+                                });
+                            }
+                            mounts.push((spec.kind, spec.source, spec.target, spec.read_only, item.pos));
+                        }
+                        Err(e) => f.invalid(item.pos, format!("`{ip}`: {e}")),
+                    }
+                }
+            }
+        }
+        for (kind, source, target, read_only, pos) in mounts {
+            let host = match (kind, &source) {
+                (MountType::Bind, Some(src)) => self.host_path(src, pos),
+                _ => HostPath::NotABind,
+            };
+            let target = volumes::clean_path(&target);
+            s.volumes.push(Mount { kind, source, target, read_only, pos, host });
+        }
+    }
+
+    fn file_refs(&mut self, v: &Node, p: &str) -> Vec<FileRef> {
+        let mut f = fields!(self);
+        let mut out = Vec::new();
+        for (i, item) in f.list(v, p).iter().enumerate() {
+            let ip = format!("{p}[{i}]");
+            match &item.value {
+                Value::Map(entries) => {
+                    let mut r = FileRef { source: String::new(), target: None, mode: None, pos: item.pos };
+                    for (k, val) in entries {
+                        let kp = format!("{ip}.{}", k.name);
+                        match k.name.as_str() {
+                            "source" => r.source = f.string(val, &kp).unwrap_or_default(),
+                            "target" => r.target = f.string(val, &kp),
+                            "mode" => {
+                                r.mode = match &val.value {
+                                    Value::Int(m) if (0..=0o7777).contains(m) => Some(*m as u32),
+                                    Value::Str(m) => u32::from_str_radix(m, 8).ok().filter(|m| *m <= 0o7777),
+                                    _ => None,
+                                };
+                                if r.mode.is_none() {
+                                    f.invalid(val.pos, format!("`{kp}` must be a file mode such as 0440"));
+                                }
+                            }
+                            "uid" | "gid" => f.not_converted.push(NotConverted {
+                                path: kp,
+                                pos: k.pos,
+                                reason: "file ownership of mounted secrets and configs follows the pod's fsGroup",
+                                help: None,
+                            }),
+                            name if name.starts_with("x-") => {}
+                            other => f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{ip}` has no key `{other}`"))),
+                        }
+                    }
+                    if r.source.is_empty() {
+                        f.invalid(item.pos, format!("`{ip}` needs a `source`"));
+                    } else {
+                        out.push(r);
+                    }
+                }
+                _ => {
+                    if let Some(source) = f.string(item, &ip) {
+                        out.push(FileRef { source, target: None, mode: None, pos: item.pos });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn healthcheck(&mut self, v: &Node, p: &str) -> Option<Healthcheck> {
+        let mut f = fields!(self);
+        let entries = f.map(v, p);
+        let converted = f.check_keys(entries, keys::HEALTHCHECK_KEYS, p);
+        let mut h = Healthcheck {
+            test: HealthTest::Inherit,
+            interval_ns: None,
+            timeout_ns: None,
+            start_period_ns: None,
+            retries: None,
+            pos: v.pos,
+        };
+        let mut disabled = false;
+        for (k, val) in converted {
+            let kp = format!("{p}.{}", k.name);
+            match k.name.as_str() {
+                "test" => match &val.value {
+                    Value::Str(s) => h.test = HealthTest::Shell(s.clone()),
+                    Value::Seq(items) => {
+                        let words: Vec<String> = items.iter().filter_map(|i| f.scalar(i, &kp)).collect();
+                        h.test = match words.first().map(String::as_str) {
+                            Some("NONE") => HealthTest::Disabled,
+                            Some("CMD") => HealthTest::Exec(words[1..].to_vec()),
+                            Some("CMD-SHELL") => HealthTest::Shell(words[1..].join(" ")),
+                            _ => {
+                                f.invalid(val.pos, format!("`{kp}` must start with \"CMD\", \"CMD-SHELL\" or \"NONE\""));
+                                HealthTest::Inherit
+                            }
+                        };
+                    }
+                    _ => f.wrong_type(val, &kp, "a string or a list"),
+                },
+                "disable" => disabled = f.bool(val, &kp).unwrap_or(false),
+                "retries" => h.retries = f.int(val, &kp),
+                "interval" | "timeout" | "start_period" => {
+                    let Some(text) = f.string(val, &kp) else { continue };
+                    match units::parse_duration(&text) {
+                        Ok(ns) => match k.name.as_str() {
+                            "interval" => h.interval_ns = Some(ns),
+                            "timeout" => h.timeout_ns = Some(ns),
+                            _ => h.start_period_ns = Some(ns),
+                        },
+                        Err(e) => f.invalid(val.pos, format!("`{kp}`: {e}")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        if disabled {
+            h.test = HealthTest::Disabled;
+        }
+        Some(h)
+    }
+
+    fn deploy(&mut self, s: &mut Service, v: &Node, p: &str) {
+        let mut f = fields!(self);
+        let entries = f.map(v, p);
+        let converted = f.check_keys(entries, keys::DEPLOY_KEYS, p);
+        for (k, val) in converted {
+            let kp = format!("{p}.{}", k.name);
+            match k.name.as_str() {
+                "replicas" => s.replicas = f.int(val, &kp).map(|r| Spanned::new(r, val.pos)),
+                "mode" => {
+                    if let Some(mode) = f.string(val, &kp) {
+                        match mode.as_str() {
+                            "replicated" => {}
+                            "global" => s.global = true,
+                            other => f.not_converted.push(NotConverted {
+                                path: format!("{kp} ({other})"),
+                                pos: val.pos,
+                                reason: "job modes are not converted yet; the service runs as a Deployment",
+                                help: None,
+                            }),
+                        }
+                    }
+                }
+                "restart_policy" => {
+                    let rp = f.map(val, &kp);
+                    for (rk, rv) in f.check_keys(rp, keys::RESTART_POLICY_KEYS, &kp) {
+                        if rk.name == "condition" {
+                            s.restart_condition = f.string(rv, &format!("{kp}.condition")).map(|c| Spanned::new(c, rv.pos));
+                        }
+                    }
+                }
+                "resources" => {
+                    let res = f.map(val, &kp);
+                    for (rk, rv) in res {
+                        let rkp = format!("{kp}.{}", rk.name);
+                        match rk.name.as_str() {
+                            "limits" | "reservations" => {
+                                let inner = f.map(rv, &rkp);
+                                let items: Vec<_> = f.check_keys(inner, keys::RESOURCE_KEYS, &rkp).into_iter().cloned().collect();
+                                let mut res = Resources::default();
+                                for (ik, iv) in &items {
+                                    let ikp = format!("{rkp}.{}", ik.name);
+                                    match ik.name.as_str() {
+                                        "cpus" => {
+                                            let mut f2 = fields!(self);
+                                            res.cpus = f2.float(iv, &ikp).filter(|c| {
+                                                if *c < 0.0 {
+                                                    f2.invalid(iv.pos, format!("`{ikp}` must not be negative"));
+                                                }
+                                                *c >= 0.0
+                                            }).map(|c| Spanned::new(c, iv.pos));
+                                        }
+                                        "memory" => res.memory = self.bytes(iv, &ikp).map(|m| Spanned::new(m, iv.pos)),
+                                        _ => {}
+                                    }
+                                }
+                                let target = if rk.name == "limits" { &mut s.limits } else { &mut s.reservations };
+                                if res.cpus.is_some() {
+                                    target.cpus = res.cpus;
+                                }
+                                if res.memory.is_some() {
+                                    target.memory = res.memory;
+                                }
+                                f = fields!(self);
+                            }
+                            name if name.starts_with("x-") => {}
+                            other => f.diags.push(Diagnostic::at(Code::UnknownKey, rk.pos, format!("`{kp}` has no key `{other}`"))),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn networks(&mut self, v: &Node, p: &str) {
+        let mut f = fields!(self);
+        match &v.value {
+            Value::Map(entries) => {
+                for (k, val) in entries {
+                    for (sub, _) in f.map(val, &format!("{p}.{}", k.name)) {
+                        if sub.name.starts_with("x-") {
+                            continue;
+                        }
+                        f.not_converted.push(NotConverted {
+                            path: format!("{p}.{}.{}", k.name, sub.name),
+                            pos: sub.pos,
+                            reason: "per-network settings are not converted: every pod reaches every Service by name",
+                            help: None,
+                        });
+                    }
+                }
+            }
+            _ => {
+                for (i, item) in f.list(v, p).iter().enumerate() {
+                    f.string(item, &format!("{p}[{i}]"));
+                }
+            }
+        }
+    }
+}
+
+fn strip_brackets(ip: &str) -> String {
+    ip.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(ip).to_string()
+}

@@ -1,0 +1,228 @@
+//! Diagnostics: the one type every stage reports problems with.
+//!
+//! Every stage returns its product plus a list of [`Diagnostic`]s instead of stopping at the
+//! first problem, so a CI run shows everything at once. All codes, their severities and their
+//! one-line titles live in the table below; `docs/diagnostics.md` explains each one.
+//! Rendering for humans (`file:line:col: severity[CODE]: message`) lives here too; the
+//! machine formats belong to the edge.
+
+use std::fmt;
+
+/// A position in one of the input files: 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub file: u32,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Pos {
+    pub fn new(file: u32, line: u32, col: u32) -> Pos {
+        Pos { file, line, col }
+    }
+}
+
+/// The files a run read, indexed by [`Pos::file`]. Names are as the user gave them (or
+/// relative to the project directory), never absolute paths we invented.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    names: Vec<String>,
+}
+
+impl Sources {
+    pub fn add(&mut self, name: &str) -> u32 {
+        self.names.push(name.to_string());
+        (self.names.len() - 1) as u32
+    }
+
+    pub fn name(&self, file: u32) -> &str {
+        self.names.get(file as usize).map_or("<input>", String::as_str)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident = $id:literal, $sev:ident, $title:literal;)*) => {
+        /// Every diagnostic kompile can report. The id (`K101`) is stable: CI configurations
+        /// and `--allow`/`--deny` refer to it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            pub fn id(self) -> &'static str {
+                match self { $(Code::$variant => $id),* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev),* }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title),* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Reading files and YAML (K1xx)
+    YamlSyntax = "K101", Error, "the file is not valid YAML";
+    YamlLimit = "K102", Error, "the file exceeds an input limit";
+    DuplicateKey = "K103", Error, "a mapping key is repeated";
+    NonStringKey = "K104", Error, "a mapping key is not a string";
+    FileRead = "K105", Error, "a file the project names cannot be read";
+    WrongType = "K106", Error, "a value has the wrong type";
+    UnknownKey = "K107", Error, "a key the Compose specification does not define";
+    InvalidValue = "K108", Error, "a value cannot be parsed";
+    Interpolation = "K109", Error, "a `${...}` expression is invalid or a required variable is missing";
+    UndefinedReference = "K110", Error, "a reference to something the project does not define";
+    EmptyProject = "K111", Error, "the project defines no services";
+    NoImage = "K112", Error, "a service has neither an image nor a build section";
+    UnsetVariable = "K150", Warning, "a variable is not set and defaults to an empty string";
+    ObsoleteVersion = "K151", Info, "the top-level `version` key is obsolete and ignored";
+    // Mapping Compose to Kubernetes (K2xx)
+    NotConverted = "K201", Warning, "a Compose key has no Kubernetes equivalent and is not converted";
+    HostIpDropped = "K202", Warning, "a port's host IP is not converted";
+    NoServiceDns = "K203", Warning, "another service reaches this one by name, but it declares no port";
+    BindMountMissing = "K204", Warning, "a bind-mounted host path does not exist";
+    EnvUnresolved = "K205", Info, "an `environment` entry has no value and is left out";
+    UserNotNumeric = "K206", Warning, "`user` is not numeric and cannot become runAsUser";
+    HealthcheckNoTest = "K207", Warning, "a healthcheck has no test command";
+    Renamed = "K208", Info, "a name was changed to be valid in Kubernetes";
+    DependsOn = "K209", Info, "`depends_on` ordering is not enforced by Kubernetes";
+    InvalidLabel = "K210", Warning, "a label cannot become a Kubernetes annotation";
+    RestartPolicy = "K211", Info, "a restart policy was mapped to its nearest Kubernetes equivalent";
+    BuildOnly = "K212", Warning, "a service has no image; the service name is used as the image";
+    KomposeLabel = "K213", Error, "a `kompose.*` label has an invalid value";
+    // Validating the Kubernetes objects (K3xx)
+    InvalidName = "K301", Error, "an object or field name is not valid in Kubernetes";
+    InvalidObjectLabel = "K302", Error, "a label key or value is not valid in Kubernetes";
+    InvalidPort = "K303", Error, "a port number or port name is not valid in Kubernetes";
+    DuplicateName = "K304", Error, "two objects or containers have the same name";
+    SelectorMismatch = "K305", Error, "a selector does not match the pod template labels";
+    DanglingReference = "K306", Error, "an object refers to a ConfigMap, Secret, claim or volume that is not there";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One problem or note, with where it is and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub pos: Option<Pos>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { code, severity: code.severity(), message: message.into(), pos, help: None }
+    }
+
+    pub fn at(code: Code, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(code, Some(pos), message)
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `file:line:col: severity[CODE]: message` plus an indented `help:` line.
+    pub fn render(&self, sources: &Sources) -> String {
+        let mut out = String::new();
+        if let Some(pos) = self.pos {
+            out.push_str(&format!("{}:{}:{}: ", sources.name(pos.file), pos.line, pos.col));
+        }
+        out.push_str(&format!("{}[{}]: {}", self.severity.as_str(), self.code.id(), self.message));
+        if let Some(help) = &self.help {
+            out.push_str(&format!("\n  help: {help}"));
+        }
+        out
+    }
+}
+
+/// A growing list of diagnostics, the second product of every stage.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    pub fn error(&mut self, code: Code, pos: Option<Pos>, message: impl Into<String>) {
+        self.push(Diagnostic::new(code, pos, message));
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// Stable order for output: by file position, then code, then message; unpositioned
+    /// diagnostics last. Exact duplicates are removed.
+    pub fn sorted(mut self) -> Vec<Diagnostic> {
+        self.0.sort_by(|a, b| {
+            let key = |d: &Diagnostic| (d.pos.is_none(), d.pos, d.code, d.message.clone());
+            key(a).cmp(&key(b))
+        });
+        self.0.dedup();
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_ids_are_unique_and_well_formed() {
+        let mut ids: Vec<&str> = Code::ALL.iter().map(|c| c.id()).collect();
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
+        for id in ids {
+            assert!(id.len() == 4 && id.starts_with('K'), "{id}");
+        }
+    }
+
+    #[test]
+    fn renders_position_code_and_help() {
+        let mut sources = Sources::default();
+        let file = sources.add("compose.yaml");
+        let d = Diagnostic::at(Code::WrongType, Pos::new(file, 3, 5), "`ports` must be a list")
+            .with_help("write `ports: [\"80:80\"]`");
+        assert_eq!(
+            d.render(&sources),
+            "compose.yaml:3:5: error[K106]: `ports` must be a list\n  help: write `ports: [\"80:80\"]`"
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! Compose `labels`: the `kompose.*` ones steer the conversion (each is read where it
+//! applies; unknown ones are reported), every other label becomes an annotation on the
+//! workload, its pod template and its Service, as Kompose does.
+
+use super::{names, Mapper};
+use crate::compose::Service;
+use crate::diag::Code;
+use std::collections::BTreeMap;
+
+/// The `kompose.*` labels kompile implements.
+pub const KOMPOSE_LABELS: &[&str] = &[
+    "kompose.service.healthcheck.liveness.http_get_path",
+    "kompose.service.healthcheck.liveness.http_get_port",
+    "kompose.service.healthcheck.liveness.tcp_port",
+    "kompose.service.healthcheck.readiness.disable",
+    "kompose.service.healthcheck.readiness.http_get_path",
+    "kompose.service.healthcheck.readiness.http_get_port",
+    "kompose.service.healthcheck.readiness.interval",
+    "kompose.service.healthcheck.readiness.retries",
+    "kompose.service.healthcheck.readiness.start_period",
+    "kompose.service.healthcheck.readiness.tcp_port",
+    "kompose.service.healthcheck.readiness.test",
+    "kompose.service.healthcheck.readiness.timeout",
+    "kompose.service.name_override",
+    "kompose.service.type",
+    "kompose.volume.size",
+    "kompose.volume.storage-class-name",
+];
+
+/// Annotations for a service's objects; reports `kompose.*` labels kompile does not know.
+pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (key, value) in &service.labels {
+        if key.starts_with("kompose.") {
+            if !KOMPOSE_LABELS.contains(&key.as_str()) {
+                mapper.warn(
+                    Code::NotConverted,
+                    value.pos,
+                    format!("label `{key}` is not supported by this version of kompile"),
+                    Some("see docs/mapping.md for the `kompose.*` labels kompile reads".into()),
+                );
+            }
+            continue;
+        }
+        if names::is_qualified_name(key) {
+            out.insert(key.clone(), value.value.clone());
+        } else {
+            mapper.warn(
+                Code::InvalidLabel,
+                value.pos,
+                format!("label `{key}` is not a valid Kubernetes annotation key and is left out"),
+                Some("annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`".into()),
+            );
+        }
+    }
+    out
+}
+
+/// The value of a `kompose.*` label, if set.
+pub(crate) fn get<'s>(service: &'s Service, key: &str) -> Option<&'s crate::compose::Spanned<String>> {
+    service.labels.get(key)
+}

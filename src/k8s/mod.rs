@@ -1,0 +1,238 @@
+//! The mapper: a resolved Compose [`Project`] in, Kubernetes objects out.
+//!
+//! Built with the typed k8s-openapi structs (Kubernetes 1.33 API, feature `v1_33`), then
+//! serialised to JSON values, which is all the validator and the emitter see. This module
+//! never sees raw Compose YAML: only the model in `compose::model`. Names are decided once
+//! per service ([`ServiceNames`]) and reused for every object and every reference.
+
+mod env;
+mod labels;
+pub mod names;
+mod network;
+mod probes;
+mod storage;
+pub mod validate;
+mod workload;
+
+use crate::compose::{Project, Service};
+use crate::diag::{Code, Diagnostic, Diagnostics, Pos};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub use storage::is_quantity as is_storage_quantity;
+pub use validate::validate;
+
+/// The label every object of a service carries, and the one selectors use. Kept from Kompose
+/// so that objects a migrating user already applied keep matching (selectors are immutable).
+pub const SERVICE_LABEL: &str = "io.kompose.service";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VolumeStrategy {
+    #[default]
+    PersistentVolumeClaim,
+    EmptyDir,
+    HostPath,
+    ConfigMap,
+}
+
+impl VolumeStrategy {
+    pub fn parse(text: &str) -> Option<VolumeStrategy> {
+        Some(match text {
+            "persistentVolumeClaim" => VolumeStrategy::PersistentVolumeClaim,
+            "emptyDir" => VolumeStrategy::EmptyDir,
+            "hostPath" => VolumeStrategy::HostPath,
+            "configMap" => VolumeStrategy::ConfigMap,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    Deployment,
+    DaemonSet,
+}
+
+/// What the mapper needs beyond the project: the converter's own choices.
+#[derive(Debug, Clone)]
+pub struct MapOptions {
+    /// `--replicas`: overrides `deploy.replicas` when set.
+    pub replicas: Option<i32>,
+    /// Default PVC request when no label sets one.
+    pub pvc_request_size: String,
+    pub namespace: Option<String>,
+    pub volumes: VolumeStrategy,
+    /// `--controller`: the workload kind for every long-running service.
+    pub controller: Option<Controller>,
+    /// The project directory as an absolute path, for `hostPath` volumes only.
+    pub project_dir: String,
+}
+
+impl Default for MapOptions {
+    fn default() -> MapOptions {
+        MapOptions {
+            replicas: None,
+            pvc_request_size: "100Mi".into(),
+            namespace: None,
+            volumes: VolumeStrategy::default(),
+            controller: None,
+            project_dir: String::new(),
+        }
+    }
+}
+
+/// One Kubernetes object, ready to validate and emit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub kind: String,
+    pub name: String,
+    pub value: Value,
+    /// Where in the compose files this object comes from, for validation messages.
+    pub origin: Option<Pos>,
+    /// Holds secret material (written with restrictive file permissions).
+    pub secret: bool,
+}
+
+impl Object {
+    pub fn new<T: serde::Serialize>(kind: &str, name: &str, object: &T, origin: Option<Pos>) -> Object {
+        let value = serde_json::to_value(object).expect("Kubernetes objects always serialise to JSON");
+        Object { kind: kind.to_string(), name: name.to_string(), value, origin, secret: kind == "Secret" }
+    }
+}
+
+/// The order objects are emitted in: the order `kubectl apply` and Helm install them, so that
+/// namespaces, then ConfigMaps/Secrets/claims exist before the workloads that use them.
+pub const KIND_ORDER: &[&str] = &[
+    "Namespace",
+    "NetworkPolicy",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "Ingress",
+];
+
+pub fn kind_rank(kind: &str) -> usize {
+    KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len())
+}
+
+/// The names one Compose service's objects use.
+#[derive(Debug, Clone)]
+pub struct ServiceNames {
+    /// Workload, Service, label value and (by default) container name.
+    pub object: String,
+}
+
+/// Per-run mapping state: objects built so far, and the diagnostics.
+pub(crate) struct Mapper<'a> {
+    pub project: &'a Project,
+    pub options: &'a MapOptions,
+    pub objects: Vec<Object>,
+    pub diags: Diagnostics,
+    /// Secrets and ConfigMaps that live outside the output (`external: true`).
+    pub external: Vec<(String, String)>,
+}
+
+impl Mapper<'_> {
+    /// Add an object unless an identical one is already there (a shared env file, a shared
+    /// volume); two different objects with one name are reported by the validator.
+    pub fn add(&mut self, object: Object) {
+        if !self.objects.iter().any(|o| o.kind == object.kind && o.name == object.name && o.value == object.value) {
+            self.objects.push(object);
+        }
+    }
+
+    pub fn warn(&mut self, code: Code, pos: Pos, message: String, help: Option<String>) {
+        let mut d = Diagnostic::at(code, pos, message);
+        if let Some(help) = help {
+            d = d.with_help(help);
+        }
+        self.diags.push(d);
+    }
+}
+
+/// The result of mapping: objects in emit order, plus the names of external objects the
+/// validator should accept references to.
+pub struct Mapped {
+    pub objects: Vec<Object>,
+    pub external: Vec<(String, String)>,
+}
+
+/// Map a project to Kubernetes objects.
+pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
+    let mut mapper = Mapper { project, options, objects: Vec::new(), diags: Diagnostics::default(), external: Vec::new() };
+    for nc in &project.not_converted {
+        let mut d = Diagnostic::at(Code::NotConverted, nc.pos, format!("`{}` is not converted: {}", nc.path, nc.reason));
+        if let Some(help) = nc.help {
+            d = d.with_help(help);
+        }
+        mapper.diags.push(d);
+    }
+    let names = service_names(project, &mut mapper.diags);
+    for service in &project.services {
+        let service_names = &names[&service.name];
+        mapper.map_service(service, service_names, &names);
+    }
+    storage::map_top_level(&mut mapper);
+    if let Some(ns) = &options.namespace {
+        namespace(&mut mapper, ns);
+    }
+    let Mapper { mut objects, diags, external, .. } = mapper;
+    objects.sort_by(|a, b| (kind_rank(&a.kind), &a.kind, &a.name).cmp(&(kind_rank(&b.kind), &b.kind, &b.name)));
+    (Mapped { objects, external }, diags)
+}
+
+fn namespace(mapper: &mut Mapper, ns: &str) {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    for object in &mut mapper.objects {
+        if let Some(meta) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("namespace".into(), Value::String(ns.to_string()));
+        }
+    }
+    let object = Namespace { metadata: ObjectMeta { name: Some(ns.to_string()), ..ObjectMeta::default() }, ..Namespace::default() };
+    mapper.add(Object::new("Namespace", ns, &object, None));
+}
+
+/// Decide every service's Kubernetes name once, reporting renames and collisions.
+fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String, ServiceNames> {
+    let mut out = BTreeMap::new();
+    let mut taken: BTreeMap<String, &Service> = BTreeMap::new();
+    for service in &project.services {
+        let override_name = service.labels.get("kompose.service.name_override").map(|l| l.value.as_str());
+        let object = names::dns_label(override_name.unwrap_or(&service.name), "service");
+        if object != service.name && override_name.is_none() {
+            diags.push(Diagnostic::at(
+                Code::Renamed,
+                service.pos,
+                format!("service `{}` is named `{object}` in Kubernetes", service.name),
+            ));
+        }
+        if let Some(other) = taken.get(&object) {
+            diags.push(
+                Diagnostic::at(
+                    Code::DuplicateName,
+                    service.pos,
+                    format!("services `{}` and `{}` both become `{object}` in Kubernetes", other.name, service.name),
+                )
+                .with_help("rename one of them, or set `kompose.service.name_override` on one"),
+            );
+        }
+        taken.insert(object.clone(), service);
+        out.insert(service.name.clone(), ServiceNames { object });
+    }
+    out
+}
+
+/// Labels every object of a service carries.
+pub(crate) fn service_labels(names: &ServiceNames) -> BTreeMap<String, String> {
+    BTreeMap::from([(SERVICE_LABEL.to_string(), names.object.clone())])
+}

@@ -1,0 +1,170 @@
+//! Kubernetes names: turning Compose names into valid ones, consistently, and checking names
+//! the way the API server does (DNS-1123 labels and subdomains, DNS-1035 labels, label keys
+//! and values, IANA port names).
+
+/// Lowercase, every character outside `[a-z0-9-]` becomes `-`, no leading/trailing `-`.
+fn dashed(name: &str) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' }
+        })
+        .collect();
+    mapped.trim_matches('-').to_string()
+}
+
+/// FNV-1a, for short stable suffixes when a name must be shortened.
+fn fnv(text: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
+fn shorten(name: String, max: usize, original: &str) -> String {
+    if name.len() <= max {
+        return name;
+    }
+    let suffix = format!("{:08x}", fnv(original));
+    let head = name[..max - 9].trim_end_matches('-');
+    format!("{head}-{suffix}")
+}
+
+/// A name valid as a DNS-1035 label (what Services need, and so what every object of one
+/// Compose service uses): `web_app` → `web-app`, `1st` → `svc-1st`, at most 63 characters.
+pub fn dns_label(name: &str, fallback: &str) -> String {
+    let mut out = dashed(name);
+    if out.is_empty() {
+        out = fallback.to_string();
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out = format!("svc-{out}");
+    }
+    shorten(out, 63, name)
+}
+
+/// A name valid as a DNS-1123 label (volume names, container names), at most 63 characters.
+pub fn volume_label(name: &str, fallback: &str) -> String {
+    let mut out = dashed(name);
+    if out.is_empty() {
+        out = fallback.to_string();
+    }
+    shorten(out, 63, name)
+}
+
+pub fn is_dns1123_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+pub fn is_dns1035_label(name: &str) -> bool {
+    is_dns1123_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+pub fn is_dns1123_subdomain(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_label)
+}
+
+/// A label value: at most 63 characters, alphanumerics with `-_.` inside.
+pub fn is_label_value(value: &str) -> bool {
+    value.is_empty()
+        || (value.len() <= 63
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
+}
+
+/// A qualified name (`prefix/name` or `name`), as label and annotation keys must be.
+pub fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        if !is_dns1123_subdomain(prefix) {
+            return false;
+        }
+    }
+    !name.is_empty() && is_label_value(name)
+}
+
+/// An IANA service name (container port names): 1-15 characters, lowercase alphanumerics and
+/// `-`, at least one letter, no `--`, no leading or trailing `-`.
+pub fn is_iana_svc_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().any(|b| b.is_ascii_lowercase())
+        && !name.contains("--")
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// A ConfigMap or Secret data key: `[-._a-zA-Z0-9]+`, not `.` or `..`.
+pub fn is_config_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && key != ".."
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A ConfigMap name from an env file path, the way Kompose names it (`foo.env` → `foo-env`,
+/// `.env` → `env`, `src/app/.env` → `src-app--env`), but always lowercase and valid.
+pub fn env_file_configmap(path: &str, service: &str) -> String {
+    let trimmed = path.trim_start_matches("./");
+    let mapped: String = trimmed
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let name = mapped.trim_matches('-').to_string();
+    if name.is_empty() {
+        return format!("{service}-env");
+    }
+    shorten(name, 253, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names() {
+        assert_eq!(dns_label("web", "x"), "web");
+        assert_eq!(dns_label("Web_App.v2", "x"), "web-app-v2");
+        assert_eq!(dns_label("1st", "x"), "svc-1st");
+        assert_eq!(dns_label("___", "x"), "x");
+        let long = "a".repeat(80);
+        let short = dns_label(&long, "x");
+        assert_eq!(short.len(), 63);
+        assert!(is_dns1035_label(&short));
+        assert_eq!(short, dns_label(&long, "x"));
+    }
+
+    #[test]
+    fn env_file_names_follow_kompose() {
+        assert_eq!(env_file_configmap("foo.env", "web"), "foo-env");
+        assert_eq!(env_file_configmap(".env", "web"), "env");
+        assert_eq!(env_file_configmap("./src/app/.env", "web"), "src-app--env");
+        assert_eq!(env_file_configmap("Hadoop.ENV", "web"), "hadoop-env");
+    }
+
+    #[test]
+    fn checks() {
+        assert!(is_dns1123_subdomain("a.b-c"));
+        assert!(!is_dns1123_subdomain("a_b"));
+        assert!(is_qualified_name("com.example/desc"));
+        assert!(is_qualified_name("traefik.enable"));
+        assert!(!is_qualified_name("bad key"));
+        assert!(is_iana_svc_name("http"));
+        assert!(!is_iana_svc_name("80"));
+        assert!(is_label_value(""));
+        assert!(!is_label_value("-x"));
+    }
+}

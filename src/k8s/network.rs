@@ -1,0 +1,128 @@
+//! The Kubernetes Service of a Compose service: one port per published or exposed port,
+//! type from `kompose.service.type`, selector on the service label. A service other services
+//! reach by name (`depends_on`, `links`) but that declares no port gets a warning, since
+//! without a Service its name does not resolve in the cluster.
+
+use super::{labels, Mapper, Object, ServiceNames};
+use crate::compose::Service;
+use crate::diag::{Code, Diagnostic};
+use k8s_openapi::api::core::v1::{Service as KService, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+pub(crate) fn service(
+    mapper: &mut Mapper,
+    service: &Service,
+    names: &ServiceNames,
+    all: &BTreeMap<String, ServiceNames>,
+    annotations: &BTreeMap<String, String>,
+) {
+    let _ = all;
+    let kind = match labels::get(service, "kompose.service.type") {
+        None => "clusterip".to_string(),
+        Some(label) => {
+            let value = label.value.to_ascii_lowercase();
+            if !matches!(value.as_str(), "clusterip" | "nodeport" | "loadbalancer" | "headless") {
+                mapper.diags.push(
+                    Diagnostic::at(Code::KomposeLabel, label.pos, format!("`kompose.service.type: {}` is not a Service type", label.value))
+                        .with_help("use clusterip, nodeport, loadbalancer or headless"),
+                );
+            }
+            value
+        }
+    };
+    let mut ports: Vec<ServicePort> = Vec::new();
+    let mut push = |port: i32, target: i32, protocol: &str, name: Option<String>| {
+        let protocol = protocol.to_ascii_uppercase();
+        if ports.iter().any(|p| p.port == port && p.protocol.as_deref() == Some(protocol.as_str())) {
+            return;
+        }
+        ports.push(ServicePort {
+            name,
+            port,
+            target_port: Some(IntOrString::Int(target)),
+            protocol: Some(protocol),
+            ..ServicePort::default()
+        });
+    };
+    for p in &service.ports {
+        if let Some(ip) = &p.host_ip {
+            mapper.diags.push(
+                Diagnostic::at(
+                    Code::HostIpDropped,
+                    p.pos,
+                    format!("host IP `{ip}` of port {} is not converted: a Service listens on its cluster IP", p.target),
+                )
+                .with_help("restrict access with a NetworkPolicy instead"),
+            );
+        }
+        let published = p.published.as_deref().and_then(|s| s.parse::<u16>().ok()).filter(|p| *p != 0);
+        if p.published.is_some() && published.is_none() && p.published.as_deref() != Some("0") {
+            mapper.diags.push(Diagnostic::at(
+                Code::NotConverted,
+                p.pos,
+                format!("published range `{}` is not converted; the Service exposes port {}", p.published.as_deref().unwrap_or_default(), p.target),
+            ));
+        }
+        let port = published.unwrap_or(p.target);
+        push(i32::from(port), i32::from(p.target), &p.protocol, None);
+    }
+    for e in &service.expose {
+        push(i32::from(e.port), i32::from(e.port), &e.protocol, None);
+    }
+    // Port names: the port number, or `<port>-<protocol>` when one number has two protocols.
+    let counts: BTreeMap<i32, usize> = ports.iter().fold(BTreeMap::new(), |mut m, p| {
+        *m.entry(p.port).or_default() += 1;
+        m
+    });
+    for p in &mut ports {
+        let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
+        p.name = Some(if counts[&p.port] > 1 { format!("{}-{proto}", p.port) } else { p.port.to_string() });
+    }
+    if ports.is_empty() && kind != "headless" {
+        let referrers: Vec<&str> = mapper
+            .project
+            .services
+            .iter()
+            .filter(|s| s.depends_on.iter().chain(&s.links).any(|d| d.value == service.name))
+            .map(|s| s.name.as_str())
+            .collect();
+        if !referrers.is_empty() {
+            mapper.warn(
+                Code::NoServiceDns,
+                service.pos,
+                format!(
+                    "`{}` reaches `{}` by name, but `{}` declares no port, so no Kubernetes Service is created and the name will not resolve",
+                    referrers.join("`, `"),
+                    service.name,
+                    service.name
+                ),
+                Some(format!("add the port it listens on: `expose: [\"<port>\"]` under `services.{}`", service.name)),
+            );
+        }
+        return;
+    }
+    let selector = super::service_labels(names);
+    let mut spec = ServiceSpec { selector: Some(selector.clone()), ..ServiceSpec::default() };
+    if !ports.is_empty() {
+        spec.ports = Some(ports);
+    }
+    match kind.as_str() {
+        "nodeport" => spec.type_ = Some("NodePort".into()),
+        "loadbalancer" => spec.type_ = Some("LoadBalancer".into()),
+        "headless" => spec.cluster_ip = Some("None".into()),
+        _ => {}
+    }
+    let object = KService {
+        metadata: ObjectMeta {
+            name: Some(names.object.clone()),
+            labels: Some(selector),
+            annotations: (!annotations.is_empty()).then(|| annotations.clone()),
+            ..ObjectMeta::default()
+        },
+        spec: Some(spec),
+        ..KService::default()
+    };
+    mapper.add(Object::new("Service", &names.object, &object, Some(service.pos)));
+}

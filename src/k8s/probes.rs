@@ -1,0 +1,142 @@
+//! Probes: the Compose `healthcheck` becomes the liveness probe (a `CMD-SHELL` test runs
+//! through `sh -c`, timings keep Compose's defaults of 30s/30s/3 when unset), and the
+//! `kompose.service.healthcheck.{liveness,readiness}.*` labels add HTTP, TCP or command
+//! probes.
+
+use super::{labels, Mapper};
+use crate::compose::{parse_duration, split_command, HealthTest, Service, Spanned};
+use crate::diag::{Code, Diagnostic};
+use k8s_openapi::api::core::v1::{Container, ExecAction, HTTPGetAction, Probe, TCPSocketAction};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+const DEFAULT_INTERVAL_NS: i64 = 30_000_000_000;
+const DEFAULT_TIMEOUT_NS: i64 = 30_000_000_000;
+const DEFAULT_RETRIES: i64 = 3;
+
+fn seconds(ns: i64) -> i32 {
+    (ns.div_euclid(1_000_000_000)).clamp(0, i64::from(i32::MAX)) as i32
+}
+
+pub(crate) fn probes(mapper: &mut Mapper, service: &Service, container: &mut Container) {
+    container.liveness_probe = liveness(mapper, service);
+    container.readiness_probe = readiness(mapper, service);
+}
+
+fn label_port(mapper: &mut Mapper, label: Option<&Spanned<String>>) -> Option<i32> {
+    let label = label?;
+    match label.value.parse::<i32>() {
+        Ok(p) if (1..=65535).contains(&p) => Some(p),
+        _ => {
+            mapper.diags.push(Diagnostic::at(
+                Code::KomposeLabel,
+                label.pos,
+                format!("`{}` must be a port number from 1 to 65535", label.value),
+            ));
+            None
+        }
+    }
+}
+
+/// HTTP or TCP action from `<prefix>.http_get_path` + `.http_get_port`, or `.tcp_port`.
+fn label_action(mapper: &mut Mapper, service: &Service, prefix: &str, probe: &mut Probe) -> bool {
+    let path = labels::get(service, &format!("{prefix}.http_get_path"));
+    let http_port = label_port(mapper, labels::get(service, &format!("{prefix}.http_get_port")));
+    let tcp_port = label_port(mapper, labels::get(service, &format!("{prefix}.tcp_port")));
+    if let (Some(path), Some(port)) = (path, http_port) {
+        probe.http_get = Some(HTTPGetAction {
+            path: Some(path.value.clone()),
+            port: IntOrString::Int(port),
+            ..HTTPGetAction::default()
+        });
+        return true;
+    }
+    if let Some(port) = tcp_port {
+        probe.tcp_socket = Some(TCPSocketAction { port: IntOrString::Int(port), ..TCPSocketAction::default() });
+        return true;
+    }
+    false
+}
+
+fn shell(script: &str) -> ExecAction {
+    ExecAction { command: Some(vec!["sh".into(), "-c".into(), script.to_string()]) }
+}
+
+fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
+    let check = service.healthcheck.as_ref();
+    let mut probe = Probe::default();
+    match check.map(|h| &h.test) {
+        Some(HealthTest::Disabled) => return None,
+        Some(HealthTest::Exec(args)) if !args.is_empty() => probe.exec = Some(ExecAction { command: Some(args.clone()) }),
+        Some(HealthTest::Shell(script)) if !script.trim().is_empty() => probe.exec = Some(shell(script)),
+        _ => {
+            if !label_action(mapper, service, "kompose.service.healthcheck.liveness", &mut probe) {
+                if let Some(h) = check {
+                    mapper.warn(
+                        Code::HealthcheckNoTest,
+                        h.pos,
+                        format!("the healthcheck of `{}` has no test, so no liveness probe is created", service.name),
+                        Some("Kubernetes does not run an image's HEALTHCHECK: write `test:` here, or set `kompose.service.healthcheck.liveness.http_get_path` and `.http_get_port`".into()),
+                    );
+                }
+                return None;
+            }
+        }
+    }
+    probe.period_seconds = Some(seconds(check.and_then(|h| h.interval_ns).unwrap_or(DEFAULT_INTERVAL_NS)).max(1));
+    probe.timeout_seconds = Some(seconds(check.and_then(|h| h.timeout_ns).unwrap_or(DEFAULT_TIMEOUT_NS)).max(1));
+    probe.failure_threshold = Some(check.and_then(|h| h.retries).unwrap_or(DEFAULT_RETRIES).clamp(1, i64::from(i32::MAX)) as i32);
+    if let Some(start) = check.and_then(|h| h.start_period_ns).filter(|ns| *ns > 0) {
+        probe.initial_delay_seconds = Some(seconds(start));
+    }
+    Some(probe)
+}
+
+fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
+    const P: &str = "kompose.service.healthcheck.readiness";
+    if let Some(disable) = labels::get(service, &format!("{P}.disable")) {
+        if matches!(disable.value.to_ascii_lowercase().as_str(), "true" | "1" | "yes") {
+            return None;
+        }
+    }
+    let mut probe = Probe::default();
+    if let Some(test) = labels::get(service, &format!("{P}.test")) {
+        let text = test.value.trim();
+        if let Some(script) = text.strip_prefix("CMD-SHELL") {
+            probe.exec = Some(shell(script.trim()));
+        } else {
+            match split_command(text.strip_prefix("CMD").unwrap_or(text)) {
+                Ok(split) if !split.args.is_empty() && split.dropped.is_none() => {
+                    probe.exec = Some(ExecAction { command: Some(split.args) })
+                }
+                // Shell operators or a parse failure: run the text through a shell.
+                _ => probe.exec = Some(shell(text)),
+            }
+        }
+    } else if !label_action(mapper, service, P, &mut probe) {
+        return None;
+    }
+    let mut duration = |key: &str| -> Option<i32> {
+        let label = labels::get(service, &format!("{P}.{key}"))?;
+        match parse_duration(&label.value) {
+            Ok(ns) => Some(seconds(ns)),
+            Err(e) => {
+                mapper.diags.push(Diagnostic::at(Code::KomposeLabel, label.pos, format!("`{P}.{key}`: {e}")));
+                None
+            }
+        }
+    };
+    probe.period_seconds = duration("interval").map(|s| s.max(1));
+    probe.timeout_seconds = duration("timeout").map(|s| s.max(1));
+    probe.initial_delay_seconds = duration("start_period").filter(|s| *s > 0);
+    if let Some(retries) = labels::get(service, &format!("{P}.retries")) {
+        match retries.value.parse::<i32>() {
+            Ok(r) if r >= 1 => probe.failure_threshold = Some(r),
+            _ => mapper.diags.push(Diagnostic::at(
+                Code::KomposeLabel,
+                retries.pos,
+                format!("`{P}.retries` must be a positive whole number, found `{}`", retries.value),
+            )),
+        }
+    }
+    Some(probe)
+}

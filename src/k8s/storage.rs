@@ -1,0 +1,506 @@
+//! Storage: a service's `volumes`, `tmpfs`, `secrets` and `configs` become pod volumes and
+//! container mounts, plus the objects behind them: one PersistentVolumeClaim per named volume
+//! (shared by its users), `<svc>-claim<i>` for anonymous volumes, `<svc>-cm<i>` ConfigMaps for
+//! bind-mounted files and directories, `emptyDir` (memory) for tmpfs, and a Secret or
+//! ConfigMap per top-level secret or config, mounted where Compose mounts it.
+
+use super::env::own_labels;
+use super::{labels, names, Mapper, Object, ServiceNames, VolumeStrategy};
+use crate::compose::{FileRef, FileSource, HostPath, MountType, Service};
+use crate::diag::{Code, Diagnostic, Pos};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, HostPathVolumeSource, KeyToPath,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Secret, SecretVolumeSource,
+    Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
+use std::collections::BTreeMap;
+
+fn basename(path: &str) -> &str {
+    path.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Whether `text` is a Kubernetes quantity such as `1Gi`, `500M` or `10`.
+pub fn is_quantity(text: &str) -> bool {
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    !number.is_empty()
+        && number.matches('.').count() <= 1
+        && number != "."
+        && matches!(suffix, "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E" | "m")
+}
+
+impl Mapper<'_> {
+    fn size_label(&mut self, label: Option<&crate::compose::Spanned<String>>) -> Option<String> {
+        let label = label?;
+        if is_quantity(&label.value) {
+            Some(label.value.clone())
+        } else {
+            self.diags.push(
+                Diagnostic::at(Code::KomposeLabel, label.pos, format!("`kompose.volume.size: {}` is not a storage size", label.value))
+                    .with_help("write a Kubernetes quantity such as `1Gi` or `500Mi`"),
+            );
+            None
+        }
+    }
+
+    fn claim(&mut self, name: &str, size: String, storage_class: Option<String>, read_only: bool, origin: Option<Pos>) {
+        let access = if read_only { "ReadOnlyMany" } else { "ReadWriteOnce" };
+        let object = PersistentVolumeClaim {
+            metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
+            spec: Some(PersistentVolumeClaimSpec {
+                access_modes: Some(vec![access.into()]),
+                resources: Some(VolumeResourceRequirements {
+                    requests: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
+                    ..VolumeResourceRequirements::default()
+                }),
+                storage_class_name: storage_class,
+                ..PersistentVolumeClaimSpec::default()
+            }),
+            ..PersistentVolumeClaim::default()
+        };
+        self.add(Object::new("PersistentVolumeClaim", name, &object, origin));
+    }
+
+    fn service_claim_size(&mut self, service: &Service) -> (String, Option<String>) {
+        let size = self
+            .size_label(labels::get(service, "kompose.volume.size"))
+            .unwrap_or_else(|| self.options.pvc_request_size.clone());
+        let class = labels::get(service, "kompose.volume.storage-class-name").map(|l| l.value.clone());
+        (size, class)
+    }
+
+    fn strategy(&mut self, service: &Service) -> VolumeStrategy {
+        match labels::get(service, "kompose.volume.type") {
+            Some(label) => match VolumeStrategy::parse(&label.value) {
+                Some(s) => s,
+                None => {
+                    self.diags.push(Diagnostic::at(
+                        Code::KomposeLabel,
+                        label.pos,
+                        format!("`kompose.volume.type: {}` must be persistentVolumeClaim, emptyDir, hostPath or configMap", label.value),
+                    ));
+                    self.options.volumes
+                }
+            },
+            None => self.options.volumes,
+        }
+    }
+}
+
+fn empty_dir(name: String, memory: bool) -> Volume {
+    Volume {
+        name,
+        empty_dir: Some(EmptyDirVolumeSource { medium: memory.then(|| "Memory".into()), ..EmptyDirVolumeSource::default() }),
+        ..Volume::default()
+    }
+}
+
+fn claim_volume(name: String, claim: String, read_only: bool) -> Volume {
+    Volume {
+        name,
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: claim, read_only: read_only.then_some(true) }),
+        ..Volume::default()
+    }
+}
+
+/// The pod volumes of a service; mounts are added to `container`.
+pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceNames, container: &mut Container) -> Vec<Volume> {
+    let svc = names.object.clone();
+    let strategy = mapper.strategy(service);
+    let mut volumes: Vec<Volume> = Vec::new();
+    let mut mounts: Vec<VolumeMount> = Vec::new();
+    let mut tmpfs_index = 0usize;
+    let add_mount = |mounts: &mut Vec<VolumeMount>, name: &str, path: &str, read_only: bool, sub_path: Option<String>| {
+        mounts.push(VolumeMount {
+            name: name.to_string(),
+            mount_path: path.to_string(),
+            read_only: read_only.then_some(true),
+            sub_path,
+            ..VolumeMount::default()
+        });
+    };
+    for tmpfs in &service.tmpfs {
+        let name = format!("{svc}-tmpfs{tmpfs_index}");
+        tmpfs_index += 1;
+        volumes.push(empty_dir(name.clone(), true));
+        add_mount(&mut mounts, &name, &tmpfs.value, false, None);
+    }
+    for (i, mount) in service.volumes.iter().enumerate() {
+        let target = mount.target.clone();
+        match (mount.kind, &mount.source) {
+            (MountType::Volume, Some(source)) => {
+                let name = names::volume_label(source, &format!("{svc}-volume{i}"));
+                let volume = match strategy {
+                    VolumeStrategy::EmptyDir => empty_dir(name.clone(), false),
+                    VolumeStrategy::HostPath => host_path(&name, &format!("{}/{source}", mapper.options.project_dir)),
+                    _ => claim_volume(name.clone(), name.clone(), mount.read_only),
+                };
+                if !volumes.iter().any(|v| v.name == name) {
+                    volumes.push(volume);
+                }
+                add_mount(&mut mounts, &name, &target, mount.read_only, None);
+            }
+            (MountType::Volume, None) => {
+                let volume = match strategy {
+                    VolumeStrategy::EmptyDir => empty_dir(format!("{svc}-empty{i}"), false),
+                    VolumeStrategy::HostPath => empty_dir(format!("{svc}-empty{i}"), false),
+                    _ => {
+                        let claim = format!("{svc}-claim{i}");
+                        let (size, class) = mapper.service_claim_size(service);
+                        mapper.claim(&claim, size, class, mount.read_only, Some(mount.pos));
+                        claim_volume(claim.clone(), claim, mount.read_only)
+                    }
+                };
+                add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, None);
+                volumes.push(volume);
+            }
+            (MountType::Bind, Some(source)) => {
+                let volume = match strategy {
+                    VolumeStrategy::EmptyDir => Some(empty_dir(format!("{svc}-empty{i}"), false)),
+                    VolumeStrategy::HostPath => {
+                        let path = if source.starts_with('/') {
+                            source.clone()
+                        } else {
+                            format!("{}/{}", mapper.options.project_dir, source.trim_start_matches("./"))
+                        };
+                        Some(host_path(&format!("{svc}-hostpath{i}"), &path))
+                    }
+                    _ => bind_volume(mapper, service, &svc, i, mount, source, &mut mounts),
+                };
+                if let Some(volume) = volume {
+                    if !mounts.iter().any(|m| m.name == volume.name) {
+                        add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, None);
+                    }
+                    volumes.push(volume);
+                }
+            }
+            (MountType::Tmpfs, _) => {
+                let name = format!("{svc}-tmpfs{tmpfs_index}");
+                tmpfs_index += 1;
+                volumes.push(empty_dir(name.clone(), true));
+                add_mount(&mut mounts, &name, &target, mount.read_only, None);
+            }
+            (kind, _) => mapper.warn(
+                Code::NotConverted,
+                mount.pos,
+                format!("a `{}` mount of `{}` is not converted", kind.as_str(), target),
+                None,
+            ),
+        }
+    }
+    for (kind, refs) in [("secret", &service.secrets), ("config", &service.configs)] {
+        for r in refs {
+            if let Some((volume, mount)) = file_mount(mapper, kind, r) {
+                if !volumes.iter().any(|v| v.name == volume.name) {
+                    volumes.push(volume);
+                }
+                mounts.push(mount);
+            }
+        }
+    }
+    if !mounts.is_empty() {
+        container.volume_mounts = Some(mounts);
+    }
+    volumes
+}
+
+fn host_path(name: &str, path: &str) -> Volume {
+    Volume {
+        name: name.to_string(),
+        host_path: Some(HostPathVolumeSource { path: path.to_string(), type_: None }),
+        ..Volume::default()
+    }
+}
+
+/// ConfigMap data from files: UTF-8 content in `data`, anything else in `binaryData`.
+fn file_data(files: &[(String, Vec<u8>)]) -> (BTreeMap<String, String>, BTreeMap<String, ByteString>) {
+    let mut data = BTreeMap::new();
+    let mut binary = BTreeMap::new();
+    for (key, bytes) in files {
+        match String::from_utf8(bytes.clone()) {
+            Ok(text) => {
+                data.insert(key.clone(), text);
+            }
+            Err(_) => {
+                binary.insert(key.clone(), ByteString(bytes.clone()));
+            }
+        }
+    }
+    (data, binary)
+}
+
+fn config_map(name: &str, files: &[(String, Vec<u8>)]) -> ConfigMap {
+    let (data, binary) = file_data(files);
+    ConfigMap {
+        metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
+        data: (!data.is_empty()).then_some(data),
+        binary_data: (!binary.is_empty()).then_some(binary),
+        ..ConfigMap::default()
+    }
+}
+
+/// A bind mount in the default strategy: a ConfigMap when the host path holds files, a
+/// claim (with a warning) when it is missing.
+fn bind_volume(
+    mapper: &mut Mapper,
+    service: &Service,
+    svc: &str,
+    i: usize,
+    mount: &crate::compose::Mount,
+    source: &str,
+    mounts: &mut Vec<VolumeMount>,
+) -> Option<Volume> {
+    match &mount.host {
+        HostPath::File(bytes) => {
+            let name = format!("{svc}-cm{i}");
+            let key = basename(source).to_string();
+            if !names::is_config_key(&key) {
+                mapper.warn(
+                    Code::NotConverted,
+                    mount.pos,
+                    format!("bind mount of `{source}` is not converted: `{key}` is not a valid ConfigMap key"),
+                    Some("rename the file to letters, digits, `-`, `_` and `.`".into()),
+                );
+                return None;
+            }
+            let object = config_map(&name, &[(key.clone(), bytes.clone())]);
+            mapper.add(Object::new("ConfigMap", &name, &object, Some(mount.pos)));
+            mounts.push(VolumeMount {
+                name: name.clone(),
+                mount_path: mount.target.clone(),
+                sub_path: Some(key.clone()),
+                read_only: mount.read_only.then_some(true),
+                ..VolumeMount::default()
+            });
+            Some(Volume {
+                name: name.clone(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: name.clone(),
+                    items: Some(vec![KeyToPath { key: key.clone(), path: key, mode: None }]),
+                    ..ConfigMapVolumeSource::default()
+                }),
+                ..Volume::default()
+            })
+        }
+        HostPath::Dir(files) => {
+            let name = format!("{svc}-cm{i}");
+            if let Some((bad, _)) = files.iter().find(|(k, _)| !names::is_config_key(k)) {
+                mapper.warn(
+                    Code::NotConverted,
+                    mount.pos,
+                    format!("bind mount of `{source}` is not converted: `{bad}` is not a valid ConfigMap key"),
+                    None,
+                );
+                return None;
+            }
+            let object = config_map(&name, files);
+            mapper.add(Object::new("ConfigMap", &name, &object, Some(mount.pos)));
+            Some(Volume {
+                name: name.clone(),
+                config_map: Some(ConfigMapVolumeSource { name, ..ConfigMapVolumeSource::default() }),
+                ..Volume::default()
+            })
+        }
+        HostPath::Missing => {
+            let claim = format!("{svc}-claim{i}");
+            mapper.warn(
+                Code::BindMountMissing,
+                mount.pos,
+                format!("host path `{source}` does not exist or is empty: an empty PersistentVolumeClaim `{claim}` takes its place"),
+                Some("create the file or directory before converting to ship its contents in a ConfigMap".into()),
+            );
+            let (size, class) = mapper.service_claim_size(service);
+            mapper.claim(&claim, size, class, mount.read_only, Some(mount.pos));
+            Some(claim_volume(claim.clone(), claim, mount.read_only))
+        }
+        HostPath::Unsupported(why) => {
+            mapper.warn(
+                Code::NotConverted,
+                mount.pos,
+                format!("bind mount of `{source}` is not converted: {why}"),
+                Some("mount the data from a named volume, or use `--volumes hostPath`".into()),
+            );
+            None
+        }
+        HostPath::NotABind => None,
+    }
+}
+
+/// A secret or config mounted as one file where Compose puts it.
+fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, VolumeMount)> {
+    let project = mapper.project;
+    let def = if kind == "secret" { project.secrets.get(&r.source) } else { project.configs.get(&r.source) }?;
+    let object_name = names::volume_label(&r.source, kind);
+    let key = data_key(&r.source);
+    let default_dir = if kind == "secret" { "/run/secrets/" } else { "/" };
+    let target = match &r.target {
+        Some(t) if t.starts_with('/') => t.clone(),
+        Some(t) => format!("{default_dir}{t}"),
+        None => format!("{default_dir}{}", r.source),
+    };
+    let file = basename(&target).to_string();
+    let items = Some(vec![KeyToPath { key: key.clone(), path: file.clone(), mode: None }]);
+    let mode = r.mode.map(|m| m as i32);
+    let volume = if kind == "secret" {
+        Volume {
+            name: object_name.clone(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(object_name.clone()),
+                items,
+                default_mode: mode,
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        }
+    } else {
+        if !matches!(def.source, FileSource::External) {
+            let contents = match &def.source {
+                FileSource::File { contents, .. } => Some(contents.clone()),
+                FileSource::Content(text) => Some(text.clone().into_bytes()),
+                FileSource::Environment { value, .. } => value.clone().map(String::into_bytes),
+                FileSource::External => None,
+            };
+            if let Some(contents) = contents {
+                let object = config_map(&object_name, &[(key.clone(), contents)]);
+                mapper.add(Object::new("ConfigMap", &object_name, &object, Some(def.pos)));
+            }
+        }
+        Volume {
+            name: object_name.clone(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: object_name.clone(),
+                items,
+                default_mode: mode,
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        }
+    };
+    let mount = VolumeMount {
+        name: object_name,
+        mount_path: target,
+        sub_path: Some(file),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    };
+    Some((volume, mount))
+}
+
+fn data_key(source: &str) -> String {
+    if names::is_config_key(source) {
+        source.to_string()
+    } else {
+        names::volume_label(source, "data")
+    }
+}
+
+/// Objects that belong to the project rather than one service: named-volume claims,
+/// Secrets, external references.
+pub(crate) fn map_top_level(mapper: &mut Mapper) {
+    let project = mapper.project;
+    // Named volumes: one claim each, shared by every service that mounts it.
+    for (name, def) in &project.volumes {
+        let users: Vec<(&Service, bool)> = project
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.volumes
+                    .iter()
+                    .filter(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(name.as_str()))
+                    .map(move |m| (s, m.read_only))
+            })
+            .collect();
+        let Some((first, _)) = users.first() else { continue };
+        let strategy = mapper.strategy(first);
+        if !matches!(strategy, VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap) {
+            continue;
+        }
+        let claim = names::volume_label(name, "volume");
+        let size = mapper
+            .size_label(def.labels.get("kompose.volume.size").map(|v| crate::compose::Spanned::new(v.clone(), def.pos)).as_ref())
+            .map_or_else(|| mapper.service_claim_size(first).0, |s| s);
+        let class = labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
+        let read_only = users.iter().all(|(_, ro)| *ro);
+        if def.external {
+            mapper.warn(
+                Code::NotConverted,
+                def.pos,
+                format!("volume `{name}` is external: a claim `{claim}` is created for it; bind it to your existing volume"),
+                None,
+            );
+        }
+        mapper.claim(&claim, size, class, read_only, Some(def.pos));
+    }
+    for (name, def) in &project.secrets {
+        let object_name = names::volume_label(name, "secret");
+        let contents = match &def.source {
+            FileSource::File { contents, .. } => contents.clone(),
+            FileSource::Environment { variable, value } => match value {
+                Some(v) => v.clone().into_bytes(),
+                None => {
+                    mapper.diags.push(Diagnostic::at(
+                        Code::UndefinedReference,
+                        def.pos,
+                        format!("secret `{name}` takes its value from `{variable}`, which is not set"),
+                    ));
+                    continue;
+                }
+            },
+            FileSource::Content(text) => text.clone().into_bytes(),
+            FileSource::External => {
+                mapper.external.push(("Secret".into(), object_name.clone()));
+                mapper.warn(
+                    Code::NotConverted,
+                    def.pos,
+                    format!("secret `{name}` is external: create the Secret `{object_name}` in the cluster before applying"),
+                    None,
+                );
+                continue;
+            }
+        };
+        let object = Secret {
+            metadata: ObjectMeta { name: Some(object_name.clone()), labels: own_labels(&object_name), ..ObjectMeta::default() },
+            type_: Some("Opaque".into()),
+            data: Some(BTreeMap::from([(data_key(name), ByteString(contents))])),
+            ..Secret::default()
+        };
+        mapper.add(Object::new("Secret", &object_name, &object, Some(def.pos)));
+    }
+    for (name, def) in &project.configs {
+        if matches!(def.source, FileSource::External) {
+            let object_name = names::volume_label(name, "config");
+            mapper.external.push(("ConfigMap".into(), object_name.clone()));
+            mapper.warn(
+                Code::NotConverted,
+                def.pos,
+                format!("config `{name}` is external: create the ConfigMap `{object_name}` in the cluster before applying"),
+                None,
+            );
+        } else if let FileSource::Environment { variable, value: None } = &def.source {
+            mapper.diags.push(Diagnostic::at(
+                Code::UndefinedReference,
+                def.pos,
+                format!("config `{name}` takes its value from `{variable}`, which is not set"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_and_basenames() {
+        assert!(is_quantity("1Gi"));
+        assert!(is_quantity("100Mi"));
+        assert!(is_quantity("1.5G"));
+        assert!(!is_quantity("1 GB"));
+        assert!(!is_quantity("lots"));
+        assert_eq!(basename("./conf/nginx.conf"), "nginx.conf");
+        assert_eq!(basename("/etc/nginx/"), "nginx");
+    }
+}

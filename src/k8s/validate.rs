@@ -1,0 +1,274 @@
+//! The validator: every object is checked the way the API server would check it before we
+//! emit anything. It reads the serialised JSON (what will really be written), not the
+//! builder's types, so a mapper bug cannot hide from it. A violation is an error diagnostic,
+//! never a silent fix.
+
+use super::names::*;
+use super::{Mapped, Object};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+struct Check<'a> {
+    object: &'a Object,
+    diags: &'a mut Diagnostics,
+}
+
+impl Check<'_> {
+    fn error(&mut self, code: Code, message: String) {
+        self.diags.push(Diagnostic::new(code, self.object.origin, format!("{} `{}`: {message}", self.object.kind, self.object.name)));
+    }
+}
+
+fn str_map(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+fn items<'v>(value: Option<&'v Value>) -> &'v [Value] {
+    value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Validate every object; references must resolve to objects in `mapped` or to declared
+/// external objects.
+pub fn validate(mapped: &Mapped) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let present: BTreeSet<(String, String)> = mapped
+        .objects
+        .iter()
+        .map(|o| (o.kind.clone(), o.name.clone()))
+        .chain(mapped.external.iter().cloned())
+        .collect();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let pod_labels: Vec<BTreeMap<String, String>> = mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect();
+    for object in &mapped.objects {
+        let mut check = Check { object, diags: &mut diags };
+        if !seen.insert((object.kind.clone(), object.name.clone())) {
+            check.error(Code::DuplicateName, "two different objects of this kind have this name".into());
+        }
+        let meta = object.value.get("metadata");
+        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
+        let name_ok = match object.kind.as_str() {
+            "Service" | "Namespace" => is_dns1035_label(name),
+            "Pod" | "Deployment" | "DaemonSet" | "StatefulSet" | "Job" | "CronJob" => {
+                is_dns1123_subdomain(name) && (object.kind != "CronJob" || name.len() <= 52)
+            }
+            _ => is_dns1123_subdomain(name),
+        };
+        if !name_ok {
+            check.error(Code::InvalidName, format!("`{name}` is not a valid {} name", object.kind));
+        }
+        labels(&mut check, meta.and_then(|m| m.get("labels")), "metadata.labels");
+        annotations(&mut check, meta.and_then(|m| m.get("annotations")));
+        if let Some((pod, template_labels)) = pod_template(object) {
+            let selector = str_map(object.value.pointer("/spec/selector/matchLabels"));
+            if object.kind != "Pod" && object.kind != "CronJob" && object.kind != "Job" {
+                if selector.is_empty() {
+                    check.error(Code::SelectorMismatch, "has no selector".into());
+                }
+                for (k, v) in &selector {
+                    if template_labels.get(k) != Some(v) {
+                        check.error(Code::SelectorMismatch, format!("selector `{k}={v}` does not match the pod template labels"));
+                    }
+                }
+            }
+            labels(&mut check, object.value.pointer("/spec/template/metadata/labels"), "pod template labels");
+            pod_spec(&mut check, pod, &present);
+        }
+        match object.kind.as_str() {
+            "Service" => service(&mut check, &pod_labels),
+            "ConfigMap" | "Secret" => {
+                for field in ["data", "binaryData", "stringData"] {
+                    if let Some(map) = object.value.get(field).and_then(Value::as_object) {
+                        for key in map.keys() {
+                            if !is_config_key(key) {
+                                check.error(Code::InvalidName, format!("data key `{key}` is not valid"));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    diags
+}
+
+/// The pod spec and pod labels of an object that runs pods.
+fn pod_template(object: &Object) -> Option<(&Value, BTreeMap<String, String>)> {
+    match object.kind.as_str() {
+        "Pod" => Some((object.value.get("spec")?, str_map(object.value.pointer("/metadata/labels")))),
+        "Deployment" | "DaemonSet" | "StatefulSet" | "Job" => Some((
+            object.value.pointer("/spec/template/spec")?,
+            str_map(object.value.pointer("/spec/template/metadata/labels")),
+        )),
+        "CronJob" => Some((
+            object.value.pointer("/spec/jobTemplate/spec/template/spec")?,
+            str_map(object.value.pointer("/spec/jobTemplate/spec/template/metadata/labels")),
+        )),
+        _ => None,
+    }
+}
+
+fn labels(check: &mut Check, value: Option<&Value>, what: &str) {
+    for (k, v) in str_map(value) {
+        if !is_qualified_name(&k) {
+            check.error(Code::InvalidObjectLabel, format!("{what}: `{k}` is not a valid label key"));
+        }
+        if !is_label_value(&v) {
+            check.error(Code::InvalidObjectLabel, format!("{what}: `{v}` is not a valid value for label `{k}`"));
+        }
+    }
+}
+
+fn annotations(check: &mut Check, value: Option<&Value>) {
+    let map = str_map(value);
+    let total: usize = map.iter().map(|(k, v)| k.len() + v.len()).sum();
+    for k in map.keys() {
+        if !is_qualified_name(k) {
+            check.error(Code::InvalidObjectLabel, format!("`{k}` is not a valid annotation key"));
+        }
+    }
+    if total > 256 * 1024 {
+        check.error(Code::InvalidObjectLabel, "annotations exceed 256 KiB in total".into());
+    }
+}
+
+fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>) {
+    let has = |kind: &str, name: &str| present.contains(&(kind.to_string(), name.to_string()));
+    let mut volume_names = BTreeSet::new();
+    for volume in items(pod.get("volumes")) {
+        let name = volume.get("name").and_then(Value::as_str).unwrap_or_default();
+        if !is_dns1123_label(name) {
+            check.error(Code::InvalidName, format!("volume name `{name}` is not a valid DNS-1123 label"));
+        }
+        if !volume_names.insert(name.to_string()) {
+            check.error(Code::DuplicateName, format!("two pod volumes are named `{name}`"));
+        }
+        let refs = [
+            ("ConfigMap", volume.pointer("/configMap/name")),
+            ("Secret", volume.pointer("/secret/secretName")),
+            ("PersistentVolumeClaim", volume.pointer("/persistentVolumeClaim/claimName")),
+        ];
+        for (kind, target) in refs {
+            if let Some(target) = target.and_then(Value::as_str) {
+                if !has(kind, target) {
+                    check.error(Code::DanglingReference, format!("volume `{name}` refers to {kind} `{target}`, which is not in the output"));
+                }
+            }
+        }
+    }
+    if let Some(hostname) = pod.get("hostname").and_then(Value::as_str) {
+        if !is_dns1123_label(hostname) {
+            check.error(Code::InvalidName, format!("hostname `{hostname}` is not a valid DNS-1123 label"));
+        }
+    }
+    for alias in items(pod.get("hostAliases")) {
+        let ip = alias.get("ip").and_then(Value::as_str).unwrap_or_default();
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            check.error(Code::InvalidValue, format!("host alias IP `{ip}` is not an IP address"));
+        }
+    }
+    let mut container_names = BTreeSet::new();
+    for group in ["initContainers", "containers"] {
+        for container in items(pod.get(group)) {
+            let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
+            if !is_dns1123_label(name) {
+                check.error(Code::InvalidName, format!("container name `{name}` is not a valid DNS-1123 label"));
+            }
+            if !container_names.insert(name.to_string()) {
+                check.error(Code::DuplicateName, format!("two containers are named `{name}`"));
+            }
+            let mut port_keys = BTreeSet::new();
+            for port in items(container.get("ports")) {
+                let number = port.get("containerPort").and_then(Value::as_i64).unwrap_or(0);
+                if !(1..=65535).contains(&number) {
+                    check.error(Code::InvalidPort, format!("container port {number} is outside 1-65535"));
+                }
+                let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                if !port_keys.insert((number, protocol.to_string())) {
+                    check.error(Code::InvalidPort, format!("container port {number}/{protocol} is listed twice"));
+                }
+                if let Some(pname) = port.get("name").and_then(Value::as_str) {
+                    if !is_iana_svc_name(pname) {
+                        check.error(Code::InvalidPort, format!("container port name `{pname}` is not a valid IANA service name"));
+                    }
+                }
+            }
+            for mount in items(container.get("volumeMounts")) {
+                let vname = mount.get("name").and_then(Value::as_str).unwrap_or_default();
+                if !volume_names.contains(vname) {
+                    check.error(Code::DanglingReference, format!("container `{name}` mounts `{vname}`, which is not a pod volume"));
+                }
+                let path = mount.get("mountPath").and_then(Value::as_str).unwrap_or_default();
+                if path.is_empty() || path.contains(':') && !path.starts_with('/') {
+                    check.error(Code::InvalidValue, format!("mount path `{path}` of `{vname}` is not a valid container path"));
+                }
+            }
+            let mut paths = BTreeSet::new();
+            for mount in items(container.get("volumeMounts")) {
+                let path = mount.get("mountPath").and_then(Value::as_str).unwrap_or_default();
+                if !paths.insert(path.to_string()) {
+                    check.error(Code::DuplicateName, format!("container `{name}` mounts two volumes at `{path}`"));
+                }
+            }
+            for env in items(container.get("env")) {
+                let ename = env.get("name").and_then(Value::as_str).unwrap_or_default();
+                if ename.is_empty() || ename.contains('=') || !ename.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    check.error(Code::InvalidName, format!("environment variable name `{ename}` is not valid"));
+                }
+            }
+            for from in items(container.get("envFrom")) {
+                if let Some(cm) = from.pointer("/configMapRef/name").and_then(Value::as_str) {
+                    if !has("ConfigMap", cm) {
+                        check.error(Code::DanglingReference, format!("`envFrom` refers to ConfigMap `{cm}`, which is not in the output"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn service(check: &mut Check, pod_labels: &[BTreeMap<String, String>]) {
+    let spec = check.object.value.get("spec").cloned().unwrap_or(Value::Null);
+    let ports = items(spec.get("ports")).to_vec();
+    let mut names = BTreeSet::new();
+    let mut keys = BTreeSet::new();
+    let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
+    if ports.is_empty() && !headless {
+        check.error(Code::InvalidPort, "a Service that is not headless needs at least one port".into());
+    }
+    for port in &ports {
+        let number = port.get("port").and_then(Value::as_i64).unwrap_or(0);
+        if !(1..=65535).contains(&number) {
+            check.error(Code::InvalidPort, format!("port {number} is outside 1-65535"));
+        }
+        if let Some(target) = port.get("targetPort").and_then(Value::as_i64) {
+            if !(1..=65535).contains(&target) {
+                check.error(Code::InvalidPort, format!("target port {target} is outside 1-65535"));
+            }
+        }
+        let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_string();
+        if !keys.insert((number, protocol.clone())) {
+            check.error(Code::InvalidPort, format!("port {number}/{protocol} is listed twice"));
+        }
+        match port.get("name").and_then(Value::as_str) {
+            Some(name) => {
+                if !is_dns1123_label(name) {
+                    check.error(Code::InvalidPort, format!("port name `{name}` is not a valid DNS-1123 label"));
+                }
+                if !names.insert(name.to_string()) {
+                    check.error(Code::InvalidPort, format!("port name `{name}` is used twice"));
+                }
+            }
+            None if ports.len() > 1 => check.error(Code::InvalidPort, "every port needs a name when there are several".into()),
+            None => {}
+        }
+    }
+    let selector = str_map(spec.get("selector"));
+    if !selector.is_empty() && !pod_labels.iter().any(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v))) {
+        check.error(Code::SelectorMismatch, "its selector matches no pod in the output".into());
+    }
+}

@@ -1,0 +1,72 @@
+//! kompile: Docker Compose projects in, valid and deterministic Kubernetes manifests out.
+//!
+//! The pipeline is a small compiler: [`compose::load`] reads the files into a resolved
+//! [`compose::Project`]; [`k8s::map`] turns it into Kubernetes objects; [`k8s::validate`]
+//! checks them the way the API server would; [`output`] renders them. [`convert`] runs the
+//! whole pipeline. Each stage returns its product plus [`diag::Diagnostic`]s; nothing is
+//! emitted when any stage reported an error.
+
+pub mod compose;
+pub mod diag;
+pub mod fs;
+pub mod k8s;
+pub mod output;
+pub mod yaml;
+
+use compose::{ComposeFile, LoadOptions};
+use diag::{Diagnostic, Diagnostics, Sources};
+use fs::FileSystem;
+use indexmap::IndexMap;
+use k8s::{MapOptions, Object};
+use std::path::Path;
+
+/// Everything a conversion needs besides its inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub load: LoadOptions,
+    pub map: MapOptions,
+}
+
+/// The result of a conversion: objects in emit order (empty when there were errors), every
+/// diagnostic in a stable order, and the files they point into.
+#[derive(Debug, Clone, Default)]
+pub struct Conversion {
+    pub objects: Vec<Object>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: Sources,
+}
+
+impl Conversion {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Convert compose files to Kubernetes objects. `env` is the process environment;
+/// `project_dir` is where relative paths and `.env` are resolved; every file the project
+/// names is read through `fs`.
+pub fn convert(
+    files: &[ComposeFile],
+    env: &IndexMap<String, String>,
+    project_dir: &Path,
+    fs: &dyn FileSystem,
+    options: &Options,
+) -> Conversion {
+    let mut sources = Sources::default();
+    let mut diags = Diagnostics::default();
+    let env = compose::project_environment(env, project_dir, fs, &mut sources, &mut diags);
+    let (project, load_diags) = compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
+    diags.0.extend(load_diags.0);
+    let mut objects = Vec::new();
+    if let (Some(project), false) = (project, diags.has_errors()) {
+        let (mapped, map_diags) = k8s::map(&project, &options.map);
+        diags.0.extend(map_diags.0);
+        if !diags.has_errors() {
+            diags.0.extend(k8s::validate(&mapped).0);
+        }
+        if !diags.has_errors() {
+            objects = mapped.objects;
+        }
+    }
+    Conversion { objects, diagnostics: diags.sorted(), sources }
+}

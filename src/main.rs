@@ -1,0 +1,17 @@
+//! The `kompile` binary: parse arguments, run one command, map the result to an exit code
+//! (0 ok, 1 errors found, 2 could not run). All conversion logic lives in the library; this
+//! file and `cli/` are the edge: arguments, the process environment, files and stdout.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

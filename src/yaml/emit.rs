@@ -1,0 +1,251 @@
+//! The YAML writer: a JSON value (a serialised Kubernetes object) in, YAML text out.
+//!
+//! Written for two readers at once: YAML 1.2 (the API server's sigs.k8s.io/yaml) and
+//! YAML 1.1 (kubectl's older go-yaml, PyYAML). Any string either of them could read as
+//! something else (`yes`, `on`, `y`, `0755`, `12:30`, `1_000`, `.inf`, `2001-12-14`, `=`,
+//! `<<`, ...) is quoted. Keys are sorted (`apiVersion`, `kind`, `metadata` first at the top),
+//! so output is byte-stable whatever order the objects were built in. Sequences are indented
+//! under their key, as Kompose writes them.
+
+use serde_json::Value;
+
+/// Write one object as a YAML document (no `---`), `indent` spaces per level.
+pub fn to_yaml(value: &Value, indent: usize) -> String {
+    let mut out = String::new();
+    let indent = indent.max(1);
+    match value {
+        Value::Object(map) if !map.is_empty() => emit_map(&mut out, map, 0, false, indent, true),
+        Value::Array(items) if !items.is_empty() => emit_seq(&mut out, items, 0, false, indent),
+        scalar => {
+            emit_scalar(&mut out, scalar, 0);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+const TOP_FIRST: [&str; 3] = ["apiVersion", "kind", "metadata"];
+
+fn sorted_keys(map: &serde_json::Map<String, Value>, top: bool) -> Vec<&String> {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort_by(|a, b| {
+        let rank = |k: &str| if top { TOP_FIRST.iter().position(|t| *t == k).unwrap_or(TOP_FIRST.len()) } else { 0 };
+        (rank(a), a.as_str()).cmp(&(rank(b), b.as_str()))
+    });
+    keys
+}
+
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn emit_map(
+    out: &mut String,
+    map: &serde_json::Map<String, Value>,
+    col: usize,
+    first_inline: bool,
+    indent: usize,
+    top: bool,
+) {
+    for (i, key) in sorted_keys(map, top).into_iter().enumerate() {
+        if i > 0 || !first_inline {
+            pad(out, col);
+        }
+        emit_string(out, key, col, true);
+        let value = &map[key];
+        match value {
+            Value::Object(inner) if !inner.is_empty() => {
+                out.push_str(":\n");
+                emit_map(out, inner, col + indent, false, indent, false);
+            }
+            Value::Array(items) if !items.is_empty() => {
+                out.push_str(":\n");
+                emit_seq(out, items, col + indent, false, indent);
+            }
+            scalar => {
+                out.push_str(": ");
+                emit_scalar(out, scalar, col + indent);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn emit_seq(out: &mut String, items: &[Value], col: usize, first_inline: bool, indent: usize) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 || !first_inline {
+            pad(out, col);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(inner) if !inner.is_empty() => emit_map(out, inner, col + 2, true, indent, false),
+            Value::Array(inner) if !inner.is_empty() => emit_seq(out, inner, col + 2, true, indent),
+            scalar => {
+                emit_scalar(out, scalar, col + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A scalar (or an empty collection) on the current line; block scalars continue on the
+/// following lines at `content_col`.
+fn emit_scalar(out: &mut String, value: &Value, content_col: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => emit_string(out, s, content_col, false),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+    }
+}
+
+fn emit_string(out: &mut String, s: &str, content_col: usize, is_key: bool) {
+    if is_plain_safe(s) {
+        out.push_str(s);
+    } else if !is_key && literal_block_ok(s) {
+        let body = s.trim_end_matches('\n');
+        let trailing = s.len() - body.len();
+        out.push_str(match trailing {
+            0 => "|-",
+            1 => "|",
+            _ => "|+",
+        });
+        for line in body.split('\n') {
+            out.push('\n');
+            if !line.is_empty() {
+                pad(out, content_col);
+                out.push_str(line);
+            }
+        }
+        for _ in 1..trailing {
+            out.push('\n');
+        }
+    } else {
+        double_quoted(out, s);
+    }
+}
+
+fn double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => {
+                let code = c as u32;
+                if code <= 0xff {
+                    out.push_str(&format!("\\x{code:02X}"));
+                } else if code <= 0xffff {
+                    out.push_str(&format!("\\u{code:04X}"));
+                } else {
+                    out.push_str(&format!("\\U{code:08X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// A multi-line string that a literal block (`|`) reproduces exactly.
+fn literal_block_ok(s: &str) -> bool {
+    s.contains('\n')
+        && !s.chars().any(|c| c != '\n' && c != '\t' && needs_escape(c))
+        && !s.starts_with([' ', '\t', '\n'])
+        && s.trim_end_matches('\n').split('\n').all(|line| {
+            line.is_empty() || (!line.ends_with([' ', '\t']) && !line.trim().is_empty())
+        })
+        && !s.trim_end_matches('\n').is_empty()
+}
+
+const YAML11_WORDS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=", "<<",
+];
+
+/// Whether `s` can be written without quotes and still be read back as this exact string by
+/// both YAML 1.1 and YAML 1.2 readers. Conservative: when in doubt, quote.
+pub fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return false };
+    if YAML11_WORDS.contains(&s) {
+        return false;
+    }
+    if s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return false;
+    }
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+        return false;
+    }
+    // Anything that starts like a number, date or time (`0755`, `12:30`, `.5`, `+1`, `1e3`).
+    let mut chars = s.chars();
+    let lead = if first == '+' { chars.nth(1) } else { Some(first) };
+    if matches!(lead, Some(c) if c.is_ascii_digit() || c == '.') {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+        return false;
+    }
+    !s.chars().any(|c| needs_escape(c) || c == '\t' || c == '\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yaml11_lookalikes_are_quoted() {
+        for s in [
+            "yes", "no", "on", "off", "y", "n", "Y", "NO", "~", "null", "true", "0755", "08", "12:30", "1_000",
+            "1e3", ".inf", "-", "- x", "a: b", "#c", "", " lead", "0x1F", "+1", ".5", "=", "<<", "2001-12-14",
+            "trail ", "a #b", "x:",
+        ] {
+            assert!(!is_plain_safe(s), "{s:?} must be quoted");
+        }
+        for s in ["nginx:1.25", "web", "a-b_c", "http://x/y", "/bin/sh", "yesterday", "n1", "a:b"] {
+            assert!(is_plain_safe(s), "{s:?} can be plain");
+        }
+    }
+
+    #[test]
+    fn top_level_keys_come_first_then_sorted() {
+        let doc = json!({"spec": {"b": 1, "a": [1, 2]}, "metadata": {"name": "x"}, "kind": "K", "apiVersion": "v1", "data": {"k": "v"}});
+        assert_eq!(
+            to_yaml(&doc, 2),
+            "apiVersion: v1\nkind: K\nmetadata:\n  name: x\ndata:\n  k: v\nspec:\n  a:\n    - 1\n    - 2\n  b: 1\n"
+        );
+    }
+
+    #[test]
+    fn sequences_of_maps_and_empty_collections() {
+        let doc = json!({"c": [{"name": "a", "args": ["x", "yes"]}, {"emptyDir": {}, "name": "b"}], "e": []});
+        assert_eq!(
+            to_yaml(&doc, 2),
+            "c:\n  - args:\n      - x\n      - \"yes\"\n    name: a\n  - emptyDir: {}\n    name: b\ne: []\n"
+        );
+    }
+
+    #[test]
+    fn multi_line_strings_use_literal_blocks() {
+        let doc = json!({"a": "line1\nline2\n", "b": "x\ny", "c": "x\n\n", "d": " lead\nx", "e": "p\n\nq\n"});
+        assert_eq!(
+            to_yaml(&doc, 2),
+            "a: |\n  line1\n  line2\nb: |-\n  x\n  y\nc: |+\n  x\n\nd: \" lead\\nx\"\ne: |\n  p\n\n  q\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let doc = json!({"a": "bell\u{7}", "b": "tab\there"});
+        assert_eq!(to_yaml(&doc, 2), "a: \"bell\\x07\"\nb: \"tab\\there\"\n");
+    }
+}

@@ -1,0 +1,8 @@
+//! YAML in and out. `node` reads compose files into a position-carrying tree typed like
+//! compose-go; `emit` writes Kubernetes objects in a form YAML 1.1 and 1.2 readers agree on.
+
+mod emit;
+mod node;
+
+pub use emit::{is_plain_safe, to_yaml};
+pub use node::{format_float, parse, resolve_plain, Documents, Key, Limits, Node, Value};

@@ -1,0 +1,534 @@
+//! The YAML reader: text in, a tree of [`Node`]s out, every node and key carrying its
+//! `file:line:col`.
+//!
+//! Scalars are typed the way compose-go's YAML library types them (YAML 1.2 core schema:
+//! `yes`/`on` are strings, `true`/`True` are booleans, `010` is octal 8, `1_000` is 1000).
+//! Anchors and aliases are expanded here, `<<` merge keys applied, duplicate and non-string
+//! keys rejected, and two budgets (nesting depth and total nodes, which stops alias bombs)
+//! keep hostile input bounded. Everything past this module sees only the tree.
+
+use crate::diag::{Code, Diagnostic, Pos};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+
+/// Limits that keep a hostile file from exhausting time or memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Deepest nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Total nodes after aliases are expanded.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_depth: 64, max_nodes: 1_000_000 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub pos: Pos,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub pos: Pos,
+    /// A local tag such as `!reset` or `!override`.
+    pub tag: Option<String>,
+    /// The text of a plain (unquoted) scalar as written; `None` for quoted scalars and
+    /// collections.
+    pub raw: Option<String>,
+}
+
+impl Node {
+    pub fn new(value: Value, pos: Pos) -> Node {
+        Node { value, pos, tag: None, raw: None }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Key, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+    }
+
+    pub fn key_pos(&self, key: &str) -> Option<Pos> {
+        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(k, _)| k.pos)
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// What kind of value this is, in the words a message uses.
+    pub fn kind_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "a number",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// A scalar as Go's `fmt` would print it (how compose-go stringifies numbers and bools).
+    pub fn scalar_string(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(format_float(*f)),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Go's `%v` for a float64: shortest round-trip form, no trailing `.0`.
+pub fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    if f == f.trunc() && f.abs() < 1e21 {
+        return format!("{}", f as i128);
+    }
+    format!("{f}")
+}
+
+/// One parsed file: its documents, in order.
+pub type Documents = Vec<Node>;
+
+struct Frame {
+    kind: FrameKind,
+    pos: Pos,
+    anchor: usize,
+    tag: Option<String>,
+}
+
+enum FrameKind {
+    Seq(Vec<Node>),
+    /// Entries so far, the key waiting for its value, and merge sources seen (`<<`).
+    Map { entries: Vec<(Key, Node)>, pending: Option<Key>, merges: Vec<(usize, Node)> },
+}
+
+/// Parse `text` (file id `file`) into documents. Errors are diagnostics with positions.
+pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut nodes = 0usize;
+    let pos_of = |m: saphyr_parser::Marker| Pos::new(file, m.line() as u32, m.col() as u32 + 1);
+
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| {
+            Diagnostic::at(Code::YamlSyntax, pos_of(*e.marker()), format!("invalid YAML: {}", e.info()))
+        })?;
+        let pos = pos_of(span.start);
+        let is_seq = matches!(event, Event::SequenceStart(..));
+        let finished: Option<(Node, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => None,
+            Event::Scalar(value, style, anchor, tag) => {
+                nodes += 1;
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                Some((scalar(&value, style, tag, pos)?, anchor))
+            }
+            Event::Alias(id) => {
+                let node = anchors.get(&id).cloned().ok_or_else(|| {
+                    Diagnostic::at(Code::YamlSyntax, pos, "alias refers to an unknown anchor")
+                })?;
+                nodes += count_nodes(&node);
+                if nodes > limits.max_nodes {
+                    return Err(node_budget(pos, limits));
+                }
+                let mut node = node;
+                node.pos = pos;
+                Some((node, 0))
+            }
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
+                if stack.len() >= limits.max_depth {
+                    return Err(Diagnostic::at(
+                        Code::YamlLimit,
+                        pos,
+                        format!("the document is nested more than {} levels deep", limits.max_depth),
+                    )
+                    .with_help("raise the limit with `--max-depth` if this file is genuine"));
+                }
+                nodes += 1;
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let kind = if is_seq {
+                    FrameKind::Seq(Vec::new())
+                } else {
+                    FrameKind::Map { entries: Vec::new(), pending: None, merges: Vec::new() }
+                };
+                stack.push(Frame { kind, pos, anchor, tag });
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let frame = stack.pop().expect("the parser balances start and end events");
+                let value = match frame.kind {
+                    FrameKind::Seq(items) => Value::Seq(items),
+                    FrameKind::Map { entries, merges, .. } => Value::Map(apply_merges(entries, merges)?),
+                };
+                let mut node = Node::new(value, frame.pos);
+                node.tag = frame.tag;
+                Some((node, frame.anchor))
+            }
+        };
+        if nodes > limits.max_nodes {
+            return Err(node_budget(pos, limits));
+        }
+        let Some((node, anchor)) = finished else { continue };
+        if anchor != 0 {
+            anchors.insert(anchor, node.clone());
+        }
+        match stack.last_mut() {
+            None => docs.push(node),
+            Some(Frame { kind: FrameKind::Seq(items), .. }) => items.push(node),
+            Some(Frame { kind: FrameKind::Map { entries, pending, merges }, .. }) => match pending.take() {
+                None => *pending = Some(map_key(node)?),
+                Some(key) if key.name == "<<" && key_is_merge(&key) => merges.push((entries.len(), node)),
+                Some(key) => {
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                        return Err(Diagnostic::at(
+                            Code::DuplicateKey,
+                            key.pos,
+                            format!("mapping key `{}` already defined at line {}", key.name, first.pos.line),
+                        )
+                        .with_help("remove one of the two entries"));
+                    }
+                    entries.push((key, node));
+                }
+            },
+        }
+    }
+    Ok(docs)
+}
+
+fn node_budget(pos: Pos, limits: Limits) -> Diagnostic {
+    Diagnostic::at(
+        Code::YamlLimit,
+        pos,
+        format!("the document expands to more than {} nodes (an alias bomb?)", limits.max_nodes),
+    )
+    .with_help("raise the limit with `--max-nodes` if this file is genuine")
+}
+
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// Merge keys are written plain; we mark them while turning the key node into a [`Key`].
+fn key_is_merge(key: &Key) -> bool {
+    key.name == "<<"
+}
+
+fn map_key(node: Node) -> Result<Key, Diagnostic> {
+    let name = match node.value {
+        Value::Str(s) => s,
+        // A quoted `"<<"` is an ordinary key; keep it distinct from the merge key.
+        _ if node.raw.is_some() => {
+            return Err(Diagnostic::at(
+                Code::NonStringKey,
+                node.pos,
+                format!("mapping key `{}` is not a string", node.raw.unwrap_or_default()),
+            )
+            .with_help("quote the key"))
+        }
+        Value::Null => {
+            return Err(Diagnostic::at(Code::NonStringKey, node.pos, "mapping key is empty (null)"))
+        }
+        _ => {
+            return Err(Diagnostic::at(
+                Code::NonStringKey,
+                node.pos,
+                format!("mapping key is {}, expected a string", node.kind_name()),
+            ))
+        }
+    };
+    let name = if name == "<<" && node.raw.as_deref() != Some("<<") { "\u{0}<<".to_string() } else { name };
+    Ok(Key { name, pos: node.pos })
+}
+
+/// Apply `<<` merges: keys written in the mapping win, earlier merge sources beat later ones,
+/// and merged keys take the place of the `<<` entry.
+fn apply_merges(entries: Vec<(Key, Node)>, merges: Vec<(usize, Node)>) -> Result<Vec<(Key, Node)>, Diagnostic> {
+    let mut entries: Vec<(Key, Node)> = entries
+        .into_iter()
+        .map(|(mut k, v)| {
+            if k.name == "\u{0}<<" {
+                k.name = "<<".into();
+            }
+            (k, v)
+        })
+        .collect();
+    if merges.is_empty() {
+        return Ok(entries);
+    }
+    let mut sources: Vec<(usize, Vec<(Key, Node)>)> = Vec::new();
+    for (at, node) in merges {
+        let maps = match node.value {
+            Value::Map(m) => vec![m],
+            Value::Seq(items) => {
+                let mut maps = Vec::new();
+                for item in items {
+                    match item.value {
+                        Value::Map(m) => maps.push(m),
+                        _ => return Err(merge_error(item.pos)),
+                    }
+                }
+                maps
+            }
+            _ => return Err(merge_error(node.pos)),
+        };
+        let mut merged: Vec<(Key, Node)> = Vec::new();
+        for map in maps {
+            for (k, v) in map {
+                if !merged.iter().any(|(m, _)| m.name == k.name) {
+                    merged.push((k, v));
+                }
+            }
+        }
+        sources.push((at, merged));
+    }
+    let mut seen: std::collections::HashSet<String> = entries.iter().map(|(k, _)| k.name.clone()).collect();
+    // Insert from the last merge position backwards so earlier indexes stay valid.
+    let mut inserts: Vec<(usize, Vec<(Key, Node)>)> = Vec::new();
+    for (at, merged) in sources {
+        let fresh: Vec<(Key, Node)> = merged.into_iter().filter(|(k, _)| seen.insert(k.name.clone())).collect();
+        inserts.push((at, fresh));
+    }
+    for (at, fresh) in inserts.into_iter().rev() {
+        let tail = entries.split_off(at);
+        entries.extend(fresh);
+        entries.extend(tail);
+    }
+    Ok(entries)
+}
+
+fn merge_error(pos: Pos) -> Diagnostic {
+    Diagnostic::at(Code::YamlSyntax, pos, "`<<` can only merge a mapping or a list of mappings")
+}
+
+fn scalar(text: &str, style: ScalarStyle, tag: Option<String>, pos: Pos) -> Result<Node, Diagnostic> {
+    let plain = matches!(style, ScalarStyle::Plain);
+    let core = tag.as_deref().and_then(|t| t.strip_prefix("tag:yaml.org,2002:"));
+    let value = match core {
+        Some("str") => Value::Str(text.to_string()),
+        Some("null") => Value::Null,
+        Some("bool") => match resolve_plain(text) {
+            v @ Value::Bool(_) => v,
+            _ => return Err(Diagnostic::at(Code::WrongType, pos, format!("`{text}` is not a boolean"))),
+        },
+        Some("int") => match resolve_plain(text) {
+            v @ Value::Int(_) => v,
+            _ => return Err(Diagnostic::at(Code::WrongType, pos, format!("`{text}` is not an integer"))),
+        },
+        Some("float") => match resolve_plain(text) {
+            Value::Int(i) => Value::Float(i as f64),
+            v @ Value::Float(_) => v,
+            _ => return Err(Diagnostic::at(Code::WrongType, pos, format!("`{text}` is not a number"))),
+        },
+        Some(other) => {
+            return Err(Diagnostic::at(Code::YamlSyntax, pos, format!("unsupported YAML tag `!!{other}`")))
+        }
+        None if plain => resolve_plain(text),
+        None => Value::Str(text.to_string()),
+    };
+    let local_tag = match tag {
+        Some(t) if t.starts_with("tag:yaml.org,2002:") => None,
+        Some(t) if t == "!reset" || t == "!override" => Some(t),
+        Some(t) => {
+            return Err(Diagnostic::at(Code::YamlSyntax, pos, format!("unknown YAML tag `{t}`"))
+                .with_help("Compose knows only `!reset` and `!override`"))
+        }
+        None => None,
+    };
+    let raw = if plain { Some(text.to_string()) } else { None };
+    Ok(Node { value, pos, tag: local_tag, raw })
+}
+
+/// Type a plain scalar the way go-yaml v4 does (YAML 1.2 core schema plus Go number rules).
+pub fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(i) = parse_go_int(text) {
+        return Value::Int(i);
+    }
+    let first = text.as_bytes()[0];
+    if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
+        && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
+        && text.bytes().any(|b| b.is_ascii_digit())
+    {
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.to_string())
+}
+
+/// Go `strconv.ParseInt(s, 0, 64)` after removing `_`: `0x`, `0o`, `0b` and leading-`0` octal.
+fn parse_go_int(text: &str) -> Option<i64> {
+    let cleaned: String = text.chars().filter(|&c| c != '_').collect();
+    if cleaned.is_empty() || text.starts_with('_') || text.ends_with('_') {
+        return None;
+    }
+    let (neg, digits) = match cleaned.as_bytes()[0] {
+        b'-' => (true, &cleaned[1..]),
+        b'+' => (false, &cleaned[1..]),
+        _ => (false, &cleaned[..]),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let lower = digits.to_ascii_lowercase();
+    let (radix, body) = if let Some(rest) = lower.strip_prefix("0x") {
+        (16, rest.to_string())
+    } else if let Some(rest) = lower.strip_prefix("0o") {
+        (8, rest.to_string())
+    } else if let Some(rest) = lower.strip_prefix("0b") {
+        (2, rest.to_string())
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string())
+    } else {
+        (10, lower)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(&body, radix).ok()?;
+    let value = if neg { -magnitude } else { magnitude };
+    i64::try_from(value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        parse(text, 0, Limits::default()).unwrap().remove(0)
+    }
+
+    #[test]
+    fn plain_scalars_are_typed_like_go_yaml_v4() {
+        let cases: &[(&str, Value)] = &[
+            ("yes", Value::Str("yes".into())),
+            ("on", Value::Str("on".into())),
+            ("True", Value::Bool(true)),
+            ("~", Value::Null),
+            ("010", Value::Int(8)),
+            ("0x10", Value::Int(16)),
+            ("0o10", Value::Int(8)),
+            ("1_000", Value::Int(1000)),
+            ("+12", Value::Int(12)),
+            ("80:80", Value::Str("80:80".into())),
+            ("1e3", Value::Float(1000.0)),
+            ("0.5", Value::Float(0.5)),
+            ("08", Value::Float(8.0)),
+            ("99999999999999999999", Value::Float(1e20)),
+            ("-", Value::Str("-".into())),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(&resolve_plain(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let doc = one("a:\n  b: 1\n");
+        let a = doc.get("a").unwrap();
+        assert_eq!(doc.key_pos("a"), Some(Pos::new(0, 1, 1)));
+        assert_eq!(a.key_pos("b"), Some(Pos::new(0, 2, 3)));
+        assert_eq!(a.get("b").unwrap().pos, Pos::new(0, 2, 6));
+    }
+
+    #[test]
+    fn merge_keys_keep_explicit_keys_and_earlier_sources() {
+        let doc = one("x: &x {a: 1, b: 2}\ny: &y {b: 3, c: 4}\nz:\n  <<: [*x, *y]\n  a: 9\n");
+        let z = doc.get("z").unwrap();
+        let names: Vec<_> = z.as_map().unwrap().iter().map(|(k, _)| k.name.as_str()).collect();
+        assert_eq!(names, ["b", "c", "a"]);
+        assert_eq!(z.get("a").unwrap().value, Value::Int(9));
+        assert_eq!(z.get("b").unwrap().value, Value::Int(2));
+    }
+
+    #[test]
+    fn quoted_merge_key_is_an_ordinary_key() {
+        let doc = one("\"<<\": 1\n");
+        assert_eq!(doc.get("<<").unwrap().value, Value::Int(1));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse("a: 1\nb: 2\na: 3\n", 0, Limits::default()).unwrap_err();
+        assert_eq!(err.code, Code::DuplicateKey);
+        assert_eq!(err.pos, Some(Pos::new(0, 3, 1)));
+        assert!(err.message.contains("line 1"));
+    }
+
+    #[test]
+    fn alias_bombs_hit_the_node_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        let err = parse(&text, 0, Limits::default()).unwrap_err();
+        assert_eq!(err.code, Code::YamlLimit);
+    }
+
+    #[test]
+    fn deep_nesting_hits_the_depth_limit() {
+        let text = format!("{}x\n", "- ".repeat(100));
+        let err = parse(&text, 0, Limits::default()).unwrap_err();
+        assert_eq!(err.code, Code::YamlLimit);
+        // Unclosed flow nesting is refused too, by the parser's own guard.
+        assert!(parse(&"[".repeat(100_000), 0, Limits::default()).is_err());
+    }
+
+    #[test]
+    fn non_string_keys_are_errors() {
+        let err = parse("123: a\n", 0, Limits::default()).unwrap_err();
+        assert_eq!(err.code, Code::NonStringKey);
+    }
+
+    #[test]
+    fn floats_print_like_go() {
+        assert_eq!(format_float(1000.0), "1000");
+        assert_eq!(format_float(2.5), "2.5");
+    }
+}
