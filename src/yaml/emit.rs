@@ -185,16 +185,53 @@ pub fn is_plain_safe(s: &str) -> bool {
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return false;
     }
-    // Anything that starts like a number, date or time (`0755`, `12:30`, `.5`, `+1`, `1e3`).
-    let mut chars = s.chars();
-    let lead = if first == '+' { chars.nth(1) } else { Some(first) };
-    if matches!(lead, Some(c) if c.is_ascii_digit() || c == '.') {
+    if looks_like_number_or_date(s) {
         return false;
     }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
         return false;
     }
     !s.chars().any(|c| needs_escape(c) || c == '\t' || c == '\n')
+}
+
+/// Whether a YAML 1.1 or 1.2 reader could take `s` for a number, a base-60 number or a
+/// timestamp. Conservative: any string made only of digits, `_`, `.` and `:` counts.
+fn looks_like_number_or_date(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if body.is_empty() {
+        return false;
+    }
+    let lower = body.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") {
+        return true;
+    }
+    let is = |set: &str, text: &str| !text.is_empty() && text.chars().all(|c| set.contains(c));
+    if let Some(rest) = lower.strip_prefix("0x") {
+        return is("0123456789abcdef_", rest);
+    }
+    if let Some(rest) = lower.strip_prefix("0o") {
+        return is("01234567_", rest);
+    }
+    if let Some(rest) = lower.strip_prefix("0b") {
+        return is("01_", rest);
+    }
+    if body.chars().any(|c| c.is_ascii_digit()) && is("0123456789_.:", body) {
+        return true;
+    }
+    // Exponent forms: `1e3`, `1.5E-2`.
+    if let Some((mantissa, exponent)) = lower.split_once('e') {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        if mantissa.chars().any(|c| c.is_ascii_digit()) && is("0123456789_.", mantissa) && is("0123456789", exponent) {
+            return true;
+        }
+    }
+    // Timestamps: `2001-12-14`, `2001-12-14t21:59:43.10-05:00`.
+    let b = body.as_bytes();
+    b.len() >= 8
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5].is_ascii_digit()
+        && (b[6] == b'-' || (b[6].is_ascii_digit() && b[7] == b'-'))
 }
 
 #[cfg(test)]
@@ -207,11 +244,11 @@ mod tests {
         for s in [
             "yes", "no", "on", "off", "y", "n", "Y", "NO", "~", "null", "true", "0755", "08", "12:30", "1_000",
             "1e3", ".inf", "-", "- x", "a: b", "#c", "", " lead", "0x1F", "+1", ".5", "=", "<<", "2001-12-14",
-            "trail ", "a #b", "x:",
+            "trail ", "a #b", "x:", "1:30:00", "190:20:30", "1.2.3", "6379", "2001-12-14t21:59:43.10-05:00", "1E+3",
         ] {
             assert!(!is_plain_safe(s), "{s:?} must be quoted");
         }
-        for s in ["nginx:1.25", "web", "a-b_c", "http://x/y", "/bin/sh", "yesterday", "n1", "a:b"] {
+        for s in ["nginx:1.25", "web", "a-b_c", "http://x/y", "/bin/sh", "yesterday", "n1", "a:b", "100Mi", "500m", "1.25-alpine", "3rd"] {
             assert!(is_plain_safe(s), "{s:?} can be plain");
         }
     }
