@@ -215,6 +215,14 @@ mod tests {
     }
 
     #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../docs/diagnostics.md");
+        for code in Code::ALL {
+            assert!(doc.contains(&format!("### {}", code.id())), "docs/diagnostics.md lacks {}", code.id());
+        }
+    }
+
+    #[test]
     fn renders_position_code_and_help() {
         let mut sources = Sources::default();
         let file = sources.add("compose.yaml");

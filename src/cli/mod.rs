@@ -114,6 +114,12 @@ struct ConvertArgs {
     /// (they make output differ between machines), so only `false` is accepted.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
     with_kompose_annotation: Option<bool>,
+    /// Deepest YAML nesting accepted (default 64).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    max_depth: Option<u32>,
+    /// Most YAML nodes accepted after aliases are expanded (default 1000000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_nodes: Option<u64>,
     /// Kompose's image build; not supported (build and push your images in CI first).
     #[arg(long, hide = true)]
     build: Option<String>,
@@ -166,6 +172,12 @@ fn options(args: &ConvertArgs, project_dir: &Path) -> Result<Options> {
     options.load.interpolate = !args.no_interpolate;
     options.load.profiles = args.profiles.clone();
     options.load.project_name = args.project_name.clone();
+    if let Some(depth) = args.max_depth {
+        options.load.limits.max_depth = depth as usize;
+    }
+    if let Some(nodes) = args.max_nodes {
+        options.load.limits.max_nodes = usize::try_from(nodes).unwrap_or(usize::MAX);
+    }
     options.map.replicas = args.replicas;
     options.map.namespace = args.namespace.clone();
     if let Some(ns) = &args.namespace {

@@ -61,16 +61,28 @@ pub fn split_command(text: &str) -> Result<Split, String> {
                 }
             }
             ';' | '&' | '|' | '<' | '>' => {
-                if in_word {
+                // A file-descriptor number before a redirection (`2>&1`) belongs to it.
+                let fd = matches!(c, '<' | '>') && !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
+                if in_word && !fd {
                     args.push(std::mem::take(&mut word));
                 }
                 let dropped: String = chars[i..].iter().collect();
                 return Ok(Split { args, dropped: Some(dropped) });
             }
             '(' if !word.ends_with('$') => return Err(invalid()),
-            '`' | '$' => {
-                word.push(c);
+            '`' => {
+                // Backquotes are kept literally but must be balanced.
                 in_word = true;
+                word.push(c);
+                i += 1;
+                loop {
+                    let c = *chars.get(i).ok_or_else(invalid)?;
+                    word.push(c);
+                    if c == '`' {
+                        break;
+                    }
+                    i += 1;
+                }
             }
             _ => {
                 word.push(c);

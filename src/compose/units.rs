@@ -18,35 +18,54 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     if s.is_empty() {
         return Err(err());
     }
-    let mut total: f64 = 0.0;
+    // Integer arithmetic, as Go's time.ParseDuration does: no float rounding, overflow is an error.
+    let too_large = || format!("duration `{text}` is too large");
+    let mut total: u128 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number = &rest[..num_len];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let int_part = &rest[..int_len];
+        rest = &rest[int_len..];
+        let mut frac_part = "";
+        if let Some(after) = rest.strip_prefix('.') {
+            let frac_len = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+            frac_part = &after[..frac_len];
+            rest = &after[frac_len..];
+        } else if int_part.is_empty() {
             return Err(err());
         }
-        let value: f64 = number.parse().map_err(|_| err())?;
-        rest = &rest[num_len..];
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(err());
+        }
         let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = &rest[..unit_len];
-        let scale: f64 = match unit {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "d" => 86400e9,
-            "w" => 604800e9,
+        let scale: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "d" => 86_400_000_000_000,
+            "w" => 604_800_000_000_000,
             "" => return Err(format!("missing unit in duration `{text}`")),
             _ => return Err(format!("unknown unit `{unit}` in duration `{text}`")),
         };
-        total += value * scale;
+        let whole: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| too_large())? };
+        let mut value = whole.checked_mul(scale).ok_or_else(too_large)?;
+        // The fraction: digits beyond what u128 holds cannot change the nanoseconds.
+        let mut numerator: u128 = 0;
+        let mut denominator: u128 = 1;
+        for digit in frac_part.bytes().take(30) {
+            numerator = numerator * 10 + u128::from(digit - b'0');
+            denominator *= 10;
+        }
+        value += numerator * scale / denominator;
+        total = total.checked_add(value).ok_or_else(too_large)?;
+        if total > i64::MAX as u128 {
+            return Err(too_large());
+        }
         rest = &rest[unit_len..];
-    }
-    if total > i64::MAX as f64 {
-        return Err(format!("duration `{text}` is too large"));
     }
     let ns = total as i64;
     Ok(if neg { -ns } else { ns })
@@ -56,6 +75,13 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 pub fn parse_bytes(text: &str) -> Result<i64, String> {
     if let Ok(n) = text.parse::<i64>() {
         return Ok(n);
+    }
+    // Then a Go float literal (`1e3`, `1_000`, `32.3`), truncated.
+    if let Some(f) = go_float(text) {
+        if f.is_finite() && f.abs() < i64::MAX as f64 {
+            return Ok(f as i64);
+        }
+        return Err(format!("size `{text}` is too large"));
     }
     let err = || format!("invalid size `{text}`");
     let num_len = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
@@ -81,6 +107,27 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
         return Err(format!("size `{text}` is too large"));
     }
     Ok(bytes as i64)
+}
+
+/// Go's `strconv.ParseFloat` for decimal literals: digits with single `_` between them, an
+/// optional fraction and exponent, an optional sign.
+fn go_float(text: &str) -> Option<f64> {
+    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let bytes = body.as_bytes();
+    if bytes.is_empty() || !bytes[0].is_ascii_digit() && bytes[0] != b'.' {
+        return None;
+    }
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'_' {
+            let ok = i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            if !ok {
+                return None;
+            }
+        } else if !(b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+            return None;
+        }
+    }
+    text.replace('_', "").parse::<f64>().ok()
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub const KOMPOSE_LABELS: &[&str] = &[
     "kompose.service.type",
     "kompose.volume.size",
     "kompose.volume.storage-class-name",
+    "kompose.volume.type",
 ];
 
 /// Annotations for a service's objects; reports `kompose.*` labels kompile does not know.
