@@ -136,6 +136,9 @@ pub struct Port {
     pub published: Option<String>,
     pub host_ip: Option<String>,
     pub protocol: String,
+    /// Long syntax `name` and `app_protocol`.
+    pub name: Option<String>,
+    pub app_protocol: Option<String>,
     pub pos: Pos,
 }
 
@@ -155,6 +158,10 @@ pub struct Mount {
     pub pos: Pos,
     /// For binds: what is at the host path.
     pub host: HostPath,
+    /// Long syntax `volume.subpath`: mount this sub-directory of the volume.
+    pub subpath: Option<String>,
+    /// Long syntax `tmpfs.size` in bytes.
+    pub tmpfs_size: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

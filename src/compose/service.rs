@@ -331,7 +331,15 @@ impl Loader<'_> {
             match &item.value {
                 Value::Map(entries) => {
                     let converted = f.check_keys(entries, keys::PORT_KEYS, &ip);
-                    let mut port = Port { target: 0, published: None, host_ip: None, protocol: "tcp".into(), pos: item.pos };
+                    let mut port = Port {
+                        target: 0,
+                        published: None,
+                        host_ip: None,
+                        protocol: "tcp".into(),
+                        name: None,
+                        app_protocol: None,
+                        pos: item.pos,
+                    };
                     let mut has_target = false;
                     for (k, val) in converted {
                         let kp = format!("{ip}.{}", k.name);
@@ -363,9 +371,9 @@ impl Loader<'_> {
                                     }
                                 }
                             }
-                            _ => {
-                                f.scalar(val, &kp);
-                            }
+                            "name" => port.name = f.string(val, &kp),
+                            "app_protocol" => port.app_protocol = f.string(val, &kp),
+                            _ => {}
                         }
                     }
                     if !has_target {
@@ -382,6 +390,8 @@ impl Loader<'_> {
                             published: spec.published,
                             host_ip: spec.host_ip,
                             protocol: spec.protocol,
+                            name: None,
+                            app_protocol: None,
                             pos: item.pos,
                         })),
                         Err(e) => f.diags.push(
@@ -406,6 +416,8 @@ impl Loader<'_> {
                     let mut source = None;
                     let mut target = None;
                     let mut read_only = false;
+                    let mut subpath = None;
+                    let mut size = None;
                     for (k, val) in converted {
                         let kp = format!("{ip}.{}", k.name);
                         match k.name.as_str() {
@@ -428,15 +440,29 @@ impl Loader<'_> {
                                     }
                                     if !allowed.contains(&sub.name.as_str()) {
                                         f.diags.push(Diagnostic::at(Code::UnknownKey, sub.pos, format!("`{kp}` has no key `{}`", sub.name)));
-                                    } else if sub.name != "nocopy" {
-                                        f.not_converted.push(NotConverted {
-                                            path: format!("{kp}.{}", sub.name),
-                                            pos: sub.pos,
-                                            reason: "this mount option is not converted yet",
-                                            help: None,
-                                        });
+                                    } else {
+                                        let sp = format!("{kp}.{}", sub.name);
+                                        match sub.name.as_str() {
+                                            "subpath" => subpath = f.string(sv, &sp),
+                                            "size" => {
+                                                size = match &sv.value {
+                                                    Value::Int(n) if *n >= 0 => Some(*n),
+                                                    Value::Str(t) => units::parse_bytes(t).ok().filter(|n| *n >= 0),
+                                                    _ => None,
+                                                };
+                                                if size.is_none() {
+                                                    f.invalid(sv.pos, format!("`{sp}` must be a size such as `64m`"));
+                                                }
+                                            }
+                                            "nocopy" => {}
+                                            _ => f.not_converted.push(NotConverted {
+                                                path: sp,
+                                                pos: sub.pos,
+                                                reason: "this mount option has no Kubernetes equivalent",
+                                                help: None,
+                                            }),
+                                        }
                                     }
-                                    let _ = sv;
                                 }
                             }
                             _ => {}
@@ -452,7 +478,7 @@ impl Loader<'_> {
                         f.invalid(item.pos, format!("`{ip}`: a bind mount needs a `source`"));
                         continue;
                     }
-                    mounts.push((kind, source, target, read_only, item.pos));
+                    mounts.push((kind, source, target, read_only, item.pos, subpath, size));
                 }
                 _ => {
                     let Some(text) = f.string(item, &ip) else { continue };
@@ -466,20 +492,20 @@ impl Loader<'_> {
                                     help: None,
                                 });
                             }
-                            mounts.push((spec.kind, spec.source, spec.target, spec.read_only, item.pos));
+                            mounts.push((spec.kind, spec.source, spec.target, spec.read_only, item.pos, None, None));
                         }
                         Err(e) => f.invalid(item.pos, format!("`{ip}`: {e}")),
                     }
                 }
             }
         }
-        for (kind, source, target, read_only, pos) in mounts {
+        for (kind, source, target, read_only, pos, subpath, tmpfs_size) in mounts {
             let host = match (kind, &source) {
                 (MountType::Bind, Some(src)) => self.host_path(src, pos),
                 _ => HostPath::NotABind,
             };
             let target = volumes::clean_path(&target);
-            s.volumes.push(Mount { kind, source, target, read_only, pos, host });
+            s.volumes.push(Mount { kind, source, target, read_only, pos, host, subpath, tmpfs_size });
         }
     }
 

@@ -3,7 +3,7 @@
 //! reach by name (`depends_on`, `links`) but that declares no port gets a warning, since
 //! without a Service its name does not resolve in the cluster.
 
-use super::{labels, Mapper, Object, ServiceNames};
+use super::{labels, names, Mapper, Object, ServiceNames};
 use crate::compose::Service;
 use crate::diag::{Code, Diagnostic};
 use k8s_openapi::api::core::v1::{Service as KService, ServicePort, ServiceSpec};
@@ -33,7 +33,7 @@ pub(crate) fn service(
         }
     };
     let mut ports: Vec<ServicePort> = Vec::new();
-    let mut push = |port: i32, target: i32, protocol: &str, name: Option<String>| {
+    let mut push = |port: i32, target: i32, protocol: &str, name: Option<String>, app_protocol: Option<String>| {
         let protocol = protocol.to_ascii_uppercase();
         if ports.iter().any(|p| p.port == port && p.protocol.as_deref() == Some(protocol.as_str())) {
             return;
@@ -43,6 +43,7 @@ pub(crate) fn service(
             port,
             target_port: Some(IntOrString::Int(target)),
             protocol: Some(protocol),
+            app_protocol,
             ..ServicePort::default()
         });
     };
@@ -66,18 +67,31 @@ pub(crate) fn service(
             ));
         }
         let port = published.unwrap_or(p.target);
-        push(i32::from(port), i32::from(p.target), &p.protocol, None);
+        let name = p.name.as_ref().map(|n| n.to_ascii_lowercase()).filter(|n| names::is_dns1123_label(n));
+        if let (Some(given), None) = (&p.name, &name) {
+            mapper.warn(
+                Code::Renamed,
+                p.pos,
+                format!("port name `{given}` is not a valid Kubernetes port name; the port is named after its number"),
+                None,
+            );
+        }
+        push(i32::from(port), i32::from(p.target), &p.protocol, name, p.app_protocol.clone());
     }
     for e in &service.expose {
-        push(i32::from(e.port), i32::from(e.port), &e.protocol, None);
+        push(i32::from(e.port), i32::from(e.port), &e.protocol, None, None);
     }
     // Port names: the port number, or `<port>-<protocol>` when one number has two protocols.
     let counts: BTreeMap<i32, usize> = ports.iter().fold(BTreeMap::new(), |mut m, p| {
         *m.entry(p.port).or_default() += 1;
         m
     });
+    let given: Vec<String> = ports.iter().filter_map(|p| p.name.clone()).collect();
     for p in &mut ports {
         let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
+        if p.name.as_ref().is_some_and(|n| given.iter().filter(|g| *g == n).count() == 1) {
+            continue;
+        }
         p.name = Some(if counts[&p.port] > 1 { format!("{}-{proto}", p.port) } else { p.port.to_string() });
     }
     if ports.is_empty() && kind != "headless" {

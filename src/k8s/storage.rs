@@ -141,7 +141,7 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
                 if !volumes.iter().any(|v| v.name == name) {
                     volumes.push(volume);
                 }
-                add_mount(&mut mounts, &name, &target, mount.read_only, None);
+                add_mount(&mut mounts, &name, &target, mount.read_only, mount.subpath.clone());
             }
             (MountType::Volume, None) => {
                 let volume = match strategy {
@@ -154,7 +154,7 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
                         claim_volume(claim.clone(), claim, mount.read_only)
                     }
                 };
-                add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, None);
+                add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, mount.subpath.clone());
                 volumes.push(volume);
             }
             (MountType::Bind, Some(source)) => {
@@ -180,7 +180,11 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
             (MountType::Tmpfs, _) => {
                 let name = format!("{svc}-tmpfs{tmpfs_index}");
                 tmpfs_index += 1;
-                volumes.push(empty_dir(name.clone(), true));
+                let mut volume = empty_dir(name.clone(), true);
+                if let (Some(dir), Some(size)) = (volume.empty_dir.as_mut(), mount.tmpfs_size.filter(|s| *s > 0)) {
+                    dir.size_limit = Some(super::workload::memory_quantity(size));
+                }
+                volumes.push(volume);
                 add_mount(&mut mounts, &name, &target, mount.read_only, None);
             }
             (kind, _) => mapper.warn(

@@ -35,6 +35,20 @@ impl Mapper<'_> {
             pod.volumes = Some(volumes);
         }
         probes::probes(self, service, &mut container);
+        if let Some(first) = service.depends_on.first() {
+            let deps: Vec<&str> = service.depends_on.iter().map(|d| d.value.as_str()).collect();
+            self.warn(
+                Code::DependsOn,
+                first.pos,
+                format!(
+                    "`{}` depends on `{}`: Kubernetes starts all pods at once and restarts `{}` until its dependencies answer",
+                    service.name,
+                    deps.join("`, `"),
+                    service.name
+                ),
+                None,
+            );
+        }
         network::service(self, service, names, all, &annotations);
         pod.hostname = service.hostname.clone();
         if !service.extra_hosts.is_empty() {
