@@ -36,7 +36,9 @@ impl Sources {
     }
 
     pub fn name(&self, file: u32) -> &str {
-        self.names.get(file as usize).map_or("<input>", String::as_str)
+        self.names
+            .get(file as usize)
+            .map_or("<input>", String::as_str)
     }
 }
 
@@ -139,7 +141,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { code, severity: code.severity(), message: message.into(), pos, help: None }
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            pos,
+            help: None,
+        }
     }
 
     pub fn at(code: Code, pos: Pos, message: impl Into<String>) -> Diagnostic {
@@ -159,9 +167,19 @@ impl Diagnostic {
     pub fn render(&self, sources: &Sources) -> String {
         let mut out = String::new();
         if let Some(pos) = self.pos {
-            out.push_str(&format!("{}:{}:{}: ", sources.name(pos.file), pos.line, pos.col));
+            out.push_str(&format!(
+                "{}:{}:{}: ",
+                sources.name(pos.file),
+                pos.line,
+                pos.col
+            ));
         }
-        out.push_str(&format!("{}[{}]: {}", self.severity.as_str(), self.code.id(), self.message));
+        out.push_str(&format!(
+            "{}[{}]: {}",
+            self.severity.as_str(),
+            self.code.id(),
+            self.message
+        ));
         if let Some(help) = &self.help {
             out.push_str(&format!("\n  help: {help}"));
         }
@@ -218,7 +236,11 @@ mod tests {
     fn every_code_is_documented() {
         let doc = include_str!("../docs/diagnostics.md");
         for code in Code::ALL {
-            assert!(doc.contains(&format!("### {}", code.id())), "docs/diagnostics.md lacks {}", code.id());
+            assert!(
+                doc.contains(&format!("### {}", code.id())),
+                "docs/diagnostics.md lacks {}",
+                code.id()
+            );
         }
     }
 
@@ -226,8 +248,12 @@ mod tests {
     fn renders_position_code_and_help() {
         let mut sources = Sources::default();
         let file = sources.add("compose.yaml");
-        let d = Diagnostic::at(Code::WrongType, Pos::new(file, 3, 5), "`ports` must be a list")
-            .with_help("write `ports: [\"80:80\"]`");
+        let d = Diagnostic::at(
+            Code::WrongType,
+            Pos::new(file, 3, 5),
+            "`ports` must be a list",
+        )
+        .with_help("write `ports: [\"80:80\"]`");
         assert_eq!(
             d.render(&sources),
             "compose.yaml:3:5: error[K106]: `ports` must be a list\n  help: write `ports: [\"80:80\"]`"

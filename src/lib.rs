@@ -25,6 +25,37 @@ use std::path::Path;
 pub struct Options {
     pub load: LoadOptions,
     pub map: MapOptions,
+    pub policy: Policy,
+}
+
+/// How severe each diagnostic is for this run: `--strict`, `--allow CODE`, `--deny CODE`.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Warnings become errors.
+    pub strict: bool,
+    /// Warnings and notes with these codes are dropped. Errors cannot be allowed: the output
+    /// would not be valid.
+    pub allow: Vec<diag::Code>,
+    /// Diagnostics with these codes become errors.
+    pub deny: Vec<diag::Code>,
+}
+
+impl Policy {
+    /// Apply the policy to a list of diagnostics.
+    pub fn apply(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        diagnostics
+            .into_iter()
+            .filter(|d| d.severity == diag::Severity::Error || !self.allow.contains(&d.code))
+            .map(|mut d| {
+                if self.deny.contains(&d.code)
+                    || (self.strict && d.severity == diag::Severity::Warning)
+                {
+                    d.severity = diag::Severity::Error;
+                }
+                d
+            })
+            .collect()
+    }
 }
 
 /// The result of a conversion: objects in emit order (empty when there were errors), every
@@ -55,7 +86,8 @@ pub fn convert(
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let env = compose::project_environment(env, project_dir, fs, &mut sources, &mut diags);
-    let (project, load_diags) = compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
+    let (project, load_diags) =
+        compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
     diags.0.extend(load_diags.0);
     let mut objects = Vec::new();
     if let (Some(project), false) = (project, diags.has_errors()) {
@@ -64,9 +96,15 @@ pub fn convert(
         if !diags.has_errors() {
             diags.0.extend(k8s::validate(&mapped).0);
         }
-        if !diags.has_errors() {
-            objects = mapped.objects;
-        }
+        objects = mapped.objects;
     }
-    Conversion { objects, diagnostics: diags.sorted(), sources }
+    let diagnostics = options.policy.apply(diags.sorted());
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        objects.clear();
+    }
+    Conversion {
+        objects,
+        diagnostics,
+        sources,
+    }
 }

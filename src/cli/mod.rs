@@ -2,6 +2,7 @@
 //! Accepts Kompose's `convert` flags so existing scripts keep working; flags that cannot be
 //! honoured fail with a clear message instead of being ignored.
 
+mod report;
 mod write;
 
 use anyhow::{bail, Context, Result};
@@ -11,11 +12,16 @@ use kompile::compose::ComposeFile;
 use kompile::diag::{Code, Severity};
 use kompile::k8s::{Controller, VolumeStrategy};
 use kompile::{fs::RealFs, output, Options};
+use report::{ColorChoice, Format};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
-#[command(name = "kompile", version, about = "Translate Docker Compose projects into valid Kubernetes manifests")]
+#[command(
+    name = "kompile",
+    version,
+    about = "Translate Docker Compose projects into valid Kubernetes manifests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,6 +45,21 @@ struct Global {
     /// Treat warnings as errors (exit 1 and write nothing when there are any).
     #[arg(long, global = true, visible_alias = "error-on-warning")]
     strict: bool,
+    /// Drop warnings and notes with this code (repeatable), e.g. `--allow K201`.
+    #[arg(long, global = true, value_name = "CODE")]
+    allow: Vec<String>,
+    /// Treat diagnostics with this code as errors (repeatable).
+    #[arg(long, global = true, value_name = "CODE")]
+    deny: Vec<String>,
+    /// How diagnostics are printed: human (stderr), json, github or sarif.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write machine-readable diagnostics (`--format json|github|sarif`) to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    diagnostics_file: Option<PathBuf>,
+    /// Colour for human diagnostics: auto (NO_COLOR, CLICOLOR_FORCE, terminal), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
     /// Accepted for Kompose compatibility; kompile's messages do not change.
     #[arg(short = 'v', long, global = true, hide = true)]
     verbose: bool,
@@ -53,6 +74,13 @@ enum Command {
         /// The code (`K201`).
         code: String,
     },
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -64,6 +92,13 @@ struct ConvertArgs {
     /// Print all objects to stdout as one YAML stream (the default when `-o` is not given).
     #[arg(long, conflicts_with = "out")]
     stdout: bool,
+    /// Write nothing: compare with what is in `-o`, print a unified diff of every file that
+    /// would change, be created or be removed, and exit 1 when anything differs.
+    #[arg(long, requires = "out", conflicts_with = "fail_on_change")]
+    check: bool,
+    /// Hook mode: write as usual, but exit 1 when any file was created, changed or removed.
+    #[arg(long, visible_alias = "hook", requires = "out")]
+    fail_on_change: bool,
     /// JSON instead of YAML (a `v1` List on stdout or in a single file).
     #[arg(short = 'j', long)]
     json: bool,
@@ -141,11 +176,30 @@ pub fn run() -> Result<u8> {
         }
     };
     if !cli.global.provider.eq_ignore_ascii_case("kubernetes") {
-        bail!("provider `{}` is not supported: kompile writes Kubernetes manifests only", cli.global.provider);
+        bail!(
+            "provider `{}` is not supported: kompile writes Kubernetes manifests only",
+            cli.global.provider
+        );
     }
     match cli.command {
         Command::Explain { code } => explain(&code),
         Command::Convert(args) => convert(&cli.global, &args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "kompile", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut out)
+                .context("cannot render the manual page")?;
+            std::io::stdout()
+                .write_all(&out)
+                .context("cannot write to stdout")?;
+            Ok(0)
+        }
     }
 }
 
@@ -153,12 +207,33 @@ fn explain(code: &str) -> Result<u8> {
     let Some(found) = Code::ALL.iter().find(|c| c.id().eq_ignore_ascii_case(code)) else {
         bail!("unknown diagnostic code `{code}`; codes are listed in docs/diagnostics.md");
     };
-    println!("{} ({}): {}", found.id(), found.severity().as_str(), found.title());
-    println!("See docs/diagnostics.md#{} for causes and fixes.", found.id().to_ascii_lowercase());
+    println!(
+        "{} ({}): {}",
+        found.id(),
+        found.severity().as_str(),
+        found.title()
+    );
+    println!(
+        "See docs/diagnostics.md#{} for causes and fixes.",
+        found.id().to_ascii_lowercase()
+    );
     Ok(0)
 }
 
-fn options(args: &ConvertArgs, project_dir: &Path) -> Result<Options> {
+fn parse_codes(codes: &[String], flag: &str) -> Result<Vec<Code>> {
+    codes
+        .iter()
+        .map(|c| {
+            Code::ALL
+                .iter()
+                .copied()
+                .find(|k| k.id().eq_ignore_ascii_case(c))
+                .with_context(|| format!("`{flag} {c}`: unknown diagnostic code; codes are listed in docs/diagnostics.md"))
+        })
+        .collect()
+}
+
+fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Options> {
     if args.with_kompose_annotation == Some(true) {
         bail!("`--with-kompose-annotation=true` is not supported: kompile output is the same on every machine, so it carries no `kompose.cmd` or `kompose.version` annotations");
     }
@@ -169,6 +244,17 @@ fn options(args: &ConvertArgs, project_dir: &Path) -> Result<Options> {
         bail!("Helm chart output (`--chart`) is not supported yet");
     }
     let mut options = Options::default();
+    options.policy.strict = global.strict;
+    options.policy.allow = parse_codes(&global.allow, "--allow")?;
+    options.policy.deny = parse_codes(&global.deny, "--deny")?;
+    if let Some(code) = options
+        .policy
+        .allow
+        .iter()
+        .find(|c| c.severity() == Severity::Error)
+    {
+        bail!("`--allow {code}`: {code} is an error and cannot be allowed (the output would not be valid)");
+    }
     options.load.interpolate = !args.no_interpolate;
     options.load.profiles = args.profiles.clone();
     options.load.project_name = args.project_name.clone();
@@ -191,14 +277,24 @@ fn options(args: &ConvertArgs, project_dir: &Path) -> Result<Options> {
         }
         options.map.pvc_request_size = size.clone();
     }
-    let volumes = if args.emptyvols { "emptyDir" } else { args.volumes.as_str() };
+    let volumes = if args.emptyvols {
+        "emptyDir"
+    } else {
+        args.volumes.as_str()
+    };
     options.map.volumes = VolumeStrategy::parse(volumes).with_context(|| {
         format!("`--volumes {volumes}` is not supported: use persistentVolumeClaim, emptyDir, hostPath or configMap")
     })?;
-    let controller = match (args.controller.as_deref().map(str::to_ascii_lowercase), args.deployment, args.daemon_set) {
+    let controller = match (
+        args.controller.as_deref().map(str::to_ascii_lowercase),
+        args.deployment,
+        args.daemon_set,
+    ) {
         (Some(c), _, _) if c == "deployment" => Some(Controller::Deployment),
         (Some(c), _, _) if c == "daemonset" => Some(Controller::DaemonSet),
-        (Some(c), _, _) => bail!("`--controller {c}` is not supported: use deployment or daemonset"),
+        (Some(c), _, _) => {
+            bail!("`--controller {c}` is not supported: use deployment or daemonset")
+        }
         (None, true, _) => Some(Controller::Deployment),
         (None, _, true) => Some(Controller::DaemonSet),
         _ => None,
@@ -209,7 +305,12 @@ fn options(args: &ConvertArgs, project_dir: &Path) -> Result<Options> {
     Ok(options)
 }
 
-const DEFAULT_FILES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+const DEFAULT_FILES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
 
 /// The compose files to read, as given or found.
 fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<String>> {
@@ -217,8 +318,15 @@ fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<
         return Ok(global.file.clone());
     }
     if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {
-        let sep = env.get("COMPOSE_PATH_SEPARATOR").and_then(|s| s.chars().next()).unwrap_or(':');
-        return Ok(list.split(sep).filter(|s| !s.is_empty()).map(str::to_string).collect());
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .and_then(|s| s.chars().next())
+            .unwrap_or(':');
+        return Ok(list
+            .split(sep)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect());
     }
     for name in DEFAULT_FILES {
         if Path::new(name).is_file() {
@@ -233,7 +341,9 @@ fn read_inputs(paths: &[String]) -> Result<Vec<ComposeFile>> {
     for path in paths {
         let contents = if path == "-" {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("cannot read the compose file from stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read the compose file from stdin")?;
             buf
         } else {
             let p = Path::new(path);
@@ -242,7 +352,14 @@ fn read_inputs(paths: &[String]) -> Result<Vec<ComposeFile>> {
             }
             std::fs::read(p).with_context(|| format!("cannot read `{path}`"))?
         };
-        files.push(ComposeFile { name: if path == "-" { "<stdin>".into() } else { path.clone() }, contents });
+        files.push(ComposeFile {
+            name: if path == "-" {
+                "<stdin>".into()
+            } else {
+                path.clone()
+            },
+            contents,
+        });
     }
     Ok(files)
 }
@@ -262,56 +379,133 @@ fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from(".")),
     };
-    let options = options(args, &project_dir)?;
+    let options = options(global, args, &project_dir)?;
     let conversion = kompile::convert(&files, &env, &project_dir, &RealFs, &options);
 
-    let mut stderr = std::io::stderr().lock();
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut warnings = 0;
-    for d in &conversion.diagnostics {
-        if d.severity == Severity::Warning {
-            warnings += 1;
-        }
-        if global.suppress_warnings && d.severity != Severity::Error {
-            continue;
-        }
-        let text = d.render(&conversion.sources);
-        if color {
-            let paint = match d.severity {
-                Severity::Error => "\x1b[31m",
-                Severity::Warning => "\x1b[33m",
-                Severity::Info => "\x1b[36m",
-            };
-            writeln!(stderr, "{paint}{text}\x1b[0m")?;
-        } else {
-            writeln!(stderr, "{text}")?;
-        }
-    }
+    let target = Target::of(args);
+    report(global, &conversion, target == Target::Stdout || args.check)?;
     if conversion.has_errors() {
         return Ok(1);
     }
-    if global.strict && warnings > 0 {
-        writeln!(stderr, "error: {warnings} warning(s) and `--strict` is set: nothing was written")?;
-        return Ok(1);
-    }
     let indent = usize::from(args.indent);
-    let stream = || if args.json { output::json_list(&conversion.objects, indent) } else { output::yaml_stream(&conversion.objects, indent) };
-    match args.out.as_deref() {
-        None | Some("-") => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(stream().as_bytes()).context("cannot write to stdout")?;
-            stdout.flush().context("cannot write to stdout")?;
+    let stream = || {
+        if args.json {
+            output::json_list(&conversion.objects, indent)
+        } else {
+            output::yaml_stream(&conversion.objects, indent)
         }
-        Some(out) => {
-            let path = Path::new(out);
-            if out.ends_with('/') || path.is_dir() {
-                let files = output::per_object_files(&conversion.objects, indent, args.json);
-                write::directory(path, &files)?;
-            } else {
-                let secret = conversion.objects.iter().any(|o| o.secret);
-                write::file(path, stream().as_bytes(), secret)?;
-            }
+    };
+    let quiet = global.suppress_warnings;
+    match (target, args.out.as_deref()) {
+        (Target::Stdout, _) | (_, None) => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(stream().as_bytes())
+                .context("cannot write to stdout")?;
+            stdout.flush().context("cannot write to stdout")?;
+            Ok(0)
+        }
+        (Target::Dir, Some(out)) => {
+            let files = output::per_object_files(&conversion.objects, indent, args.json);
+            let changes = write::plan_directory(Path::new(out), &files)?;
+            finish(args, quiet, &changes, || {
+                write::directory(Path::new(out), &files, &changes)
+            })
+        }
+        (Target::File, Some(out)) => {
+            let secret = conversion.objects.iter().any(|o| o.secret);
+            let contents = stream();
+            let changes = write::plan_file(Path::new(out), &contents)?;
+            finish(args, quiet, &changes, || {
+                write::file(Path::new(out), contents.as_bytes(), secret)
+            })
         }
     }
-    Ok(0)
+}
+
+/// After planning: `--check` prints the diff and writes nothing; otherwise write, and in hook
+/// mode fail when anything changed.
+fn finish(
+    args: &ConvertArgs,
+    quiet: bool,
+    changes: &[write::Change],
+    apply: impl FnOnce() -> Result<()>,
+) -> Result<u8> {
+    let mut stderr = std::io::stderr().lock();
+    if args.check {
+        let mut stdout = std::io::stdout().lock();
+        for change in changes {
+            stdout
+                .write_all(change.diff.as_bytes())
+                .context("cannot write to stdout")?;
+        }
+        for change in changes {
+            writeln!(stderr, "{} {}", change.path, change.kind.would())?;
+        }
+        if !changes.is_empty() {
+            writeln!(stderr, "kompile: {} file(s) out of date; run the same command without --check to update them", changes.len())?;
+            return Ok(1);
+        }
+        return Ok(0);
+    }
+    apply()?;
+    if !quiet {
+        for change in changes {
+            writeln!(stderr, "{} {}", change.path, change.kind.done())?;
+        }
+    }
+    Ok(if args.fail_on_change && !changes.is_empty() {
+        1
+    } else {
+        0
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Stdout,
+    Dir,
+    File,
+}
+
+impl Target {
+    fn of(args: &ConvertArgs) -> Target {
+        match args.out.as_deref() {
+            None | Some("-") => Target::Stdout,
+            Some(out) if out.ends_with('/') || Path::new(out).is_dir() => Target::Dir,
+            Some(_) => Target::File,
+        }
+    }
+}
+
+/// Print diagnostics in the chosen format. Machine formats go to `--diagnostics-file`, else
+/// to stdout when stdout carries nothing else, else to stderr.
+fn report(global: &Global, conversion: &kompile::Conversion, stdout_busy: bool) -> Result<()> {
+    let diagnostics = &conversion.diagnostics;
+    let sources = &conversion.sources;
+    let text = match global.format {
+        Format::Human => {
+            let color = report::use_color(global.color, std::io::stderr().is_terminal());
+            let text = report::human(diagnostics, sources, color, global.suppress_warnings);
+            std::io::stderr()
+                .lock()
+                .write_all(text.as_bytes())
+                .context("cannot write to stderr")?;
+            return Ok(());
+        }
+        Format::Json => report::json(diagnostics, sources),
+        Format::Github => report::github(diagnostics, sources),
+        Format::Sarif => report::sarif(diagnostics, sources),
+    };
+    match &global.diagnostics_file {
+        Some(path) => write::file(path, text.as_bytes(), false),
+        None if stdout_busy => std::io::stderr()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write to stderr"),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write to stdout"),
+    }
 }

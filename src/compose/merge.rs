@@ -8,12 +8,36 @@ use crate::yaml::{Key, Node, Value};
 
 /// Service keys whose lists are appended (then de-duplicated) rather than replaced.
 const APPENDED: &[&str] = &[
-    "cap_add", "cap_drop", "configs", "devices", "dns", "dns_opt", "dns_search", "env_file", "expose", "external_links",
-    "extra_hosts", "group_add", "links", "ports", "profiles", "secrets", "security_opt", "tmpfs", "volumes", "volumes_from",
+    "cap_add",
+    "cap_drop",
+    "configs",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "env_file",
+    "expose",
+    "external_links",
+    "extra_hosts",
+    "group_add",
+    "links",
+    "ports",
+    "profiles",
+    "secrets",
+    "security_opt",
+    "tmpfs",
+    "volumes",
+    "volumes_from",
 ];
 
 /// Service keys whose `KEY=value` lists merge by key.
-const KEYED: &[&str] = &["environment", "labels", "annotations", "sysctls", "extra_hosts"];
+const KEYED: &[&str] = &[
+    "environment",
+    "labels",
+    "annotations",
+    "sysctls",
+    "extra_hosts",
+];
 
 /// Remove `!reset` values and drop the tags of a file that is merged into nothing.
 pub fn strip_tags(mut node: Node) -> Node {
@@ -37,7 +61,9 @@ fn is_service_key(path: &[String], names: &[&str]) -> bool {
 
 /// A `KEY=value` list as a mapping, so both syntaxes merge by key.
 fn keyed_map(node: Node) -> Node {
-    let Value::Seq(items) = node.value else { return node };
+    let Value::Seq(items) = node.value else {
+        return node;
+    };
     let entries = items
         .into_iter()
         .filter_map(|item| {
@@ -46,10 +72,21 @@ fn keyed_map(node: Node) -> Node {
                 Some((k, v)) => (k.to_string(), Value::Str(v.to_string())),
                 None => (text, Value::Null),
             };
-            Some((Key { name: k, pos: item.pos }, Node::new(v, item.pos)))
+            Some((
+                Key {
+                    name: k,
+                    pos: item.pos,
+                },
+                Node::new(v, item.pos),
+            ))
         })
         .collect();
-    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, raw: None }
+    Node {
+        value: Value::Map(entries),
+        pos: node.pos,
+        tag: node.tag,
+        raw: None,
+    }
 }
 
 /// Merge `over` into `base`. `path` is the key path of `base`.
@@ -58,7 +95,11 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
         *base = strip_tags(over);
         return;
     }
-    let over = if is_service_key(path, KEYED) { keyed_map(over) } else { over };
+    let over = if is_service_key(path, KEYED) {
+        keyed_map(over)
+    } else {
+        over
+    };
     if is_service_key(path, KEYED) {
         let taken = std::mem::replace(base, Node::new(Value::Null, base.pos));
         *base = keyed_map(taken);
@@ -89,7 +130,12 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
             }
         }
         (_, value) => {
-            *base = strip_tags(Node { value, pos: over.pos, tag: over.tag, raw: over.raw });
+            *base = strip_tags(Node {
+                value,
+                pos: over.pos,
+                tag: over.tag,
+                raw: over.raw,
+            });
         }
     }
 }
@@ -97,9 +143,14 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
 /// Structural equality, ignoring positions.
 fn same(a: &Node, b: &Node) -> bool {
     match (&a.value, &b.value) {
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((kp, p), (kq, q))| kp.name == kq.name && same(p, q))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kp, p), (kq, q))| kp.name == kq.name && same(p, q))
         }
         (x, y) => x == y,
     }
@@ -120,7 +171,10 @@ mod tests {
     fn strings(node: &Node) -> Vec<String> {
         match &node.value {
             Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| format!("{}={}", k.name, v.scalar_string().unwrap_or_default())).collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| format!("{}={}", k.name, v.scalar_string().unwrap_or_default()))
+                .collect(),
             _ => vec![],
         }
     }

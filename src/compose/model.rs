@@ -56,11 +56,17 @@ pub struct FileObject {
 #[derive(Debug, Clone)]
 pub enum FileSource {
     /// Read from a file; `path` as written, contents as read.
-    File { path: String, contents: Vec<u8> },
+    File {
+        path: String,
+        contents: Vec<u8>,
+    },
     /// Inline `content:` (configs only).
     Content(String),
     /// `environment:` — the value of a project variable.
-    Environment { variable: String, value: Option<String> },
+    Environment {
+        variable: String,
+        value: Option<String>,
+    },
     External,
 }
 

@@ -15,7 +15,11 @@ use indexmap::IndexMap;
 impl Loader<'_> {
     pub(super) fn read_service(&mut self, name: &str, pos: Pos, node: &Node) -> Service {
         let path = format!("services.{name}");
-        let mut service = Service { name: name.to_string(), pos, ..Service::default() };
+        let mut service = Service {
+            name: name.to_string(),
+            pos,
+            ..Service::default()
+        };
         let mut f = fields!(self);
         let entries = f.map(node, &path);
         let converted = f.check_keys(entries, keys::SERVICE_KEYS, &path);
@@ -77,11 +81,19 @@ impl Loader<'_> {
             }
             "cpus" => s.limits.cpus = f.float(v, p).map(|c| Spanned::new(c, v.pos)),
             "mem_limit" => s.limits.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
-            "mem_reservation" => s.reservations.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
+            "mem_reservation" => {
+                s.reservations.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos))
+            }
             "environment" => {
                 for (name, value, pos) in f.list_or_map(v, p, '=') {
                     if name.ends_with(char::is_whitespace) {
-                        f.invalid(pos, format!("environment variable `{}` is declared with a trailing space", name.trim_end()));
+                        f.invalid(
+                            pos,
+                            format!(
+                                "environment variable `{}` is declared with a trailing space",
+                                name.trim_end()
+                            ),
+                        );
                         continue;
                     }
                     let value = value.or_else(|| (self.lookup)(&name));
@@ -92,7 +104,8 @@ impl Loader<'_> {
             "env_file" => self.env_files(s, v, p),
             "labels" => {
                 for (name, value, pos) in f.list_or_map(v, p, '=') {
-                    s.labels.insert(name, Spanned::new(value.unwrap_or_default(), pos));
+                    s.labels
+                        .insert(name, Spanned::new(value.unwrap_or_default(), pos));
                 }
             }
             "extra_hosts" => self.extra_hosts(s, v, p),
@@ -100,9 +113,18 @@ impl Loader<'_> {
             "expose" => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
                     let ip = format!("{p}[{i}]");
-                    let Some(text) = f.scalar(item, &ip) else { continue };
+                    let Some(text) = f.scalar(item, &ip) else {
+                        continue;
+                    };
                     match ports::parse_expose(&text) {
-                        Ok(list) => s.expose.extend(list.into_iter().map(|(port, protocol)| Expose { port, protocol, pos: item.pos })),
+                        Ok(list) => {
+                            s.expose
+                                .extend(list.into_iter().map(|(port, protocol)| Expose {
+                                    port,
+                                    protocol,
+                                    pos: item.pos,
+                                }))
+                        }
                         Err(e) => f.invalid(item.pos, format!("`{ip}`: {e}")),
                     }
                 }
@@ -126,12 +148,18 @@ impl Loader<'_> {
             "deploy" => self.deploy(s, v, p),
             "depends_on" => {
                 s.depends_on = match &v.value {
-                    Value::Map(entries) => entries.iter().map(|(k, _)| Spanned::new(k.name.clone(), k.pos)).collect(),
+                    Value::Map(entries) => entries
+                        .iter()
+                        .map(|(k, _)| Spanned::new(k.name.clone(), k.pos))
+                        .collect(),
                     _ => f
                         .list(v, p)
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, d)| f.string(d, &format!("{p}[{i}]")).map(|n| Spanned::new(n, d.pos)))
+                        .filter_map(|(i, d)| {
+                            f.string(d, &format!("{p}[{i}]"))
+                                .map(|n| Spanned::new(n, d.pos))
+                        })
                         .collect(),
                 }
             }
@@ -232,15 +260,25 @@ impl Loader<'_> {
                             for (k, val) in fields {
                                 match k.name.as_str() {
                                     "path" => path = f.string(val, &format!("{ip}.path")),
-                                    "required" => required = f.bool(val, &format!("{ip}.required")).unwrap_or(true),
+                                    "required" => {
+                                        required =
+                                            f.bool(val, &format!("{ip}.required")).unwrap_or(true)
+                                    }
                                     "format" => {
                                         if let Some(fmt) = f.string(val, &format!("{ip}.format")) {
                                             if fmt != "raw" {
-                                                f.invalid(val.pos, format!("unsupported env_file format `{fmt}`"));
+                                                f.invalid(
+                                                    val.pos,
+                                                    format!("unsupported env_file format `{fmt}`"),
+                                                );
                                             }
                                         }
                                     }
-                                    other => f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{ip}` has no key `{other}`"))),
+                                    other => f.diags.push(Diagnostic::at(
+                                        Code::UnknownKey,
+                                        k.pos,
+                                        format!("`{ip}` has no key `{other}`"),
+                                    )),
                                 }
                             }
                             if let Some(path) = path {
@@ -267,7 +305,12 @@ impl Loader<'_> {
         }
     }
 
-    fn read_env_file(&mut self, path: &str, required: bool, pos: Pos) -> Option<IndexMap<String, String>> {
+    fn read_env_file(
+        &mut self,
+        path: &str,
+        required: bool,
+        pos: Pos,
+    ) -> Option<IndexMap<String, String>> {
         let bytes = match self.read_project_file(path, pos, "env_file") {
             Ok(Some(bytes)) => bytes,
             Ok(None) if !required => return None,
@@ -281,7 +324,11 @@ impl Loader<'_> {
             Err(()) => return None,
         };
         let Ok(text) = String::from_utf8(bytes) else {
-            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("env file `{path}` is not valid UTF-8")));
+            self.diags.push(Diagnostic::at(
+                Code::FileRead,
+                pos,
+                format!("env file `{path}` is not valid UTF-8"),
+            ));
             return None;
         };
         let file = self.sources.add(&super::display_path(&self.resolve(path)));
@@ -290,7 +337,11 @@ impl Loader<'_> {
         match dotenv::parse_into(&text, &mut vars, lookup) {
             Ok(()) => Some(vars),
             Err(e) => {
-                self.diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));
+                self.diags.push(Diagnostic::at(
+                    Code::InvalidValue,
+                    Pos::new(file, e.line as u32, 1),
+                    e.message,
+                ));
                 None
             }
         }
@@ -313,11 +364,18 @@ impl Loader<'_> {
             _ => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
                     let ip_path = format!("{p}[{i}]");
-                    let Some(text) = f.string(item, &ip_path) else { continue };
+                    let Some(text) = f.string(item, &ip_path) else {
+                        continue;
+                    };
                     let split = text.split_once('=').or_else(|| text.split_once(':'));
                     match split {
-                        Some((host, ip)) if !ip.is_empty() => s.extra_hosts.push((host.to_string(), strip_brackets(ip))),
-                        _ => f.invalid(item.pos, format!("`{ip_path}`: `{text}` must be `host=ip` or `host:ip`")),
+                        Some((host, ip)) if !ip.is_empty() => {
+                            s.extra_hosts.push((host.to_string(), strip_brackets(ip)))
+                        }
+                        _ => f.invalid(
+                            item.pos,
+                            format!("`{ip_path}`: `{text}` must be `host=ip` or `host:ip`"),
+                        ),
                     }
                 }
             }
@@ -347,7 +405,12 @@ impl Loader<'_> {
                             "target" => {
                                 if let Some(t) = f.int(val, &kp) {
                                     if !(0..=65535).contains(&t) {
-                                        f.invalid(val.pos, format!("`{kp}` must be a port from 0 to 65535, found {t}"));
+                                        f.invalid(
+                                            val.pos,
+                                            format!(
+                                                "`{kp}` must be a port from 0 to 65535, found {t}"
+                                            ),
+                                        );
                                     } else {
                                         port.target = t as u16;
                                         has_target = true;
@@ -358,7 +421,10 @@ impl Loader<'_> {
                             "host_ip" => {
                                 if let Some(h) = f.string(val, &kp) {
                                     if h.parse::<std::net::IpAddr>().is_err() {
-                                        f.invalid(val.pos, format!("`{kp}`: invalid ip address: {h}"));
+                                        f.invalid(
+                                            val.pos,
+                                            format!("`{kp}`: invalid ip address: {h}"),
+                                        );
                                     }
                                     port.host_ip = Some(h);
                                 }
@@ -367,7 +433,10 @@ impl Loader<'_> {
                                 if let Some(proto) = f.string(val, &kp) {
                                     match ports::valid_protocol(&proto) {
                                         Some(pr) => port.protocol = pr,
-                                        None => f.invalid(val.pos, format!("`{kp}`: invalid protocol `{proto}`")),
+                                        None => f.invalid(
+                                            val.pos,
+                                            format!("`{kp}`: invalid protocol `{proto}`"),
+                                        ),
                                     }
                                 }
                             }
@@ -377,13 +446,19 @@ impl Loader<'_> {
                         }
                     }
                     if !has_target {
-                        f.diags.push(Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}` needs a `target` port")));
+                        f.diags.push(Diagnostic::at(
+                            Code::InvalidValue,
+                            item.pos,
+                            format!("`{ip}` needs a `target` port"),
+                        ));
                         continue;
                     }
                     s.ports.push(port);
                 }
                 _ => {
-                    let Some(text) = f.scalar(item, &ip) else { continue };
+                    let Some(text) = f.scalar(item, &ip) else {
+                        continue;
+                    };
                     match ports::parse_short(&text) {
                         Ok(list) => s.ports.extend(list.into_iter().map(|spec| Port {
                             target: spec.target,
@@ -396,7 +471,9 @@ impl Loader<'_> {
                         })),
                         Err(e) => f.diags.push(
                             Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}`: {e}"))
-                                .with_help("write `[[IP:]HOST:]CONTAINER[/PROTOCOL]`, e.g. \"8080:80\""),
+                                .with_help(
+                                    "write `[[IP:]HOST:]CONTAINER[/PROTOCOL]`, e.g. \"8080:80\"",
+                                ),
                         ),
                     }
                 }
@@ -434,12 +511,20 @@ impl Loader<'_> {
                             "read_only" => read_only = f.bool(val, &kp).unwrap_or(false),
                             "volume" | "tmpfs" => {
                                 for (sub, sv) in f.map(val, &kp) {
-                                    let allowed: &[&str] = if k.name == "volume" { &["nocopy", "subpath", "labels"] } else { &["size", "mode"] };
+                                    let allowed: &[&str] = if k.name == "volume" {
+                                        &["nocopy", "subpath", "labels"]
+                                    } else {
+                                        &["size", "mode"]
+                                    };
                                     if sub.name.starts_with("x-") {
                                         continue;
                                     }
                                     if !allowed.contains(&sub.name.as_str()) {
-                                        f.diags.push(Diagnostic::at(Code::UnknownKey, sub.pos, format!("`{kp}` has no key `{}`", sub.name)));
+                                        f.diags.push(Diagnostic::at(
+                                            Code::UnknownKey,
+                                            sub.pos,
+                                            format!("`{kp}` has no key `{}`", sub.name),
+                                        ));
                                     } else {
                                         let sp = format!("{kp}.{}", sub.name);
                                         match sub.name.as_str() {
@@ -470,7 +555,11 @@ impl Loader<'_> {
                     }
                     let (Some(kind), Some(target)) = (kind, target) else {
                         if kind.is_some() || item.get("type").is_none() {
-                            f.diags.push(Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}` needs `type` and `target`")));
+                            f.diags.push(Diagnostic::at(
+                                Code::InvalidValue,
+                                item.pos,
+                                format!("`{ip}` needs `type` and `target`"),
+                            ));
                         }
                         continue;
                     };
@@ -481,7 +570,9 @@ impl Loader<'_> {
                     mounts.push((kind, source, target, read_only, item.pos, subpath, size));
                 }
                 _ => {
-                    let Some(text) = f.string(item, &ip) else { continue };
+                    let Some(text) = f.string(item, &ip) else {
+                        continue;
+                    };
                     match volumes::parse_short(&text) {
                         Ok(spec) => {
                             for option in &spec.dropped_options {
@@ -492,7 +583,15 @@ impl Loader<'_> {
                                     help: None,
                                 });
                             }
-                            mounts.push((spec.kind, spec.source, spec.target, spec.read_only, item.pos, None, None));
+                            mounts.push((
+                                spec.kind,
+                                spec.source,
+                                spec.target,
+                                spec.read_only,
+                                item.pos,
+                                None,
+                                None,
+                            ));
                         }
                         Err(e) => f.invalid(item.pos, format!("`{ip}`: {e}")),
                     }
@@ -505,7 +604,16 @@ impl Loader<'_> {
                 _ => HostPath::NotABind,
             };
             let target = volumes::clean_path(&target);
-            s.volumes.push(Mount { kind, source, target, read_only, pos, host, subpath, tmpfs_size });
+            s.volumes.push(Mount {
+                kind,
+                source,
+                target,
+                read_only,
+                pos,
+                host,
+                subpath,
+                tmpfs_size,
+            });
         }
     }
 
@@ -516,7 +624,12 @@ impl Loader<'_> {
             let ip = format!("{p}[{i}]");
             match &item.value {
                 Value::Map(entries) => {
-                    let mut r = FileRef { source: String::new(), target: None, mode: None, pos: item.pos };
+                    let mut r = FileRef {
+                        source: String::new(),
+                        target: None,
+                        mode: None,
+                        pos: item.pos,
+                    };
                     for (k, val) in entries {
                         let kp = format!("{ip}.{}", k.name);
                         match k.name.as_str() {
@@ -550,7 +663,12 @@ impl Loader<'_> {
                 }
                 _ => {
                     if let Some(source) = f.string(item, &ip) {
-                        out.push(FileRef { source, target: None, mode: None, pos: item.pos });
+                        out.push(FileRef {
+                            source,
+                            target: None,
+                            mode: None,
+                            pos: item.pos,
+                        });
                     }
                 }
             }
@@ -574,26 +692,31 @@ impl Loader<'_> {
         for (k, val) in converted {
             let kp = format!("{p}.{}", k.name);
             match k.name.as_str() {
-                "test" => match &val.value {
-                    Value::Str(s) => h.test = HealthTest::Shell(s.clone()),
-                    Value::Seq(items) => {
-                        let words: Vec<String> = items.iter().filter_map(|i| f.scalar(i, &kp)).collect();
-                        h.test = match words.first().map(String::as_str) {
-                            Some("NONE") => HealthTest::Disabled,
-                            Some("CMD") => HealthTest::Exec(words[1..].to_vec()),
-                            Some("CMD-SHELL") => HealthTest::Shell(words[1..].join(" ")),
-                            _ => {
-                                f.invalid(val.pos, format!("`{kp}` must start with \"CMD\", \"CMD-SHELL\" or \"NONE\""));
-                                HealthTest::Inherit
-                            }
-                        };
+                "test" => {
+                    match &val.value {
+                        Value::Str(s) => h.test = HealthTest::Shell(s.clone()),
+                        Value::Seq(items) => {
+                            let words: Vec<String> =
+                                items.iter().filter_map(|i| f.scalar(i, &kp)).collect();
+                            h.test = match words.first().map(String::as_str) {
+                                Some("NONE") => HealthTest::Disabled,
+                                Some("CMD") => HealthTest::Exec(words[1..].to_vec()),
+                                Some("CMD-SHELL") => HealthTest::Shell(words[1..].join(" ")),
+                                _ => {
+                                    f.invalid(val.pos, format!("`{kp}` must start with \"CMD\", \"CMD-SHELL\" or \"NONE\""));
+                                    HealthTest::Inherit
+                                }
+                            };
+                        }
+                        _ => f.wrong_type(val, &kp, "a string or a list"),
                     }
-                    _ => f.wrong_type(val, &kp, "a string or a list"),
-                },
+                }
                 "disable" => disabled = f.bool(val, &kp).unwrap_or(false),
                 "retries" => h.retries = f.int(val, &kp),
                 "interval" | "timeout" | "start_period" => {
-                    let Some(text) = f.string(val, &kp) else { continue };
+                    let Some(text) = f.string(val, &kp) else {
+                        continue;
+                    };
                     match units::parse_duration(&text) {
                         Ok(ns) => match k.name.as_str() {
                             "interval" => h.interval_ns = Some(ns),
@@ -638,7 +761,9 @@ impl Loader<'_> {
                     let rp = f.map(val, &kp);
                     for (rk, rv) in f.check_keys(rp, keys::RESTART_POLICY_KEYS, &kp) {
                         if rk.name == "condition" {
-                            s.restart_condition = f.string(rv, &format!("{kp}.condition")).map(|c| Spanned::new(c, rv.pos));
+                            s.restart_condition = f
+                                .string(rv, &format!("{kp}.condition"))
+                                .map(|c| Spanned::new(c, rv.pos));
                         }
                     }
                 }
@@ -649,25 +774,43 @@ impl Loader<'_> {
                         match rk.name.as_str() {
                             "limits" | "reservations" => {
                                 let inner = f.map(rv, &rkp);
-                                let items: Vec<_> = f.check_keys(inner, keys::RESOURCE_KEYS, &rkp).into_iter().cloned().collect();
+                                let items: Vec<_> = f
+                                    .check_keys(inner, keys::RESOURCE_KEYS, &rkp)
+                                    .into_iter()
+                                    .cloned()
+                                    .collect();
                                 let mut res = Resources::default();
                                 for (ik, iv) in &items {
                                     let ikp = format!("{rkp}.{}", ik.name);
                                     match ik.name.as_str() {
                                         "cpus" => {
                                             let mut f2 = fields!(self);
-                                            res.cpus = f2.float(iv, &ikp).filter(|c| {
-                                                if *c < 0.0 {
-                                                    f2.invalid(iv.pos, format!("`{ikp}` must not be negative"));
-                                                }
-                                                *c >= 0.0
-                                            }).map(|c| Spanned::new(c, iv.pos));
+                                            res.cpus = f2
+                                                .float(iv, &ikp)
+                                                .filter(|c| {
+                                                    if *c < 0.0 {
+                                                        f2.invalid(
+                                                            iv.pos,
+                                                            format!("`{ikp}` must not be negative"),
+                                                        );
+                                                    }
+                                                    *c >= 0.0
+                                                })
+                                                .map(|c| Spanned::new(c, iv.pos));
                                         }
-                                        "memory" => res.memory = self.bytes(iv, &ikp).map(|m| Spanned::new(m, iv.pos)),
+                                        "memory" => {
+                                            res.memory = self
+                                                .bytes(iv, &ikp)
+                                                .map(|m| Spanned::new(m, iv.pos))
+                                        }
                                         _ => {}
                                     }
                                 }
-                                let target = if rk.name == "limits" { &mut s.limits } else { &mut s.reservations };
+                                let target = if rk.name == "limits" {
+                                    &mut s.limits
+                                } else {
+                                    &mut s.reservations
+                                };
                                 if res.cpus.is_some() {
                                     target.cpus = res.cpus;
                                 }
@@ -677,7 +820,11 @@ impl Loader<'_> {
                                 f = fields!(self);
                             }
                             name if name.starts_with("x-") => {}
-                            other => f.diags.push(Diagnostic::at(Code::UnknownKey, rk.pos, format!("`{kp}` has no key `{other}`"))),
+                            other => f.diags.push(Diagnostic::at(
+                                Code::UnknownKey,
+                                rk.pos,
+                                format!("`{kp}` has no key `{other}`"),
+                            )),
                         }
                     }
                 }
@@ -714,5 +861,8 @@ impl Loader<'_> {
 }
 
 fn strip_brackets(ip: &str) -> String {
-    ip.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(ip).to_string()
+    ip.strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(ip)
+        .to_string()
 }

@@ -58,6 +58,9 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
 }
 
 /// The value of a `kompose.*` label, if set.
-pub(crate) fn get<'s>(service: &'s Service, key: &str) -> Option<&'s crate::compose::Spanned<String>> {
+pub(crate) fn get<'s>(
+    service: &'s Service,
+    key: &str,
+) -> Option<&'s crate::compose::Spanned<String>> {
     service.labels.get(key)
 }

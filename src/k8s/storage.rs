@@ -9,9 +9,9 @@ use super::{labels, names, Mapper, Object, ServiceNames, VolumeStrategy};
 use crate::compose::{FileRef, FileSource, HostPath, MountType, Service};
 use crate::diag::{Code, Diagnostic, Pos};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, HostPathVolumeSource, KeyToPath,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Secret, SecretVolumeSource,
-    Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, HostPathVolumeSource,
+    KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    Secret, SecretVolumeSource, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -19,17 +19,25 @@ use k8s_openapi::ByteString;
 use std::collections::BTreeMap;
 
 fn basename(path: &str) -> &str {
-    path.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next().unwrap_or(path)
+    path.trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path)
 }
 
 /// Whether `text` is a Kubernetes quantity such as `1Gi`, `500M` or `10`.
 pub fn is_quantity(text: &str) -> bool {
-    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let number_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, suffix) = text.split_at(number_end);
     !number.is_empty()
         && number.matches('.').count() <= 1
         && number != "."
-        && matches!(suffix, "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E" | "m")
+        && matches!(
+            suffix,
+            "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E" | "m"
+        )
 }
 
 impl Mapper<'_> {
@@ -39,17 +47,39 @@ impl Mapper<'_> {
             Some(label.value.clone())
         } else {
             self.diags.push(
-                Diagnostic::at(Code::KomposeLabel, label.pos, format!("`kompose.volume.size: {}` is not a storage size", label.value))
-                    .with_help("write a Kubernetes quantity such as `1Gi` or `500Mi`"),
+                Diagnostic::at(
+                    Code::KomposeLabel,
+                    label.pos,
+                    format!(
+                        "`kompose.volume.size: {}` is not a storage size",
+                        label.value
+                    ),
+                )
+                .with_help("write a Kubernetes quantity such as `1Gi` or `500Mi`"),
             );
             None
         }
     }
 
-    fn claim(&mut self, name: &str, size: String, storage_class: Option<String>, read_only: bool, origin: Option<Pos>) {
-        let access = if read_only { "ReadOnlyMany" } else { "ReadWriteOnce" };
+    fn claim(
+        &mut self,
+        name: &str,
+        size: String,
+        storage_class: Option<String>,
+        read_only: bool,
+        origin: Option<Pos>,
+    ) {
+        let access = if read_only {
+            "ReadOnlyMany"
+        } else {
+            "ReadWriteOnce"
+        };
         let object = PersistentVolumeClaim {
-            metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                labels: own_labels(name),
+                ..ObjectMeta::default()
+            },
             spec: Some(PersistentVolumeClaimSpec {
                 access_modes: Some(vec![access.into()]),
                 resources: Some(VolumeResourceRequirements {
@@ -68,7 +98,8 @@ impl Mapper<'_> {
         let size = self
             .size_label(labels::get(service, "kompose.volume.size"))
             .unwrap_or_else(|| self.options.pvc_request_size.clone());
-        let class = labels::get(service, "kompose.volume.storage-class-name").map(|l| l.value.clone());
+        let class =
+            labels::get(service, "kompose.volume.storage-class-name").map(|l| l.value.clone());
         (size, class)
     }
 
@@ -93,7 +124,10 @@ impl Mapper<'_> {
 fn empty_dir(name: String, memory: bool) -> Volume {
     Volume {
         name,
-        empty_dir: Some(EmptyDirVolumeSource { medium: memory.then(|| "Memory".into()), ..EmptyDirVolumeSource::default() }),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: memory.then(|| "Memory".into()),
+            ..EmptyDirVolumeSource::default()
+        }),
         ..Volume::default()
     }
 }
@@ -101,19 +135,31 @@ fn empty_dir(name: String, memory: bool) -> Volume {
 fn claim_volume(name: String, claim: String, read_only: bool) -> Volume {
     Volume {
         name,
-        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: claim, read_only: read_only.then_some(true) }),
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+            claim_name: claim,
+            read_only: read_only.then_some(true),
+        }),
         ..Volume::default()
     }
 }
 
 /// The pod volumes of a service; mounts are added to `container`.
-pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceNames, container: &mut Container) -> Vec<Volume> {
+pub(crate) fn mounts(
+    mapper: &mut Mapper,
+    service: &Service,
+    names: &ServiceNames,
+    container: &mut Container,
+) -> Vec<Volume> {
     let svc = names.object.clone();
     let strategy = mapper.strategy(service);
     let mut volumes: Vec<Volume> = Vec::new();
     let mut mounts: Vec<VolumeMount> = Vec::new();
     let mut tmpfs_index = 0usize;
-    let add_mount = |mounts: &mut Vec<VolumeMount>, name: &str, path: &str, read_only: bool, sub_path: Option<String>| {
+    let add_mount = |mounts: &mut Vec<VolumeMount>,
+                     name: &str,
+                     path: &str,
+                     read_only: bool,
+                     sub_path: Option<String>| {
         mounts.push(VolumeMount {
             name: name.to_string(),
             mount_path: path.to_string(),
@@ -135,13 +181,21 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
                 let name = names::volume_label(source, &format!("{svc}-volume{i}"));
                 let volume = match strategy {
                     VolumeStrategy::EmptyDir => empty_dir(name.clone(), false),
-                    VolumeStrategy::HostPath => host_path(&name, &format!("{}/{source}", mapper.options.project_dir)),
+                    VolumeStrategy::HostPath => {
+                        host_path(&name, &format!("{}/{source}", mapper.options.project_dir))
+                    }
                     _ => claim_volume(name.clone(), name.clone(), mount.read_only),
                 };
                 if !volumes.iter().any(|v| v.name == name) {
                     volumes.push(volume);
                 }
-                add_mount(&mut mounts, &name, &target, mount.read_only, mount.subpath.clone());
+                add_mount(
+                    &mut mounts,
+                    &name,
+                    &target,
+                    mount.read_only,
+                    mount.subpath.clone(),
+                );
             }
             (MountType::Volume, None) => {
                 let volume = match strategy {
@@ -154,7 +208,13 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
                         claim_volume(claim.clone(), claim, mount.read_only)
                     }
                 };
-                add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, mount.subpath.clone());
+                add_mount(
+                    &mut mounts,
+                    &volume.name.clone(),
+                    &target,
+                    mount.read_only,
+                    mount.subpath.clone(),
+                );
                 volumes.push(volume);
             }
             (MountType::Bind, Some(source)) => {
@@ -164,7 +224,11 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
                         let path = if source.starts_with('/') {
                             source.clone()
                         } else {
-                            format!("{}/{}", mapper.options.project_dir, source.trim_start_matches("./"))
+                            format!(
+                                "{}/{}",
+                                mapper.options.project_dir,
+                                source.trim_start_matches("./")
+                            )
                         };
                         Some(host_path(&format!("{svc}-hostpath{i}"), &path))
                     }
@@ -172,7 +236,13 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
                 };
                 if let Some(volume) = volume {
                     if !mounts.iter().any(|m| m.name == volume.name) {
-                        add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, None);
+                        add_mount(
+                            &mut mounts,
+                            &volume.name.clone(),
+                            &target,
+                            mount.read_only,
+                            None,
+                        );
                     }
                     volumes.push(volume);
                 }
@@ -181,7 +251,10 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
                 let name = format!("{svc}-tmpfs{tmpfs_index}");
                 tmpfs_index += 1;
                 let mut volume = empty_dir(name.clone(), true);
-                if let (Some(dir), Some(size)) = (volume.empty_dir.as_mut(), mount.tmpfs_size.filter(|s| *s > 0)) {
+                if let (Some(dir), Some(size)) = (
+                    volume.empty_dir.as_mut(),
+                    mount.tmpfs_size.filter(|s| *s > 0),
+                ) {
                     dir.size_limit = Some(super::workload::memory_quantity(size));
                 }
                 volumes.push(volume);
@@ -190,7 +263,11 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
             (kind, _) => mapper.warn(
                 Code::NotConverted,
                 mount.pos,
-                format!("a `{}` mount of `{}` is not converted", kind.as_str(), target),
+                format!(
+                    "a `{}` mount of `{}` is not converted",
+                    kind.as_str(),
+                    target
+                ),
                 None,
             ),
         }
@@ -214,13 +291,18 @@ pub(crate) fn mounts(mapper: &mut Mapper, service: &Service, names: &ServiceName
 fn host_path(name: &str, path: &str) -> Volume {
     Volume {
         name: name.to_string(),
-        host_path: Some(HostPathVolumeSource { path: path.to_string(), type_: None }),
+        host_path: Some(HostPathVolumeSource {
+            path: path.to_string(),
+            type_: None,
+        }),
         ..Volume::default()
     }
 }
 
 /// ConfigMap data from files: UTF-8 content in `data`, anything else in `binaryData`.
-fn file_data(files: &[(String, Vec<u8>)]) -> (BTreeMap<String, String>, BTreeMap<String, ByteString>) {
+fn file_data(
+    files: &[(String, Vec<u8>)],
+) -> (BTreeMap<String, String>, BTreeMap<String, ByteString>) {
     let mut data = BTreeMap::new();
     let mut binary = BTreeMap::new();
     for (key, bytes) in files {
@@ -239,7 +321,11 @@ fn file_data(files: &[(String, Vec<u8>)]) -> (BTreeMap<String, String>, BTreeMap
 fn config_map(name: &str, files: &[(String, Vec<u8>)]) -> ConfigMap {
     let (data, binary) = file_data(files);
     ConfigMap {
-        metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: own_labels(name),
+            ..ObjectMeta::default()
+        },
         data: (!data.is_empty()).then_some(data),
         binary_data: (!binary.is_empty()).then_some(binary),
         ..ConfigMap::default()
@@ -283,7 +369,11 @@ fn bind_volume(
                 name: name.clone(),
                 config_map: Some(ConfigMapVolumeSource {
                     name: name.clone(),
-                    items: Some(vec![KeyToPath { key: key.clone(), path: key, mode: None }]),
+                    items: Some(vec![KeyToPath {
+                        key: key.clone(),
+                        path: key,
+                        mode: None,
+                    }]),
                     ..ConfigMapVolumeSource::default()
                 }),
                 ..Volume::default()
@@ -304,7 +394,10 @@ fn bind_volume(
             mapper.add(Object::new("ConfigMap", &name, &object, Some(mount.pos)));
             Some(Volume {
                 name: name.clone(),
-                config_map: Some(ConfigMapVolumeSource { name, ..ConfigMapVolumeSource::default() }),
+                config_map: Some(ConfigMapVolumeSource {
+                    name,
+                    ..ConfigMapVolumeSource::default()
+                }),
                 ..Volume::default()
             })
         }
@@ -336,17 +429,29 @@ fn bind_volume(
 /// A secret or config mounted as one file where Compose puts it.
 fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, VolumeMount)> {
     let project = mapper.project;
-    let def = if kind == "secret" { project.secrets.get(&r.source) } else { project.configs.get(&r.source) }?;
+    let def = if kind == "secret" {
+        project.secrets.get(&r.source)
+    } else {
+        project.configs.get(&r.source)
+    }?;
     let object_name = names::volume_label(&r.source, kind);
     let key = data_key(&r.source);
-    let default_dir = if kind == "secret" { "/run/secrets/" } else { "/" };
+    let default_dir = if kind == "secret" {
+        "/run/secrets/"
+    } else {
+        "/"
+    };
     let target = match &r.target {
         Some(t) if t.starts_with('/') => t.clone(),
         Some(t) => format!("{default_dir}{t}"),
         None => format!("{default_dir}{}", r.source),
     };
     let file = basename(&target).to_string();
-    let items = Some(vec![KeyToPath { key: key.clone(), path: file.clone(), mode: None }]);
+    let items = Some(vec![KeyToPath {
+        key: key.clone(),
+        path: file.clone(),
+        mode: None,
+    }]);
     let mode = r.mode.map(|m| m as i32);
     let volume = if kind == "secret" {
         Volume {
@@ -369,7 +474,12 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
             };
             if let Some(contents) = contents {
                 let object = config_map(&object_name, &[(key.clone(), contents)]);
-                mapper.add(Object::new("ConfigMap", &object_name, &object, Some(def.pos)));
+                mapper.add(Object::new(
+                    "ConfigMap",
+                    &object_name,
+                    &object,
+                    Some(def.pos),
+                ));
             }
         }
         Volume {
@@ -413,20 +523,33 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             .flat_map(|s| {
                 s.volumes
                     .iter()
-                    .filter(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(name.as_str()))
+                    .filter(|m| {
+                        m.kind == MountType::Volume && m.source.as_deref() == Some(name.as_str())
+                    })
                     .map(move |m| (s, m.read_only))
             })
             .collect();
-        let Some((first, _)) = users.first() else { continue };
+        let Some((first, _)) = users.first() else {
+            continue;
+        };
         let strategy = mapper.strategy(first);
-        if !matches!(strategy, VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap) {
+        if !matches!(
+            strategy,
+            VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap
+        ) {
             continue;
         }
         let claim = names::volume_label(name, "volume");
         let size = mapper
-            .size_label(def.labels.get("kompose.volume.size").map(|v| crate::compose::Spanned::new(v.clone(), def.pos)).as_ref())
+            .size_label(
+                def.labels
+                    .get("kompose.volume.size")
+                    .map(|v| crate::compose::Spanned::new(v.clone(), def.pos))
+                    .as_ref(),
+            )
             .map_or_else(|| mapper.service_claim_size(first).0, |s| s);
-        let class = labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
+        let class =
+            labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
         let read_only = users.iter().all(|(_, ro)| *ro);
         if def.external {
             mapper.warn(
@@ -442,17 +565,19 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
         let object_name = names::volume_label(name, "secret");
         let contents = match &def.source {
             FileSource::File { contents, .. } => contents.clone(),
-            FileSource::Environment { variable, value } => match value {
-                Some(v) => v.clone().into_bytes(),
-                None => {
-                    mapper.diags.push(Diagnostic::at(
+            FileSource::Environment { variable, value } => {
+                match value {
+                    Some(v) => v.clone().into_bytes(),
+                    None => {
+                        mapper.diags.push(Diagnostic::at(
                         Code::UndefinedReference,
                         def.pos,
                         format!("secret `{name}` takes its value from `{variable}`, which is not set"),
                     ));
-                    continue;
+                        continue;
+                    }
                 }
-            },
+            }
             FileSource::Content(text) => text.clone().into_bytes(),
             FileSource::External => {
                 mapper.external.push(("Secret".into(), object_name.clone()));
@@ -466,7 +591,11 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             }
         };
         let object = Secret {
-            metadata: ObjectMeta { name: Some(object_name.clone()), labels: own_labels(&object_name), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some(object_name.clone()),
+                labels: own_labels(&object_name),
+                ..ObjectMeta::default()
+            },
             type_: Some("Opaque".into()),
             data: Some(BTreeMap::from([(data_key(name), ByteString(contents))])),
             ..Secret::default()
@@ -476,14 +605,20 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     for (name, def) in &project.configs {
         if matches!(def.source, FileSource::External) {
             let object_name = names::volume_label(name, "config");
-            mapper.external.push(("ConfigMap".into(), object_name.clone()));
+            mapper
+                .external
+                .push(("ConfigMap".into(), object_name.clone()));
             mapper.warn(
                 Code::NotConverted,
                 def.pos,
                 format!("config `{name}` is external: create the ConfigMap `{object_name}` in the cluster before applying"),
                 None,
             );
-        } else if let FileSource::Environment { variable, value: None } = &def.source {
+        } else if let FileSource::Environment {
+            variable,
+            value: None,
+        } = &def.source
+        {
             mapper.diags.push(Diagnostic::at(
                 Code::UndefinedReference,
                 def.pos,

@@ -6,10 +6,12 @@
 use super::{labels, names, network, probes, storage, Controller, Mapper, Object, ServiceNames};
 use crate::compose::Service;
 use crate::diag::Code;
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy,
+};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, HostAlias, Pod, PodSpec, PodTemplateSpec, ResourceRequirements,
-    SecurityContext,
+    Capabilities, Container, ContainerPort, HostAlias, Pod, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -23,7 +25,12 @@ enum Kind {
 }
 
 impl Mapper<'_> {
-    pub(crate) fn map_service(&mut self, service: &Service, names: &ServiceNames, all: &BTreeMap<String, ServiceNames>) {
+    pub(crate) fn map_service(
+        &mut self,
+        service: &Service,
+        names: &ServiceNames,
+        all: &BTreeMap<String, ServiceNames>,
+    ) {
         let kind = self.workload_kind(service);
         let pod_labels = super::service_labels(names);
         let annotations = labels::annotations(self, service);
@@ -36,7 +43,11 @@ impl Mapper<'_> {
         }
         probes::probes(self, service, &mut container);
         if let Some(first) = service.depends_on.first() {
-            let deps: Vec<&str> = service.depends_on.iter().map(|d| d.value.as_str()).collect();
+            let deps: Vec<&str> = service
+                .depends_on
+                .iter()
+                .map(|d| d.value.as_str())
+                .collect();
             self.warn(
                 Code::DependsOn,
                 first.pos,
@@ -66,40 +77,73 @@ impl Mapper<'_> {
             ..ObjectMeta::default()
         };
         let template = |pod: PodSpec| PodTemplateSpec {
-            metadata: Some(ObjectMeta { labels: Some(pod_labels.clone()), annotations: annotations.clone(), ..ObjectMeta::default() }),
+            metadata: Some(ObjectMeta {
+                labels: Some(pod_labels.clone()),
+                annotations: annotations.clone(),
+                ..ObjectMeta::default()
+            }),
             spec: Some(pod),
         };
-        let selector = LabelSelector { match_labels: Some(pod_labels.clone()), ..LabelSelector::default() };
+        let selector = LabelSelector {
+            match_labels: Some(pod_labels.clone()),
+            ..LabelSelector::default()
+        };
         let origin = Some(service.pos);
         match kind {
             Kind::Deployment => {
-                let has_claims = pod.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some());
+                let has_claims = pod
+                    .volumes
+                    .iter()
+                    .flatten()
+                    .any(|v| v.persistent_volume_claim.is_some());
                 let spec = DeploymentSpec {
                     replicas: Some(self.replicas(service)),
                     selector,
                     // Pods sharing a ReadWriteOnce claim cannot overlap during a rollout.
-                    strategy: has_claims.then(|| DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() }),
+                    strategy: has_claims.then(|| DeploymentStrategy {
+                        type_: Some("Recreate".into()),
+                        ..DeploymentStrategy::default()
+                    }),
                     template: template(pod),
                     ..DeploymentSpec::default()
                 };
-                let object = Deployment { metadata: meta, spec: Some(spec), ..Deployment::default() };
+                let object = Deployment {
+                    metadata: meta,
+                    spec: Some(spec),
+                    ..Deployment::default()
+                };
                 self.add(Object::new("Deployment", &names.object, &object, origin));
             }
             Kind::DaemonSet => {
-                let spec = DaemonSetSpec { selector, template: template(pod), ..DaemonSetSpec::default() };
-                let object = DaemonSet { metadata: meta, spec: Some(spec), ..DaemonSet::default() };
+                let spec = DaemonSetSpec {
+                    selector,
+                    template: template(pod),
+                    ..DaemonSetSpec::default()
+                };
+                let object = DaemonSet {
+                    metadata: meta,
+                    spec: Some(spec),
+                    ..DaemonSet::default()
+                };
                 self.add(Object::new("DaemonSet", &names.object, &object, origin));
             }
             Kind::Pod(policy) => {
                 pod.restart_policy = Some(policy.into());
-                let object = Pod { metadata: meta, spec: Some(pod), ..Pod::default() };
+                let object = Pod {
+                    metadata: meta,
+                    spec: Some(pod),
+                    ..Pod::default()
+                };
                 self.add(Object::new("Pod", &names.object, &object, origin));
             }
         }
     }
 
     fn workload_kind(&mut self, service: &Service) -> Kind {
-        let restart = service.restart_condition.as_ref().or(service.restart.as_ref());
+        let restart = service
+            .restart_condition
+            .as_ref()
+            .or(service.restart.as_ref());
         let policy = restart.map(|r| (r.value.as_str(), r.pos));
         let run_once = match policy {
             None | Some(("always" | "any" | "", _)) => None,
@@ -116,8 +160,12 @@ impl Mapper<'_> {
             Some((p, _)) if p == "on-failure" || p.starts_with("on-failure:") => Some("OnFailure"),
             Some((other, pos)) => {
                 self.diags.push(
-                    crate::diag::Diagnostic::at(Code::InvalidValue, pos, format!("unknown restart policy `{other}`"))
-                        .with_help("use `no`, `always`, `on-failure` or `unless-stopped`"),
+                    crate::diag::Diagnostic::at(
+                        Code::InvalidValue,
+                        pos,
+                        format!("unknown restart policy `{other}`"),
+                    )
+                    .with_help("use `no`, `always`, `on-failure` or `unless-stopped`"),
                 );
                 None
             }
@@ -150,7 +198,11 @@ impl Mapper<'_> {
                 self.diags.push(crate::diag::Diagnostic::at(
                     Code::InvalidValue,
                     r.pos,
-                    format!("replicas must be between 0 and {}, found {}", i32::MAX, r.value),
+                    format!(
+                        "replicas must be between 0 and {}, found {}",
+                        i32::MAX,
+                        r.value
+                    ),
                 ));
                 1
             }
@@ -166,7 +218,10 @@ impl Mapper<'_> {
                 self.warn(
                     Code::BuildOnly,
                     service.pos,
-                    format!("service `{}` has only a `build` section: the image is assumed to be `{}`", service.name, service.name),
+                    format!(
+                        "service `{}` has only a `build` section: the image is assumed to be `{}`",
+                        service.name, service.name
+                    ),
                     Some("build and push the image, then set `image:` to its registry name".into()),
                 );
                 service.name.clone()
@@ -175,7 +230,10 @@ impl Mapper<'_> {
                 self.diags.push(crate::diag::Diagnostic::at(
                     Code::NoImage,
                     service.pos,
-                    format!("service `{}` has neither an image nor a build section", service.name),
+                    format!(
+                        "service `{}` has neither an image nor a build section",
+                        service.name
+                    ),
                 ));
                 service.name.clone()
             }
@@ -184,7 +242,12 @@ impl Mapper<'_> {
             Some(cn) => {
                 let n = names::volume_label(&cn.value, &names.object);
                 if n != cn.value {
-                    self.warn(Code::Renamed, cn.pos, format!("container name `{}` becomes `{n}`", cn.value), None);
+                    self.warn(
+                        Code::Renamed,
+                        cn.pos,
+                        format!("container name `{}` becomes `{n}`", cn.value),
+                        None,
+                    );
                 }
                 n
             }
@@ -208,8 +271,15 @@ impl Mapper<'_> {
             .chain(service.expose.iter().map(|e| (e.port, e.protocol.as_str())));
         for (port, protocol) in all {
             let protocol = protocol.to_ascii_uppercase();
-            if !ports.iter().any(|p| p.container_port == i32::from(port) && p.protocol.as_deref() == Some(protocol.as_str())) {
-                ports.push(ContainerPort { container_port: i32::from(port), protocol: Some(protocol), ..ContainerPort::default() });
+            if !ports.iter().any(|p| {
+                p.container_port == i32::from(port)
+                    && p.protocol.as_deref() == Some(protocol.as_str())
+            }) {
+                ports.push(ContainerPort {
+                    container_port: i32::from(port),
+                    protocol: Some(protocol),
+                    ..ContainerPort::default()
+                });
             }
         }
         if !ports.is_empty() {
@@ -255,7 +325,10 @@ impl Mapper<'_> {
                 _ => self.warn(
                     Code::UserNotNumeric,
                     user.pos,
-                    format!("`user: {}` is not converted: Kubernetes needs numeric user and group IDs", user.value),
+                    format!(
+                        "`user: {}` is not converted: Kubernetes needs numeric user and group IDs",
+                        user.value
+                    ),
                     Some("write the numeric ID, e.g. `user: \"1000:1000\"`".into()),
                 ),
             }
@@ -267,10 +340,17 @@ impl Mapper<'_> {
             sc.read_only_root_filesystem = Some(true);
         }
         let cap = |list: &[String]| -> Option<Vec<String>> {
-            (!list.is_empty()).then(|| list.iter().map(|c| c.strip_prefix("CAP_").unwrap_or(c).to_string()).collect())
+            (!list.is_empty()).then(|| {
+                list.iter()
+                    .map(|c| c.strip_prefix("CAP_").unwrap_or(c).to_string())
+                    .collect()
+            })
         };
         if !service.cap_add.is_empty() || !service.cap_drop.is_empty() {
-            sc.capabilities = Some(Capabilities { add: cap(&service.cap_add), drop: cap(&service.cap_drop) });
+            sc.capabilities = Some(Capabilities {
+                add: cap(&service.cap_add),
+                drop: cap(&service.cap_drop),
+            });
         }
         (sc != SecurityContext::default()).then_some(sc)
     }
@@ -288,7 +368,12 @@ pub fn cpu_quantity(cpus: f64) -> Quantity {
 
 /// Bytes as a quantity in the largest binary unit that divides them (`10Mi`, `1Gi`).
 pub fn memory_quantity(bytes: i64) -> Quantity {
-    for (unit, size) in [("Ti", 1i64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+    for (unit, size) in [
+        ("Ti", 1i64 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ] {
         if bytes != 0 && bytes % size == 0 {
             return Quantity(format!("{}{unit}", bytes / size));
         }
@@ -309,7 +394,11 @@ fn resources(service: &Service) -> Option<ResourceRequirements> {
     };
     let limits = side(&service.limits);
     let requests = side(&service.reservations);
-    (limits.is_some() || requests.is_some()).then(|| ResourceRequirements { limits, requests, ..ResourceRequirements::default() })
+    (limits.is_some() || requests.is_some()).then(|| ResourceRequirements {
+        limits,
+        requests,
+        ..ResourceRequirements::default()
+    })
 }
 
 fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
@@ -325,8 +414,14 @@ fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
             continue;
         }
         match aliases.iter_mut().find(|a| a.ip == *ip) {
-            Some(alias) => alias.hostnames.get_or_insert_with(Vec::new).push(host.clone()),
-            None => aliases.push(HostAlias { ip: ip.clone(), hostnames: Some(vec![host.clone()]) }),
+            Some(alias) => alias
+                .hostnames
+                .get_or_insert_with(Vec::new)
+                .push(host.clone()),
+            None => aliases.push(HostAlias {
+                ip: ip.clone(),
+                hostnames: Some(vec![host.clone()]),
+            }),
         }
     }
     aliases

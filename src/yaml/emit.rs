@@ -29,7 +29,16 @@ const TOP_FIRST: [&str; 3] = ["apiVersion", "kind", "metadata"];
 fn sorted_keys(map: &serde_json::Map<String, Value>, top: bool) -> Vec<&String> {
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort_by(|a, b| {
-        let rank = |k: &str| if top { TOP_FIRST.iter().position(|t| *t == k).unwrap_or(TOP_FIRST.len()) } else { 0 };
+        let rank = |k: &str| {
+            if top {
+                TOP_FIRST
+                    .iter()
+                    .position(|t| *t == k)
+                    .unwrap_or(TOP_FIRST.len())
+            } else {
+                0
+            }
+        };
         (rank(a), a.as_str()).cmp(&(rank(b), b.as_str()))
     });
     keys
@@ -78,7 +87,9 @@ fn emit_seq(out: &mut String, items: &[Value], col: usize, first_inline: bool, i
         }
         out.push_str("- ");
         match item {
-            Value::Object(inner) if !inner.is_empty() => emit_map(out, inner, col + 2, true, indent, false),
+            Value::Object(inner) if !inner.is_empty() => {
+                emit_map(out, inner, col + 2, true, indent, false)
+            }
             Value::Array(inner) if !inner.is_empty() => emit_seq(out, inner, col + 2, true, indent),
             scalar => {
                 emit_scalar(out, scalar, col + 2);
@@ -153,7 +164,11 @@ fn double_quoted(out: &mut String, s: &str) {
 }
 
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 /// A multi-line string that a literal block (`|`) reproduces exactly.
@@ -168,14 +183,17 @@ fn literal_block_ok(s: &str) -> bool {
 }
 
 const YAML11_WORDS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-    "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=", "<<",
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=",
+    "<<",
 ];
 
 /// Whether `s` can be written without quotes and still be read back as this exact string by
 /// both YAML 1.1 and YAML 1.2 readers. Conservative: when in doubt, quote.
 pub fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if YAML11_WORDS.contains(&s) {
         return false;
     }
@@ -221,7 +239,10 @@ fn looks_like_number_or_date(s: &str) -> bool {
     // Exponent forms: `1e3`, `1.5E-2`.
     if let Some((mantissa, exponent)) = lower.split_once('e') {
         let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        if mantissa.chars().any(|c| c.is_ascii_digit()) && is("0123456789_.", mantissa) && is("0123456789", exponent) {
+        if mantissa.chars().any(|c| c.is_ascii_digit())
+            && is("0123456789_.", mantissa)
+            && is("0123456789", exponent)
+        {
             return true;
         }
     }
@@ -242,13 +263,61 @@ mod tests {
     #[test]
     fn yaml11_lookalikes_are_quoted() {
         for s in [
-            "yes", "no", "on", "off", "y", "n", "Y", "NO", "~", "null", "true", "0755", "08", "12:30", "1_000",
-            "1e3", ".inf", "-", "- x", "a: b", "#c", "", " lead", "0x1F", "+1", ".5", "=", "<<", "2001-12-14",
-            "trail ", "a #b", "x:", "1:30:00", "190:20:30", "1.2.3", "6379", "2001-12-14t21:59:43.10-05:00", "1E+3",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "y",
+            "n",
+            "Y",
+            "NO",
+            "~",
+            "null",
+            "true",
+            "0755",
+            "08",
+            "12:30",
+            "1_000",
+            "1e3",
+            ".inf",
+            "-",
+            "- x",
+            "a: b",
+            "#c",
+            "",
+            " lead",
+            "0x1F",
+            "+1",
+            ".5",
+            "=",
+            "<<",
+            "2001-12-14",
+            "trail ",
+            "a #b",
+            "x:",
+            "1:30:00",
+            "190:20:30",
+            "1.2.3",
+            "6379",
+            "2001-12-14t21:59:43.10-05:00",
+            "1E+3",
         ] {
             assert!(!is_plain_safe(s), "{s:?} must be quoted");
         }
-        for s in ["nginx:1.25", "web", "a-b_c", "http://x/y", "/bin/sh", "yesterday", "n1", "a:b", "100Mi", "500m", "1.25-alpine", "3rd"] {
+        for s in [
+            "nginx:1.25",
+            "web",
+            "a-b_c",
+            "http://x/y",
+            "/bin/sh",
+            "yesterday",
+            "n1",
+            "a:b",
+            "100Mi",
+            "500m",
+            "1.25-alpine",
+            "3rd",
+        ] {
             assert!(is_plain_safe(s), "{s:?} can be plain");
         }
     }

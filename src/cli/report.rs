@@ -1,0 +1,228 @@
+//! Diagnostics for people and for machines: `human` (colour when wanted), `json` (versioned,
+//! documented in docs/ci.md), `github` (workflow commands that annotate the compose file in
+//! a pull request) and `sarif` (2.1.0, for code-scanning uploads). Machine formats never
+//! contain colour codes.
+
+use kompile::diag::{Code, Diagnostic, Severity, Sources};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Whether human diagnostics on stderr get colour: the flag, then `NO_COLOR`,
+/// `CLICOLOR_FORCE`, `CLICOLOR=0`, `TERM=dumb`, then whether stderr is a terminal.
+pub fn use_color(choice: ColorChoice, stderr_is_tty: bool) -> bool {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if var("NO_COLOR").is_some() {
+                false
+            } else if var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else if var("CLICOLOR").as_deref() == Some("0")
+                || var("TERM").as_deref() == Some("dumb")
+            {
+                false
+            } else {
+                stderr_is_tty
+            }
+        }
+    }
+}
+
+pub fn human(diagnostics: &[Diagnostic], sources: &Sources, color: bool, quiet: bool) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        if quiet && d.severity != Severity::Error {
+            continue;
+        }
+        let text = d.render(sources);
+        if color {
+            let paint = match d.severity {
+                Severity::Error => "\x1b[1;31m",
+                Severity::Warning => "\x1b[1;33m",
+                Severity::Info => "\x1b[1;36m",
+            };
+            out.push_str(&format!("{paint}{text}\x1b[0m\n"));
+        } else {
+            out.push_str(&text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn location(d: &Diagnostic, sources: &Sources) -> (Option<String>, Option<u32>, Option<u32>) {
+    match d.pos {
+        Some(pos) => (
+            Some(sources.name(pos.file).to_string()),
+            Some(pos.line),
+            Some(pos.col),
+        ),
+        None => (None, None, None),
+    }
+}
+
+/// The `json` format, version 1: `{"version": 1, "diagnostics": [...], "summary": {...}}`.
+pub fn json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    let items: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let (file, line, column) = location(d, sources);
+            json!({
+                "code": d.code.id(),
+                "severity": d.severity.as_str(),
+                "message": d.message,
+                "help": d.help,
+                "file": file,
+                "line": line,
+                "column": column,
+            })
+        })
+        .collect();
+    let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    let doc = json!({
+        "version": 1,
+        "diagnostics": items,
+        "summary": {"errors": count(Severity::Error), "warnings": count(Severity::Warning), "infos": count(Severity::Info)},
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).expect("JSON values serialise")
+    )
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands, one per diagnostic.
+pub fn github(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let command = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let mut props = Vec::new();
+        let (file, line, col) = location(d, sources);
+        if let Some(file) = file {
+            props.push(format!("file={}", escape_property(&file)));
+        }
+        if let Some(line) = line {
+            props.push(format!("line={line}"));
+        }
+        if let Some(col) = col {
+            props.push(format!("col={col}"));
+        }
+        props.push(format!("title={}", escape_property(d.code.id())));
+        let mut message = d.message.clone();
+        if let Some(help) = &d.help {
+            message.push_str(&format!("\nhelp: {help}"));
+        }
+        out.push_str(&format!(
+            "::{command} {}::{}\n",
+            props.join(","),
+            escape_data(&message)
+        ));
+    }
+    out
+}
+
+/// SARIF 2.1.0 with one rule per code that occurs.
+pub fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    let used: BTreeSet<Code> = diagnostics.iter().map(|d| d.code).collect();
+    let rules: Vec<Value> = used
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id(),
+                "name": c.id(),
+                "shortDescription": {"text": c.title()},
+                "help": {"text": format!("See docs/diagnostics.md, section {}, or run `kompile explain {}`.", c.id(), c.id())},
+                "defaultConfiguration": {"level": level(c.severity())},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                text.push_str(&format!("\nhelp: {help}"));
+            }
+            let mut result = json!({
+                "ruleId": d.code.id(),
+                "ruleIndex": used.iter().position(|c| *c == d.code),
+                "level": level(d.severity),
+                "message": {"text": text},
+            });
+            if let (Some(file), Some(line), Some(col)) = location(d, sources) {
+                result["locations"] = json!([{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": file.replace('\\', "/")},
+                        "region": {"startLine": line, "startColumn": col},
+                    }
+                }]);
+            }
+            result
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "kompile",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).expect("JSON values serialise")
+    )
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_escapes_data_and_properties() {
+        assert_eq!(escape_data("50%\nx"), "50%25%0Ax");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}
