@@ -36,9 +36,7 @@ impl Sources {
     }
 
     pub fn name(&self, file: u32) -> &str {
-        self.names
-            .get(file as usize)
-            .map_or("<input>", String::as_str)
+        self.names.get(file as usize).map_or("<input>", String::as_str)
     }
 }
 
@@ -114,6 +112,7 @@ codes! {
     RestartPolicy = "K211", Info, "a restart policy was mapped to its nearest Kubernetes equivalent";
     BuildOnly = "K212", Warning, "a service has no image; the service name is used as the image";
     KomposeLabel = "K213", Error, "a `kompose.*` label has an invalid value";
+    SharedVolume = "K214", Warning, "a ReadWriteOnce volume is shared by several services";
     // Validating the Kubernetes objects (K3xx)
     InvalidName = "K301", Error, "an object or field name is not valid in Kubernetes";
     InvalidObjectLabel = "K302", Error, "a label key or value is not valid in Kubernetes";
@@ -141,13 +140,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            code,
-            severity: code.severity(),
-            message: message.into(),
-            pos,
-            help: None,
-        }
+        Diagnostic { code, severity: code.severity(), message: message.into(), pos, help: None }
     }
 
     pub fn at(code: Code, pos: Pos, message: impl Into<String>) -> Diagnostic {
@@ -167,19 +160,9 @@ impl Diagnostic {
     pub fn render(&self, sources: &Sources) -> String {
         let mut out = String::new();
         if let Some(pos) = self.pos {
-            out.push_str(&format!(
-                "{}:{}:{}: ",
-                sources.name(pos.file),
-                pos.line,
-                pos.col
-            ));
+            out.push_str(&format!("{}:{}:{}: ", sources.name(pos.file), pos.line, pos.col));
         }
-        out.push_str(&format!(
-            "{}[{}]: {}",
-            self.severity.as_str(),
-            self.code.id(),
-            self.message
-        ));
+        out.push_str(&format!("{}[{}]: {}", self.severity.as_str(), self.code.id(), self.message));
         if let Some(help) = &self.help {
             out.push_str(&format!("\n  help: {help}"));
         }
@@ -236,11 +219,7 @@ mod tests {
     fn every_code_is_documented() {
         let doc = include_str!("../docs/diagnostics.md");
         for code in Code::ALL {
-            assert!(
-                doc.contains(&format!("### {}", code.id())),
-                "docs/diagnostics.md lacks {}",
-                code.id()
-            );
+            assert!(doc.contains(&format!("### {}", code.id())), "docs/diagnostics.md lacks {}", code.id());
         }
     }
 
@@ -248,12 +227,8 @@ mod tests {
     fn renders_position_code_and_help() {
         let mut sources = Sources::default();
         let file = sources.add("compose.yaml");
-        let d = Diagnostic::at(
-            Code::WrongType,
-            Pos::new(file, 3, 5),
-            "`ports` must be a list",
-        )
-        .with_help("write `ports: [\"80:80\"]`");
+        let d = Diagnostic::at(Code::WrongType, Pos::new(file, 3, 5), "`ports` must be a list")
+            .with_help("write `ports: [\"80:80\"]`");
         assert_eq!(
             d.render(&sources),
             "compose.yaml:3:5: error[K106]: `ports` must be a list\n  help: write `ports: [\"80:80\"]`"

@@ -47,9 +47,7 @@ impl Policy {
             .into_iter()
             .filter(|d| d.severity == diag::Severity::Error || !self.allow.contains(&d.code))
             .map(|mut d| {
-                if self.deny.contains(&d.code)
-                    || (self.strict && d.severity == diag::Severity::Warning)
-                {
+                if self.deny.contains(&d.code) || (self.strict && d.severity == diag::Severity::Warning) {
                     d.severity = diag::Severity::Error;
                 }
                 d
@@ -86,8 +84,7 @@ pub fn convert(
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let env = compose::project_environment(env, project_dir, fs, &mut sources, &mut diags);
-    let (project, load_diags) =
-        compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
+    let (project, load_diags) = compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
     diags.0.extend(load_diags.0);
     let mut objects = Vec::new();
     if let (Some(project), false) = (project, diags.has_errors()) {
@@ -102,9 +99,5 @@ pub fn convert(
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
     }
-    Conversion {
-        objects,
-        diagnostics,
-        sources,
-    }
+    Conversion { objects, diagnostics, sources }
 }

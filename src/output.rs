@@ -48,12 +48,7 @@ pub struct OutputFile {
 
 /// The file name of an object: `<name>-<kind in lower case>.<yaml|json>`.
 pub fn file_name(object: &Object, json: bool) -> String {
-    format!(
-        "{}-{}.{}",
-        object.name,
-        object.kind.to_ascii_lowercase(),
-        if json { "json" } else { "yaml" }
-    )
+    format!("{}-{}.{}", object.name, object.kind.to_ascii_lowercase(), if json { "json" } else { "yaml" })
 }
 
 /// One file per object.
@@ -62,11 +57,7 @@ pub fn per_object_files(objects: &[Object], indent: usize, json: bool) -> Vec<Ou
         .iter()
         .map(|object| OutputFile {
             name: file_name(object, json),
-            contents: if json {
-                json_text(&object.value, indent)
-            } else {
-                to_yaml(&object.value, indent)
-            },
+            contents: if json { json_text(&object.value, indent) } else { to_yaml(&object.value, indent) },
             secret: object.secret,
         })
         .collect()

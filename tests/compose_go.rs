@@ -27,7 +27,11 @@ fn run_all() -> Vec<(String, String, String)> {
         }
     };
     let expected_or_error = |row: &Value, key: &str| -> Value {
-        if row.get("error").is_some() { json!({"error": true}) } else { row[key].clone() }
+        if row.get("error").is_some() {
+            json!({"error": true})
+        } else {
+            row[key].clone()
+        }
     };
     for row in table("interpolation.json") {
         let lookup = lookup_from(&row["env"]);
@@ -82,7 +86,9 @@ fn run_all() -> Vec<(String, String, String)> {
     }
     for row in table("volumes.json") {
         let actual = match compose::parse_volume(row["input"].as_str().unwrap()) {
-            Ok(v) => json!({"type": v.kind.as_str(), "source": v.source, "target": v.target, "read_only": v.read_only}),
+            Ok(v) => {
+                json!({"type": v.kind.as_str(), "source": v.source, "target": v.target, "read_only": v.read_only})
+            }
             Err(_) => json!({"error": true}),
         };
         let expected = match row.get("error") {
@@ -140,7 +146,12 @@ fn loader_agrees_with_compose_go() {
         .filter(|(id, _, _)| !documented.contains_key(id))
         .map(|(id, e, a)| format!("{id}: expected {e}, kompile gives {a}"))
         .collect();
-    assert!(undocumented.is_empty(), "{} rows disagree with compose-go:\n{}", undocumented.len(), undocumented.join("\n"));
+    assert!(
+        undocumented.is_empty(),
+        "{} rows disagree with compose-go:\n{}",
+        undocumented.len(),
+        undocumented.join("\n")
+    );
     // A documented difference that no longer differs must be removed from the list.
     for id in documented.keys() {
         assert!(mismatches.iter().any(|(m, _, _)| m == id), "{id} is listed in differences.txt but now agrees");

@@ -14,7 +14,9 @@ pub fn case_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut dirs = Vec::new();
     for parent in ["testdata/cases", "examples"] {
-        let Ok(entries) = std::fs::read_dir(root.join(parent)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(parent)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             if entry.path().is_dir() {
                 dirs.push(entry.path());
@@ -28,7 +30,9 @@ pub fn case_dirs() -> Vec<PathBuf> {
 /// Arguments from the case's `args` file: one per line, blank lines and `#` comments skipped.
 fn args(dir: &Path) -> Vec<String> {
     match std::fs::read_to_string(dir.join("args")) {
-        Ok(text) => text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect(),
+        Ok(text) => {
+            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
+        }
         Err(_) => vec!["convert".into(), "-f".into(), "compose.yaml".into()],
     }
 }

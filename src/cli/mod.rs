@@ -17,11 +17,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "kompile",
-    version,
-    about = "Translate Docker Compose projects into valid Kubernetes manifests"
-)]
+#[command(name = "kompile", version, about = "Translate Docker Compose projects into valid Kubernetes manifests")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -176,10 +172,7 @@ pub fn run() -> Result<u8> {
         }
     };
     if !cli.global.provider.eq_ignore_ascii_case("kubernetes") {
-        bail!(
-            "provider `{}` is not supported: kompile writes Kubernetes manifests only",
-            cli.global.provider
-        );
+        bail!("provider `{}` is not supported: kompile writes Kubernetes manifests only", cli.global.provider);
     }
     match cli.command {
         Command::Explain { code } => explain(&code),
@@ -192,12 +185,8 @@ pub fn run() -> Result<u8> {
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
-            clap_mangen::Man::new(command)
-                .render(&mut out)
-                .context("cannot render the manual page")?;
-            std::io::stdout()
-                .write_all(&out)
-                .context("cannot write to stdout")?;
+            clap_mangen::Man::new(command).render(&mut out).context("cannot render the manual page")?;
+            std::io::stdout().write_all(&out).context("cannot write to stdout")?;
             Ok(0)
         }
     }
@@ -207,16 +196,8 @@ fn explain(code: &str) -> Result<u8> {
     let Some(found) = Code::ALL.iter().find(|c| c.id().eq_ignore_ascii_case(code)) else {
         bail!("unknown diagnostic code `{code}`; codes are listed in docs/diagnostics.md");
     };
-    println!(
-        "{} ({}): {}",
-        found.id(),
-        found.severity().as_str(),
-        found.title()
-    );
-    println!(
-        "See docs/diagnostics.md#{} for causes and fixes.",
-        found.id().to_ascii_lowercase()
-    );
+    println!("{} ({}): {}", found.id(), found.severity().as_str(), found.title());
+    println!("See docs/diagnostics.md#{} for causes and fixes.", found.id().to_ascii_lowercase());
     Ok(0)
 }
 
@@ -224,11 +205,9 @@ fn parse_codes(codes: &[String], flag: &str) -> Result<Vec<Code>> {
     codes
         .iter()
         .map(|c| {
-            Code::ALL
-                .iter()
-                .copied()
-                .find(|k| k.id().eq_ignore_ascii_case(c))
-                .with_context(|| format!("`{flag} {c}`: unknown diagnostic code; codes are listed in docs/diagnostics.md"))
+            Code::ALL.iter().copied().find(|k| k.id().eq_ignore_ascii_case(c)).with_context(|| {
+                format!("`{flag} {c}`: unknown diagnostic code; codes are listed in docs/diagnostics.md")
+            })
         })
         .collect()
 }
@@ -247,12 +226,7 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     options.policy.strict = global.strict;
     options.policy.allow = parse_codes(&global.allow, "--allow")?;
     options.policy.deny = parse_codes(&global.deny, "--deny")?;
-    if let Some(code) = options
-        .policy
-        .allow
-        .iter()
-        .find(|c| c.severity() == Severity::Error)
-    {
+    if let Some(code) = options.policy.allow.iter().find(|c| c.severity() == Severity::Error) {
         bail!("`--allow {code}`: {code} is an error and cannot be allowed (the output would not be valid)");
     }
     options.load.interpolate = !args.no_interpolate;
@@ -268,7 +242,9 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     options.map.namespace = args.namespace.clone();
     if let Some(ns) = &args.namespace {
         if !kompile::k8s::names::is_dns1035_label(ns) {
-            bail!("namespace `{ns}` is not a valid name: use lowercase letters, digits and `-`, starting with a letter");
+            bail!(
+                "namespace `{ns}` is not a valid name: use lowercase letters, digits and `-`, starting with a letter"
+            );
         }
     }
     if let Some(size) = &args.pvc_request_size {
@@ -277,19 +253,11 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
         }
         options.map.pvc_request_size = size.clone();
     }
-    let volumes = if args.emptyvols {
-        "emptyDir"
-    } else {
-        args.volumes.as_str()
-    };
+    let volumes = if args.emptyvols { "emptyDir" } else { args.volumes.as_str() };
     options.map.volumes = VolumeStrategy::parse(volumes).with_context(|| {
         format!("`--volumes {volumes}` is not supported: use persistentVolumeClaim, emptyDir, hostPath or configMap")
     })?;
-    let controller = match (
-        args.controller.as_deref().map(str::to_ascii_lowercase),
-        args.deployment,
-        args.daemon_set,
-    ) {
+    let controller = match (args.controller.as_deref().map(str::to_ascii_lowercase), args.deployment, args.daemon_set) {
         (Some(c), _, _) if c == "deployment" => Some(Controller::Deployment),
         (Some(c), _, _) if c == "daemonset" => Some(Controller::DaemonSet),
         (Some(c), _, _) => {
@@ -305,12 +273,7 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     Ok(options)
 }
 
-const DEFAULT_FILES: [&str; 4] = [
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yml",
-    "docker-compose.yaml",
-];
+const DEFAULT_FILES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
 
 /// The compose files to read, as given or found.
 fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<String>> {
@@ -318,15 +281,8 @@ fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<
         return Ok(global.file.clone());
     }
     if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {
-        let sep = env
-            .get("COMPOSE_PATH_SEPARATOR")
-            .and_then(|s| s.chars().next())
-            .unwrap_or(':');
-        return Ok(list
-            .split(sep)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect());
+        let sep = env.get("COMPOSE_PATH_SEPARATOR").and_then(|s| s.chars().next()).unwrap_or(':');
+        return Ok(list.split(sep).filter(|s| !s.is_empty()).map(str::to_string).collect());
     }
     for name in DEFAULT_FILES {
         if Path::new(name).is_file() {
@@ -341,9 +297,7 @@ fn read_inputs(paths: &[String]) -> Result<Vec<ComposeFile>> {
     for path in paths {
         let contents = if path == "-" {
             let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .context("cannot read the compose file from stdin")?;
+            std::io::stdin().read_to_end(&mut buf).context("cannot read the compose file from stdin")?;
             buf
         } else {
             let p = Path::new(path);
@@ -352,22 +306,14 @@ fn read_inputs(paths: &[String]) -> Result<Vec<ComposeFile>> {
             }
             std::fs::read(p).with_context(|| format!("cannot read `{path}`"))?
         };
-        files.push(ComposeFile {
-            name: if path == "-" {
-                "<stdin>".into()
-            } else {
-                path.clone()
-            },
-            contents,
-        });
+        files.push(ComposeFile { name: if path == "-" { "<stdin>".into() } else { path.clone() }, contents });
     }
     Ok(files)
 }
 
 fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
-    let env: IndexMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
+    let env: IndexMap<String, String> =
+        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
     let paths = compose_paths(global, &env)?;
     let files = read_inputs(&paths)?;
     let project_dir = match &args.project_directory {
@@ -399,26 +345,20 @@ fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
     match (target, args.out.as_deref()) {
         (Target::Stdout, _) | (_, None) => {
             let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(stream().as_bytes())
-                .context("cannot write to stdout")?;
+            stdout.write_all(stream().as_bytes()).context("cannot write to stdout")?;
             stdout.flush().context("cannot write to stdout")?;
             Ok(0)
         }
         (Target::Dir, Some(out)) => {
             let files = output::per_object_files(&conversion.objects, indent, args.json);
             let changes = write::plan_directory(Path::new(out), &files)?;
-            finish(args, quiet, &changes, || {
-                write::directory(Path::new(out), &files, &changes)
-            })
+            finish(args, quiet, &changes, || write::directory(Path::new(out), &files, &changes))
         }
         (Target::File, Some(out)) => {
             let secret = conversion.objects.iter().any(|o| o.secret);
             let contents = stream();
             let changes = write::plan_file(Path::new(out), &contents)?;
-            finish(args, quiet, &changes, || {
-                write::file(Path::new(out), contents.as_bytes(), secret)
-            })
+            finish(args, quiet, &changes, || write::file(Path::new(out), contents.as_bytes(), secret))
         }
     }
 }
@@ -435,15 +375,17 @@ fn finish(
     if args.check {
         let mut stdout = std::io::stdout().lock();
         for change in changes {
-            stdout
-                .write_all(change.diff.as_bytes())
-                .context("cannot write to stdout")?;
+            stdout.write_all(change.diff.as_bytes()).context("cannot write to stdout")?;
         }
         for change in changes {
             writeln!(stderr, "{} {}", change.path, change.kind.would())?;
         }
         if !changes.is_empty() {
-            writeln!(stderr, "kompile: {} file(s) out of date; run the same command without --check to update them", changes.len())?;
+            writeln!(
+                stderr,
+                "kompile: {} file(s) out of date; run the same command without --check to update them",
+                changes.len()
+            )?;
             return Ok(1);
         }
         return Ok(0);
@@ -454,11 +396,7 @@ fn finish(
             writeln!(stderr, "{} {}", change.path, change.kind.done())?;
         }
     }
-    Ok(if args.fail_on_change && !changes.is_empty() {
-        1
-    } else {
-        0
-    })
+    Ok(if args.fail_on_change && !changes.is_empty() { 1 } else { 0 })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -487,10 +425,7 @@ fn report(global: &Global, conversion: &kompile::Conversion, stdout_busy: bool) 
         Format::Human => {
             let color = report::use_color(global.color, std::io::stderr().is_terminal());
             let text = report::human(diagnostics, sources, color, global.suppress_warnings);
-            std::io::stderr()
-                .lock()
-                .write_all(text.as_bytes())
-                .context("cannot write to stderr")?;
+            std::io::stderr().lock().write_all(text.as_bytes()).context("cannot write to stderr")?;
             return Ok(());
         }
         Format::Json => report::json(diagnostics, sources),
@@ -499,13 +434,7 @@ fn report(global: &Global, conversion: &kompile::Conversion, stdout_busy: bool) 
     };
     match &global.diagnostics_file {
         Some(path) => write::file(path, text.as_bytes(), false),
-        None if stdout_busy => std::io::stderr()
-            .lock()
-            .write_all(text.as_bytes())
-            .context("cannot write to stderr"),
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .context("cannot write to stdout"),
+        None if stdout_busy => std::io::stderr().lock().write_all(text.as_bytes()).context("cannot write to stderr"),
+        None => std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to stdout"),
     }
 }

@@ -34,9 +34,7 @@ pub fn use_color(choice: ColorChoice, stderr_is_tty: bool) -> bool {
                 false
             } else if var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
                 true
-            } else if var("CLICOLOR").as_deref() == Some("0")
-                || var("TERM").as_deref() == Some("dumb")
-            {
+            } else if var("CLICOLOR").as_deref() == Some("0") || var("TERM").as_deref() == Some("dumb") {
                 false
             } else {
                 stderr_is_tty
@@ -69,11 +67,7 @@ pub fn human(diagnostics: &[Diagnostic], sources: &Sources, color: bool, quiet: 
 
 fn location(d: &Diagnostic, sources: &Sources) -> (Option<String>, Option<u32>, Option<u32>) {
     match d.pos {
-        Some(pos) => (
-            Some(sources.name(pos.file).to_string()),
-            Some(pos.line),
-            Some(pos.col),
-        ),
+        Some(pos) => (Some(sources.name(pos.file).to_string()), Some(pos.line), Some(pos.col)),
         None => (None, None, None),
     }
 }
@@ -101,16 +95,11 @@ pub fn json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         "diagnostics": items,
         "summary": {"errors": count(Severity::Error), "warnings": count(Severity::Warning), "infos": count(Severity::Info)},
     });
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(&doc).expect("JSON values serialise")
-    )
+    format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON values serialise"))
 }
 
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {
@@ -142,11 +131,7 @@ pub fn github(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         if let Some(help) = &d.help {
             message.push_str(&format!("\nhelp: {help}"));
         }
-        out.push_str(&format!(
-            "::{command} {}::{}\n",
-            props.join(","),
-            escape_data(&message)
-        ));
+        out.push_str(&format!("::{command} {}::{}\n", props.join(","), escape_data(&message)));
     }
     out
 }
@@ -202,10 +187,7 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             "results": results,
         }],
     });
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(&doc).expect("JSON values serialise")
-    )
+    format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON values serialise"))
 }
 
 fn level(severity: Severity) -> &'static str {

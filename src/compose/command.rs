@@ -62,17 +62,12 @@ pub fn split_command(text: &str) -> Result<Split, String> {
             }
             ';' | '&' | '|' | '<' | '>' => {
                 // A file-descriptor number before a redirection (`2>&1`) belongs to it.
-                let fd = matches!(c, '<' | '>')
-                    && !word.is_empty()
-                    && word.bytes().all(|b| b.is_ascii_digit());
+                let fd = matches!(c, '<' | '>') && !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
                 if in_word && !fd {
                     args.push(std::mem::take(&mut word));
                 }
                 let dropped: String = chars[i..].iter().collect();
-                return Ok(Split {
-                    args,
-                    dropped: Some(dropped),
-                });
+                return Ok(Split { args, dropped: Some(dropped) });
             }
             '(' if !word.ends_with('$') => return Err(invalid()),
             '`' => {
@@ -99,10 +94,7 @@ pub fn split_command(text: &str) -> Result<Split, String> {
     if in_word {
         args.push(word);
     }
-    Ok(Split {
-        args,
-        dropped: None,
-    })
+    Ok(Split { args, dropped: None })
 }
 
 #[cfg(test)]

@@ -45,8 +45,7 @@ pub fn parse_into(
         let start_line = line;
         // `export` prefix.
         let rest: String = chars[i..chars.len().min(i + 7)].iter().collect();
-        if rest.starts_with("export") && rest.chars().nth(6).is_some_and(|c| c == ' ' || c == '\t')
-        {
+        if rest.starts_with("export") && rest.chars().nth(6).is_some_and(|c| c == ' ' || c == '\t') {
             i += 7;
         }
         // Key.
@@ -63,18 +62,12 @@ pub fn parse_into(
             if c == '\n' {
                 break;
             }
-            if c.is_alphanumeric()
-                || matches!(c, '_' | '.' | '-' | '[' | ']')
-                || (c.is_whitespace() && c != '\n')
-            {
+            if c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']') || (c.is_whitespace() && c != '\n') {
                 key.push(c);
                 i += 1;
                 continue;
             }
-            let whole: String = chars[key_start..]
-                .iter()
-                .take_while(|&&c| c != '\n')
-                .collect();
+            let whole: String = chars[key_start..].iter().take_while(|&&c| c != '\n').collect();
             return Err(DotenvError {
                 line: start_line,
                 message: format!("unexpected character {c:?} in variable name {whole:?}"),
@@ -82,10 +75,7 @@ pub fn parse_into(
         }
         let key = key.trim().to_string();
         if key.contains(char::is_whitespace) {
-            return Err(DotenvError {
-                line: start_line,
-                message: "key cannot contain a space".into(),
-            });
+            return Err(DotenvError { line: start_line, message: "key cannot contain a space".into() });
         }
         if terminator.is_none() {
             if i >= chars.len() {
@@ -137,10 +127,7 @@ pub fn parse_into(
                 }
                 if !closed {
                     let rest: String = chars[i..].iter().take_while(|&&c| c != '\n').collect();
-                    return Err(DotenvError {
-                        line: start_line,
-                        message: format!("unterminated quoted value {rest}"),
-                    });
+                    return Err(DotenvError { line: start_line, message: format!("unterminated quoted value {rest}") });
                 }
                 i = j + 1;
                 if q == '\'' {
@@ -224,15 +211,13 @@ fn expand(
         return Ok(value.to_string());
     }
     let both = |name: &str| lookup(name).or_else(|| vars.get(name).cloned());
-    substitute(value, &both)
-        .map(|s| s.text)
-        .map_err(|e| DotenvError {
-            line,
-            message: match e {
-                InterpolationError::Syntax => format!("invalid interpolation format in {value:?}"),
-                other => other.describe(value),
-            },
-        })
+    substitute(value, &both).map(|s| s.text).map_err(|e| DotenvError {
+        line,
+        message: match e {
+            InterpolationError::Syntax => format!("invalid interpolation format in {value:?}"),
+            other => other.describe(value),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -240,24 +225,21 @@ mod tests {
     use super::*;
 
     fn parse(text: &str, os: &[(&str, &str)]) -> Result<Vec<(String, String)>, DotenvError> {
-        let os: std::collections::HashMap<String, String> = os
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let os: std::collections::HashMap<String, String> =
+            os.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut vars = IndexMap::new();
         parse_into(text, &mut vars, &|n| os.get(n).cloned())?;
         Ok(vars.into_iter().collect())
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn grammar() {
-        let text = "# c\nexport A=1\nB = two words # comment\nC='lit ${A} \\n'\nD=\"x\\ny ${A} \\$A\"\nE=a#b\nF:yaml\nG\n";
+        let text =
+            "# c\nexport A=1\nB = two words # comment\nC='lit ${A} \\n'\nD=\"x\\ny ${A} \\$A\"\nE=a#b\nF:yaml\nG\n";
         assert_eq!(
             parse(text, &[("G", "from-os")]).unwrap(),
             pairs(&[

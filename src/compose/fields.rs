@@ -22,8 +22,7 @@ impl Fields<'_> {
     }
 
     pub fn invalid(&mut self, pos: Pos, message: String) {
-        self.diags
-            .push(Diagnostic::at(Code::InvalidValue, pos, message));
+        self.diags.push(Diagnostic::at(Code::InvalidValue, pos, message));
     }
 
     /// The entries of a mapping, or a diagnostic. `null` is an empty mapping.
@@ -54,20 +53,15 @@ impl Fields<'_> {
             }
             match keys::lookup(table, &key.name) {
                 Some(Handling::Converted) => converted.push(entry),
-                Some(Handling::NotConverted { reason, help }) => {
-                    self.not_converted.push(NotConverted {
-                        path: format!("{path}.{}", key.name),
-                        pos: key.pos,
-                        reason,
-                        help,
-                    })
-                }
+                Some(Handling::NotConverted { reason, help }) => self.not_converted.push(NotConverted {
+                    path: format!("{path}.{}", key.name),
+                    pos: key.pos,
+                    reason,
+                    help,
+                }),
                 None => {
-                    let mut d = Diagnostic::at(
-                        Code::UnknownKey,
-                        key.pos,
-                        format!("`{path}` has no key `{}`", key.name),
-                    );
+                    let mut d =
+                        Diagnostic::at(Code::UnknownKey, key.pos, format!("`{path}` has no key `{}`", key.name));
                     if let Some(close) = closest(&key.name, table) {
                         d = d.with_help(format!("did you mean `{close}`?"));
                     } else {
@@ -108,10 +102,7 @@ impl Fields<'_> {
                 "true" | "y" | "yes" | "on" => Some(true),
                 "false" | "n" | "no" | "off" => Some(false),
                 _ => {
-                    self.invalid(
-                        node.pos,
-                        format!("`{path}` must be true or false, found `{s}`"),
-                    );
+                    self.invalid(node.pos, format!("`{path}` must be true or false, found `{s}`"));
                     None
                 }
             },
@@ -128,10 +119,7 @@ impl Fields<'_> {
             Value::Str(s) => match s.trim().parse::<i64>() {
                 Ok(i) => Some(i),
                 Err(_) => {
-                    self.invalid(
-                        node.pos,
-                        format!("`{path}` must be an integer, found `{s}`"),
-                    );
+                    self.invalid(node.pos, format!("`{path}` must be an integer, found `{s}`"));
                     None
                 }
             },
@@ -172,10 +160,7 @@ impl Fields<'_> {
             Value::Seq(items) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, item)| {
-                    self.string(item, &format!("{path}[{i}]"))
-                        .map(|s| (s, item))
-                })
+                .filter_map(|(i, item)| self.string(item, &format!("{path}[{i}]")).map(|s| (s, item)))
                 .collect(),
             Value::Null => Vec::new(),
             _ => {
@@ -198,12 +183,7 @@ impl Fields<'_> {
 
     /// `KEY=value` list or `KEY: value` map (environment, labels, extra_hosts...). A value of
     /// `None` means "no value given". `sep` splits list items.
-    pub fn list_or_map(
-        &mut self,
-        node: &Node,
-        path: &str,
-        sep: char,
-    ) -> Vec<(String, Option<String>, Pos)> {
+    pub fn list_or_map(&mut self, node: &Node, path: &str, sep: char) -> Vec<(String, Option<String>, Pos)> {
         match &node.value {
             Value::Map(entries) => entries
                 .iter()
@@ -237,12 +217,7 @@ impl Fields<'_> {
 
 /// The table key closest to `name` (edit distance at most 2), for "did you mean".
 fn closest<'t>(name: &str, table: &[(&'t str, Handling)]) -> Option<&'t str> {
-    table
-        .iter()
-        .map(|(k, _)| (edit_distance(name, k), *k))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, k)| k)
+    table.iter().map(|(k, _)| (edit_distance(name, k), *k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -267,10 +242,7 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(closest("imagee", keys::SERVICE_KEYS), Some("image"));
-        assert_eq!(
-            closest("enviroment", keys::SERVICE_KEYS),
-            Some("environment")
-        );
+        assert_eq!(closest("enviroment", keys::SERVICE_KEYS), Some("environment"));
         assert_eq!(closest("zzzzzz", keys::SERVICE_KEYS), None);
     }
 }

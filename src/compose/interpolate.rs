@@ -45,10 +45,7 @@ fn is_name_char(c: u8) -> bool {
 }
 
 /// Substitute every `$VAR`, `${VAR}`, `${VAR<op>arg}` and `$$` in `template`.
-pub fn substitute(
-    template: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Substituted, InterpolationError> {
+pub fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Substituted, InterpolationError> {
     let mut out = Substituted::default();
     substitute_into(template, lookup, &mut out)?;
     Ok(out)
@@ -172,10 +169,7 @@ fn expand_braced(
             if missing {
                 let mut message = Substituted::default();
                 substitute_into(arg, lookup, &mut message)?;
-                return Err(InterpolationError::Required {
-                    name: name.to_string(),
-                    message: message.text,
-                });
+                return Err(InterpolationError::Required { name: name.to_string(), message: message.text });
             }
             out.text.push_str(value.as_deref().unwrap_or_default());
         }
@@ -215,11 +209,8 @@ pub fn interpolate_tree(
                 *s = result.text;
             }
             Err(err) => {
-                let mut d = Diagnostic::at(
-                    Code::Interpolation,
-                    node.pos,
-                    format!("`{}`: {}", path.join("."), err.describe(s)),
-                );
+                let mut d =
+                    Diagnostic::at(Code::Interpolation, node.pos, format!("`{}`: {}", path.join("."), err.describe(s)));
                 if err == InterpolationError::Syntax {
                     d = d.with_help("escape a literal `$` as `$$`");
                 }
@@ -249,10 +240,8 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: std::collections::HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -279,11 +268,7 @@ mod tests {
             ("${U:-a}:${S:-b}:c", "a:v:c"),
         ];
         for (template, expected) in cases {
-            assert_eq!(
-                substitute(template, &lookup).unwrap().text,
-                *expected,
-                "{template}"
-            );
+            assert_eq!(substitute(template, &lookup).unwrap().text, *expected, "{template}");
         }
     }
 
@@ -291,26 +276,14 @@ mod tests {
     fn errors_and_unset_names() {
         let lookup = env(&[]);
         assert_eq!(substitute("${", &lookup), Err(InterpolationError::Syntax));
-        assert_eq!(
-            substitute("${ foo}", &lookup),
-            Err(InterpolationError::Syntax)
-        );
-        assert_eq!(
-            substitute("${9A}", &lookup),
-            Err(InterpolationError::Syntax)
-        );
+        assert_eq!(substitute("${ foo}", &lookup), Err(InterpolationError::Syntax));
+        assert_eq!(substitute("${9A}", &lookup), Err(InterpolationError::Syntax));
         assert_eq!(
             substitute("${A:?need ${B:-it}}", &lookup),
-            Err(InterpolationError::Required {
-                name: "A".into(),
-                message: "need it".into()
-            })
+            Err(InterpolationError::Required { name: "A".into(), message: "need it".into() })
         );
         assert_eq!(substitute("$A${B}", &lookup).unwrap().unset, ["A", "B"]);
         // Arguments are lazy: an unused default reports nothing.
-        assert!(substitute("${A:-${B}}x", &env(&[("A", "1")]))
-            .unwrap()
-            .unset
-            .is_empty());
+        assert!(substitute("${A:-${B}}x", &env(&[("A", "1")])).unwrap().unset.is_empty());
     }
 }

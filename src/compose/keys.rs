@@ -8,10 +8,7 @@ pub enum Handling {
     /// Read into the model and converted.
     Converted,
     /// Understood, but it has no Kubernetes equivalent here: a K201 warning with a reason.
-    NotConverted {
-        reason: &'static str,
-        help: Option<&'static str>,
-    },
+    NotConverted { reason: &'static str, help: Option<&'static str> },
 }
 
 use Handling::{Converted, NotConverted as Not};
@@ -21,10 +18,7 @@ const fn not(reason: &'static str) -> Handling {
 }
 
 const fn not_help(reason: &'static str, help: &'static str) -> Handling {
-    Not {
-        reason,
-        help: Some(help),
-    }
+    Not { reason, help: Some(help) }
 }
 
 const CPU_TUNING: Handling = not_help(
@@ -32,23 +26,13 @@ const CPU_TUNING: Handling = not_help(
     "use `deploy.resources.limits.cpus` or `cpus`",
 );
 const HOST_NAMESPACE: Handling = not("sharing host or container namespaces is not converted");
-const NODE_TUNING: Handling =
-    not("this is a node-level setting in Kubernetes, not a per-container one");
+const NODE_TUNING: Handling = not("this is a node-level setting in Kubernetes, not a per-container one");
 
 /// Keys of `services.<name>`.
 pub const SERVICE_KEYS: &[(&str, Handling)] = &[
-    (
-        "annotations",
-        not("Compose annotations are container-engine metadata"),
-    ),
-    (
-        "attach",
-        not("it only affects `docker compose up` log output"),
-    ),
-    (
-        "blkio_config",
-        not("Kubernetes has no block-I/O limits per container"),
-    ),
+    ("annotations", not("Compose annotations are container-engine metadata")),
+    ("attach", not("it only affects `docker compose up` log output")),
+    ("blkio_config", not("Kubernetes has no block-I/O limits per container")),
     ("build", Converted),
     ("cap_add", Converted),
     ("cap_drop", Converted),
@@ -69,14 +53,8 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("credential_spec", not("it is a Windows container setting")),
     ("depends_on", Converted),
     ("deploy", Converted),
-    (
-        "develop",
-        not("it configures `docker compose watch`, a development tool"),
-    ),
-    (
-        "device_cgroup_rules",
-        not("devices reach Kubernetes pods through device plugins"),
-    ),
+    ("develop", not("it configures `docker compose watch`, a development tool")),
+    ("device_cgroup_rules", not("devices reach Kubernetes pods through device plugins")),
     (
         "devices",
         not_help(
@@ -86,27 +64,15 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ),
     ("dns", not("per-pod DNS servers are not converted yet")),
     ("dns_opt", not("per-pod DNS options are not converted yet")),
-    (
-        "dns_search",
-        not("per-pod DNS search domains are not converted yet"),
-    ),
+    ("dns_search", not("per-pod DNS search domains are not converted yet")),
     ("domainname", not("a pod's domain comes from its Service")),
-    (
-        "driver_opts",
-        not("network driver options have no Kubernetes equivalent"),
-    ),
+    ("driver_opts", not("network driver options have no Kubernetes equivalent")),
     ("entrypoint", Converted),
     ("env_file", Converted),
     ("environment", Converted),
     ("expose", Converted),
-    (
-        "extends",
-        not("`extends` is not supported yet; the service is read without its base"),
-    ),
-    (
-        "external_links",
-        not("containers outside the project are not reachable by link in Kubernetes"),
-    ),
+    ("extends", not("`extends` is not supported yet; the service is read without its base")),
+    ("external_links", not("containers outside the project are not reachable by link in Kubernetes")),
     ("extra_hosts", Converted),
     (
         "gpus",
@@ -115,41 +81,26 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
             "request `nvidia.com/gpu` (or your vendor's resource) in the pod's limits",
         ),
     ),
-    (
-        "group_add",
-        not("supplemental groups are not converted yet"),
-    ),
+    ("group_add", not("supplemental groups are not converted yet")),
     ("healthcheck", Converted),
     ("hostname", Converted),
     ("image", Converted),
     (
         "init",
-        not_help(
-            "Kubernetes has no per-container init process option",
-            "use an image that runs an init such as tini",
-        ),
+        not_help("Kubernetes has no per-container init process option", "use an image that runs an init such as tini"),
     ),
     ("ipc", HOST_NAMESPACE),
     ("isolation", not("it is a Windows container setting")),
     ("label_file", not("label files are not read yet")),
     ("labels", Converted),
     ("links", Converted),
-    (
-        "logging",
-        not("logging is configured for the whole cluster, not per pod"),
-    ),
-    (
-        "mac_address",
-        not("pods get their addresses from the cluster network"),
-    ),
+    ("logging", not("logging is configured for the whole cluster, not per pod")),
+    ("mac_address", not("pods get their addresses from the cluster network")),
     ("mem_limit", Converted),
     ("mem_reservation", Converted),
     ("mem_swappiness", NODE_TUNING),
     ("memswap_limit", NODE_TUNING),
-    (
-        "models",
-        not("AI model bindings have no Kubernetes equivalent"),
-    ),
+    ("models", not("AI model bindings have no Kubernetes equivalent")),
     ("network_mode", not("network modes are not converted yet")),
     ("networks", Converted),
     ("oom_kill_disable", NODE_TUNING),
@@ -169,10 +120,7 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("pre_stop", not("lifecycle hooks are not converted yet")),
     ("privileged", Converted),
     ("profiles", Converted),
-    (
-        "provider",
-        not("provider services have no Kubernetes equivalent"),
-    ),
+    ("provider", not("provider services have no Kubernetes equivalent")),
     ("pull_policy", Converted),
     ("read_only", Converted),
     ("restart", Converted),
@@ -189,10 +137,7 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("shm_size", not("a larger /dev/shm is not converted yet")),
     ("stdin_open", Converted),
     ("stop_grace_period", Converted),
-    (
-        "stop_signal",
-        not_help("Kubernetes sends SIGTERM", "set STOPSIGNAL in the image"),
-    ),
+    ("stop_signal", not_help("Kubernetes sends SIGTERM", "set STOPSIGNAL in the image")),
     ("storage_opt", NODE_TUNING),
     ("sysctls", not("sysctls are not converted yet")),
     ("tmpfs", Converted),
@@ -204,46 +149,28 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
             "set limits in the image entrypoint or the node's container runtime",
         ),
     ),
-    (
-        "use_api_socket",
-        not("the Docker API socket does not exist in Kubernetes"),
-    ),
+    ("use_api_socket", not("the Docker API socket does not exist in Kubernetes")),
     ("user", Converted),
     ("userns_mode", HOST_NAMESPACE),
     ("uts", HOST_NAMESPACE),
     ("volumes", Converted),
     (
         "volumes_from",
-        not_help(
-            "pods do not share volumes across services",
-            "mount the same named volume in both services",
-        ),
+        not_help("pods do not share volumes across services", "mount the same named volume in both services"),
     ),
     ("working_dir", Converted),
 ];
 
 pub const DEPLOY_KEYS: &[(&str, Handling)] = &[
-    (
-        "endpoint_mode",
-        not("Kubernetes Services choose endpoints themselves"),
-    ),
+    ("endpoint_mode", not("Kubernetes Services choose endpoints themselves")),
     ("labels", not("deploy labels are not converted yet")),
     ("mode", Converted),
-    (
-        "placement",
-        not("placement constraints are not converted yet"),
-    ),
+    ("placement", not("placement constraints are not converted yet")),
     ("replicas", Converted),
     ("resources", Converted),
     ("restart_policy", Converted),
-    (
-        "rollback_config",
-        not("Kubernetes rolls back with `kubectl rollout undo`"),
-    ),
-    (
-        "update_config",
-        not("rolling update settings are not converted yet"),
-    ),
+    ("rollback_config", not("Kubernetes rolls back with `kubectl rollout undo`")),
+    ("update_config", not("rolling update settings are not converted yet")),
 ];
 
 pub const HEALTHCHECK_KEYS: &[(&str, Handling)] = &[
@@ -258,14 +185,8 @@ pub const HEALTHCHECK_KEYS: &[(&str, Handling)] = &[
 
 pub const RESOURCE_KEYS: &[(&str, Handling)] = &[
     ("cpus", Converted),
-    (
-        "devices",
-        not("devices reach Kubernetes pods through device plugins"),
-    ),
-    (
-        "generic_resources",
-        not("generic resources are a Swarm feature"),
-    ),
+    ("devices", not("devices reach Kubernetes pods through device plugins")),
+    ("generic_resources", not("generic resources are a Swarm feature")),
     ("memory", Converted),
     ("pids", NODE_TUNING),
 ];
@@ -273,20 +194,14 @@ pub const RESOURCE_KEYS: &[(&str, Handling)] = &[
 pub const RESTART_POLICY_KEYS: &[(&str, Handling)] = &[
     ("condition", Converted),
     ("delay", not("Kubernetes restarts with its own back-off")),
-    (
-        "max_attempts",
-        not("Kubernetes restarts with its own back-off"),
-    ),
+    ("max_attempts", not("Kubernetes restarts with its own back-off")),
     ("window", not("Kubernetes restarts with its own back-off")),
 ];
 
 pub const PORT_KEYS: &[(&str, Handling)] = &[
     ("app_protocol", Converted),
     ("host_ip", Converted),
-    (
-        "mode",
-        not("`mode: host` publishing is not converted; the port is reachable through the Service"),
-    ),
+    ("mode", not("`mode: host` publishing is not converted; the port is reachable through the Service")),
     ("name", Converted),
     ("protocol", Converted),
     ("published", Converted),
@@ -294,10 +209,7 @@ pub const PORT_KEYS: &[(&str, Handling)] = &[
 ];
 
 pub const VOLUME_MOUNT_KEYS: &[(&str, Handling)] = &[
-    (
-        "bind",
-        not("bind options (propagation, SELinux) are not converted"),
-    ),
+    ("bind", not("bind options (propagation, SELinux) are not converted")),
     ("consistency", not("it is a Docker Desktop setting")),
     ("image", not("image mounts are not converted")),
     ("read_only", Converted),
@@ -310,14 +222,8 @@ pub const VOLUME_MOUNT_KEYS: &[(&str, Handling)] = &[
 
 pub const TOP_LEVEL_KEYS: &[(&str, Handling)] = &[
     ("configs", Converted),
-    (
-        "include",
-        not("`include` is not supported yet; the included files are not read"),
-    ),
-    (
-        "models",
-        not("AI model bindings have no Kubernetes equivalent"),
-    ),
+    ("include", not("`include` is not supported yet; the included files are not read")),
+    ("models", not("AI model bindings have no Kubernetes equivalent")),
     ("name", Converted),
     ("networks", Converted),
     ("secrets", Converted),
@@ -336,15 +242,9 @@ mod tests {
 
     #[test]
     fn tables_are_sorted_without_duplicates() {
-        for table in [
-            SERVICE_KEYS,
-            DEPLOY_KEYS,
-            HEALTHCHECK_KEYS,
-            RESOURCE_KEYS,
-            PORT_KEYS,
-            VOLUME_MOUNT_KEYS,
-            TOP_LEVEL_KEYS,
-        ] {
+        for table in
+            [SERVICE_KEYS, DEPLOY_KEYS, HEALTHCHECK_KEYS, RESOURCE_KEYS, PORT_KEYS, VOLUME_MOUNT_KEYS, TOP_LEVEL_KEYS]
+        {
             let keys: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
             let mut sorted = keys.clone();
             sorted.sort_unstable();
@@ -357,10 +257,7 @@ mod tests {
     fn docs_mapping_lists_every_service_key() {
         let doc = include_str!("../../docs/mapping.md");
         for (key, _) in SERVICE_KEYS {
-            assert!(
-                doc.contains(&format!("`{key}`")),
-                "docs/mapping.md does not mention `{key}`"
-            );
+            assert!(doc.contains(&format!("`{key}`")), "docs/mapping.md does not mention `{key}`");
         }
     }
 }

@@ -31,13 +31,7 @@ const APPENDED: &[&str] = &[
 ];
 
 /// Service keys whose `KEY=value` lists merge by key.
-const KEYED: &[&str] = &[
-    "environment",
-    "labels",
-    "annotations",
-    "sysctls",
-    "extra_hosts",
-];
+const KEYED: &[&str] = &["environment", "labels", "annotations", "sysctls", "extra_hosts"];
 
 /// Remove `!reset` values and drop the tags of a file that is merged into nothing.
 pub fn strip_tags(mut node: Node) -> Node {
@@ -72,21 +66,10 @@ fn keyed_map(node: Node) -> Node {
                 Some((k, v)) => (k.to_string(), Value::Str(v.to_string())),
                 None => (text, Value::Null),
             };
-            Some((
-                Key {
-                    name: k,
-                    pos: item.pos,
-                },
-                Node::new(v, item.pos),
-            ))
+            Some((Key { name: k, pos: item.pos }, Node::new(v, item.pos)))
         })
         .collect();
-    Node {
-        value: Value::Map(entries),
-        pos: node.pos,
-        tag: node.tag,
-        raw: None,
-    }
+    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, raw: None }
 }
 
 /// Merge `over` into `base`. `path` is the key path of `base`.
@@ -95,11 +78,7 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
         *base = strip_tags(over);
         return;
     }
-    let over = if is_service_key(path, KEYED) {
-        keyed_map(over)
-    } else {
-        over
-    };
+    let over = if is_service_key(path, KEYED) { keyed_map(over) } else { over };
     if is_service_key(path, KEYED) {
         let taken = std::mem::replace(base, Node::new(Value::Null, base.pos));
         *base = keyed_map(taken);
@@ -130,12 +109,7 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
             }
         }
         (_, value) => {
-            *base = strip_tags(Node {
-                value,
-                pos: over.pos,
-                tag: over.tag,
-                raw: over.raw,
-            });
+            *base = strip_tags(Node { value, pos: over.pos, tag: over.tag, raw: over.raw });
         }
     }
 }
@@ -143,14 +117,9 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
 /// Structural equality, ignoring positions.
 fn same(a: &Node, b: &Node) -> bool {
     match (&a.value, &b.value) {
-        (Value::Seq(x), Value::Seq(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
-        }
+        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((kp, p), (kq, q))| kp.name == kq.name && same(p, q))
+            x.len() == y.len() && x.iter().zip(y).all(|((kp, p), (kq, q))| kp.name == kq.name && same(p, q))
         }
         (x, y) => x == y,
     }
@@ -171,10 +140,9 @@ mod tests {
     fn strings(node: &Node) -> Vec<String> {
         match &node.value {
             Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
-            Value::Map(entries) => entries
-                .iter()
-                .map(|(k, v)| format!("{}={}", k.name, v.scalar_string().unwrap_or_default()))
-                .collect(),
+            Value::Map(entries) => {
+                entries.iter().map(|(k, v)| format!("{}={}", k.name, v.scalar_string().unwrap_or_default())).collect()
+            }
             _ => vec![],
         }
     }

@@ -11,10 +11,7 @@
 /// loader stays usable alongside.
 macro_rules! fields {
     ($loader:expr) => {
-        $crate::compose::fields::Fields {
-            diags: &mut $loader.diags,
-            not_converted: &mut $loader.not_converted,
-        }
+        $crate::compose::fields::Fields { diags: &mut $loader.diags, not_converted: &mut $loader.not_converted }
     };
 }
 
@@ -58,16 +55,9 @@ fn decode(bytes: &[u8], file: u32) -> Result<&str, Diagnostic> {
         let valid = &bytes[..e.valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let col = String::from_utf8_lossy(&valid[line_start..])
-            .chars()
-            .count()
-            + 1;
-        Diagnostic::at(
-            Code::YamlSyntax,
-            Pos::new(file, line as u32, col as u32),
-            "the file is not valid UTF-8",
-        )
-        .with_help("save the file as UTF-8")
+        let col = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+        Diagnostic::at(Code::YamlSyntax, Pos::new(file, line as u32, col as u32), "the file is not valid UTF-8")
+            .with_help("save the file as UTF-8")
     })
 }
 
@@ -126,11 +116,7 @@ pub fn project_environment(
     let text = match fs.read(&path).map(String::from_utf8) {
         Ok(Ok(text)) => text,
         _ => {
-            diags.push(Diagnostic::at(
-                Code::FileRead,
-                Pos::new(file, 1, 1),
-                "`.env` cannot be read as UTF-8 text",
-            ));
+            diags.push(Diagnostic::at(Code::FileRead, Pos::new(file, 1, 1), "`.env` cannot be read as UTF-8 text"));
             return env;
         }
     };
@@ -142,11 +128,7 @@ pub fn project_environment(
                 env.entry(k).or_insert(v);
             }
         }
-        Err(e) => diags.push(Diagnostic::at(
-            Code::InvalidValue,
-            Pos::new(file, e.line as u32, 1),
-            e.message,
-        )),
+        Err(e) => diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message)),
     }
     env
 }
@@ -196,20 +178,12 @@ pub fn load(
                 loader.diags.push(Diagnostic::at(
                     Code::WrongType,
                     doc.pos,
-                    format!(
-                        "a compose file must be a mapping, found {}",
-                        doc.kind_name()
-                    ),
+                    format!("a compose file must be a mapping, found {}", doc.kind_name()),
                 ));
                 continue;
             }
             if options.interpolate {
-                interpolate::interpolate_tree(
-                    &mut doc,
-                    &mut Vec::new(),
-                    &lookup,
-                    &mut loader.diags,
-                );
+                interpolate::interpolate_tree(&mut doc, &mut Vec::new(), &lookup, &mut loader.diags);
             }
             root = Some(match root {
                 None => merge::strip_tags(doc),
@@ -225,29 +199,17 @@ pub fn load(
     }
     let Some(root) = root else {
         let pos = files.first().map(|_| Pos::new(0, 1, 1));
-        loader.diags.push(Diagnostic::new(
-            Code::EmptyProject,
-            pos,
-            "the compose file is empty",
-        ));
+        loader.diags.push(Diagnostic::new(Code::EmptyProject, pos, "the compose file is empty"));
         return (None, loader.diags);
     };
     let project = loader.read_project(&root, &lookup);
-    let Loader {
-        mut diags,
-        not_converted,
-        ..
-    } = loader;
+    let Loader { mut diags, not_converted, .. } = loader;
     let mut project = project;
     project.not_converted = not_converted;
     if project.services.is_empty() && !diags.has_errors() {
         diags.push(
-            Diagnostic::at(
-                Code::EmptyProject,
-                root.pos,
-                "the project has no services to convert",
-            )
-            .with_help("define `services:`, or check which `--profile` is active"),
+            Diagnostic::at(Code::EmptyProject, root.pos, "the project has no services to convert")
+                .with_help("define `services:`, or check which `--profile` is active"),
         );
     }
     (Some(project), diags)
@@ -269,11 +231,7 @@ impl Loader<'_> {
         let mut project = Project::default();
         let mut f = fields!(self);
         let entries = f.map(root, "the top level");
-        let converted: Vec<_> = f
-            .check_keys(entries, keys::TOP_LEVEL_KEYS, "")
-            .into_iter()
-            .cloned()
-            .collect();
+        let converted: Vec<_> = f.check_keys(entries, keys::TOP_LEVEL_KEYS, "").into_iter().cloned().collect();
         // check_keys reports top-level paths as `.key`; fix them up.
         for nc in self.not_converted.iter_mut() {
             if let Some(rest) = nc.path.strip_prefix('.') {
@@ -284,22 +242,14 @@ impl Loader<'_> {
         for (key, value) in &converted {
             match key.name.as_str() {
                 "version" => self.diags.push(
-                    Diagnostic::at(
-                        Code::ObsoleteVersion,
-                        key.pos,
-                        "`version` is obsolete and ignored",
-                    )
-                    .with_help("remove the `version` line"),
+                    Diagnostic::at(Code::ObsoleteVersion, key.pos, "`version` is obsolete and ignored")
+                        .with_help("remove the `version` line"),
                 ),
                 "name" => name_from_file = fields!(self).string(value, "name"),
                 _ => {}
             }
         }
-        let dir_name = self
-            .project_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+        let dir_name = self.project_dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         project.name = self
             .options
             .project_name
@@ -307,12 +257,7 @@ impl Loader<'_> {
             .or_else(|| lookup("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()))
             .unwrap_or_else(|| normalize_project_name(&name_from_file.unwrap_or(dir_name)));
 
-        let get = |name: &str| {
-            converted
-                .iter()
-                .find(|(k, _)| k.name == name)
-                .map(|(_, v)| v)
-        };
+        let get = |name: &str| converted.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
         if let Some(volumes) = get("volumes") {
             self.read_volume_defs(&mut project, volumes);
         }
@@ -332,9 +277,7 @@ impl Loader<'_> {
             for (k, v) in f.map(nets, "networks") {
                 networks.push(k.name.clone());
                 for (sub, _) in f.map(v, &format!("networks.{}", k.name)) {
-                    if !matches!(sub.name.as_str(), "name" | "external")
-                        && !sub.name.starts_with("x-")
-                    {
+                    if !matches!(sub.name.as_str(), "name" | "external") && !sub.name.starts_with("x-") {
                         f.not_converted.push(NotConverted {
                             path: format!("networks.{}.{}", k.name, sub.name),
                             pos: sub.pos,
@@ -355,10 +298,7 @@ impl Loader<'_> {
                     self.diags.push(Diagnostic::at(
                         Code::InvalidValue,
                         key.pos,
-                        format!(
-                            "service name `{}` may contain only letters, digits, `.`, `_` and `-`",
-                            key.name
-                        ),
+                        format!("service name `{}` may contain only letters, digits, `.`, `_` and `-`", key.name),
                     ));
                     continue;
                 }
@@ -379,12 +319,7 @@ impl Loader<'_> {
             return self.options.profiles.clone();
         }
         lookup("COMPOSE_PROFILES")
-            .map(|v| {
-                v.split(',')
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            })
+            .map(|v| v.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
             .unwrap_or_default()
     }
 
@@ -427,37 +362,35 @@ impl Loader<'_> {
                     }
                 }
             }
-            for (kind, refs, defs) in [
-                ("secret", &service.secrets, &project.secrets),
-                ("config", &service.configs, &project.configs),
-            ] {
+            for (kind, refs, defs) in
+                [("secret", &service.secrets, &project.secrets), ("config", &service.configs, &project.configs)]
+            {
                 for r in refs {
                     if !defs.contains_key(&r.source) {
                         self.diags.push(
                             Diagnostic::at(
                                 Code::UndefinedReference,
                                 r.pos,
-                                format!("service `{}` uses {kind} `{}`, which the top-level `{kind}s` does not define", service.name, r.source),
+                                format!(
+                                    "service `{}` uses {kind} `{}`, which the top-level `{kind}s` does not define",
+                                    service.name, r.source
+                                ),
                             )
-                            .with_help(format!("add `{}: {{file: ./path}}` under a top-level `{kind}s:` key", r.source)),
+                            .with_help(format!(
+                                "add `{}: {{file: ./path}}` under a top-level `{kind}s:` key",
+                                r.source
+                            )),
                         );
                     }
                 }
             }
             for dep in service.depends_on.iter().chain(&service.links) {
                 if !names.contains(&dep.value.as_str()) {
-                    let why = if disabled.contains(&dep.value) {
-                        " (its profile is not active)"
-                    } else {
-                        ""
-                    };
+                    let why = if disabled.contains(&dep.value) { " (its profile is not active)" } else { "" };
                     self.diags.push(Diagnostic::at(
                         Code::UndefinedReference,
                         dep.pos,
-                        format!(
-                            "service `{}` depends on undefined service `{}`{why}",
-                            service.name, dep.value
-                        ),
+                        format!("service `{}` depends on undefined service `{}`{why}", service.name, dep.value),
                     ));
                 }
             }
@@ -465,10 +398,9 @@ impl Loader<'_> {
                 if let Some(nets) = node.get("networks") {
                     let listed: Vec<(String, Pos)> = match &nets.value {
                         Value::Map(m) => m.iter().map(|(k, _)| (k.name.clone(), k.pos)).collect(),
-                        Value::Seq(items) => items
-                            .iter()
-                            .filter_map(|i| i.scalar_string().map(|s| (s, i.pos)))
-                            .collect(),
+                        Value::Seq(items) => {
+                            items.iter().filter_map(|i| i.scalar_string().map(|s| (s, i.pos))).collect()
+                        }
                         _ => Vec::new(),
                     };
                     for (net, pos) in listed {
@@ -476,10 +408,7 @@ impl Loader<'_> {
                             self.diags.push(Diagnostic::at(
                                 Code::UndefinedReference,
                                 pos,
-                                format!(
-                                    "service `{}` refers to undefined network `{net}`",
-                                    service.name
-                                ),
+                                format!("service `{}` refers to undefined network `{net}`", service.name),
                             ));
                         }
                     }
@@ -492,10 +421,7 @@ impl Loader<'_> {
         let mut f = fields!(self);
         for (key, value) in f.map(node, "volumes") {
             let path = format!("volumes.{}", key.name);
-            let mut def = VolumeDef {
-                pos: key.pos,
-                ..VolumeDef::default()
-            };
+            let mut def = VolumeDef { pos: key.pos, ..VolumeDef::default() };
             for (k, v) in f.map(value, &path) {
                 let kp = format!("{path}.{}", k.name);
                 match k.name.as_str() {
@@ -504,9 +430,7 @@ impl Loader<'_> {
                             def.labels.insert(name, val.unwrap_or_default());
                         }
                     }
-                    "external" => {
-                        def.external = matches!(v.value, Value::Bool(true) | Value::Map(_))
-                    }
+                    "external" => def.external = matches!(v.value, Value::Bool(true) | Value::Map(_)),
                     "name" => {
                         f.string(v, &kp);
                     }
@@ -514,16 +438,12 @@ impl Loader<'_> {
                         path: kp,
                         pos: k.pos,
                         reason: "volume drivers are replaced by the cluster's StorageClass",
-                        help: Some(
-                            "set `kompose.volume.storage-class-name` on the service to choose one",
-                        ),
+                        help: Some("set `kompose.volume.storage-class-name` on the service to choose one"),
                     }),
                     name if name.starts_with("x-") => {}
-                    other => f.diags.push(Diagnostic::at(
-                        Code::UnknownKey,
-                        k.pos,
-                        format!("`{path}` has no key `{other}`"),
-                    )),
+                    other => {
+                        f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{path}` has no key `{other}`")))
+                    }
                 }
             }
             project.volumes.insert(key.name.clone(), def);
@@ -545,10 +465,7 @@ impl Loader<'_> {
                     "file" => {
                         if let Some(file) = f.string(v, &kp) {
                             source = match self.read_project_file(&file, v.pos, &kp) {
-                                Ok(Some(contents)) => Some(FileSource::File {
-                                    path: file,
-                                    contents,
-                                }),
+                                Ok(Some(contents)) => Some(FileSource::File { path: file, contents }),
                                 Ok(None) => {
                                     self.diags.push(Diagnostic::at(
                                         Code::FileRead,
@@ -578,31 +495,21 @@ impl Loader<'_> {
                     "name" => {
                         f.string(v, &kp);
                     }
-                    "labels" | "driver" | "driver_opts" | "template_driver" => {
-                        f.not_converted.push(NotConverted {
-                            path: kp.clone(),
-                            pos: k.pos,
-                            reason: "this setting has no Kubernetes equivalent",
-                            help: None,
-                        })
-                    }
+                    "labels" | "driver" | "driver_opts" | "template_driver" => f.not_converted.push(NotConverted {
+                        path: kp.clone(),
+                        pos: k.pos,
+                        reason: "this setting has no Kubernetes equivalent",
+                        help: None,
+                    }),
                     name if name.starts_with("x-") => {}
-                    other => f.diags.push(Diagnostic::at(
-                        Code::UnknownKey,
-                        k.pos,
-                        format!("`{path}` has no key `{other}`"),
-                    )),
+                    other => {
+                        f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{path}` has no key `{other}`")))
+                    }
                 }
             }
             match source {
                 Some(source) => {
-                    out.insert(
-                        key.name.clone(),
-                        FileObject {
-                            pos: key.pos,
-                            source,
-                        },
-                    );
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source });
                 }
                 None if !self.diags.has_errors() => self.diags.push(Diagnostic::at(
                     Code::InvalidValue,
@@ -630,12 +537,7 @@ impl Loader<'_> {
 
     /// Read a file the project names. `Ok(None)` when it does not exist; `Err(())` after
     /// reporting any other problem.
-    pub(crate) fn read_project_file(
-        &mut self,
-        path: &str,
-        pos: Pos,
-        what: &str,
-    ) -> Result<Option<Vec<u8>>, ()> {
+    pub(crate) fn read_project_file(&mut self, path: &str, pos: Pos, what: &str) -> Result<Option<Vec<u8>>, ()> {
         let full = self.resolve(path);
         match self.fs.kind(&full) {
             None => Ok(None),
@@ -660,10 +562,7 @@ impl Loader<'_> {
                     self.diags.push(Diagnostic::at(
                         Code::FileRead,
                         pos,
-                        format!(
-                            "`{what}`: `{path}` is larger than {} bytes",
-                            self.options.max_file_bytes
-                        ),
+                        format!("`{what}`: `{path}` is larger than {} bytes", self.options.max_file_bytes),
                     ));
                     return Err(());
                 }
@@ -688,9 +587,7 @@ impl Loader<'_> {
         let limit = self.options.max_file_bytes;
         match self.fs.kind(&full) {
             None => HostPath::Missing,
-            Some(FileKind::Other) => {
-                HostPath::Unsupported("it is not a regular file or directory".into())
-            }
+            Some(FileKind::Other) => HostPath::Unsupported("it is not a regular file or directory".into()),
             Some(FileKind::File) => {
                 if self.fs.size(&full).unwrap_or(u64::MAX) > limit {
                     return HostPath::Unsupported(format!("it is larger than {limit} bytes"));
@@ -713,22 +610,18 @@ impl Loader<'_> {
                         Some(FileKind::File) => {
                             total += self.fs.size(&child).unwrap_or(0);
                             if total > limit {
-                                return HostPath::Unsupported(format!(
-                                    "its files add up to more than {limit} bytes"
-                                ));
+                                return HostPath::Unsupported(format!("its files add up to more than {limit} bytes"));
                             }
                             match self.fs.read(&child) {
                                 Ok(bytes) => files.push((name, bytes)),
-                                Err(e) => {
-                                    return HostPath::Unsupported(format!(
-                                        "`{name}` cannot be read: {e}"
-                                    ))
-                                }
+                                Err(e) => return HostPath::Unsupported(format!("`{name}` cannot be read: {e}")),
                             }
                         }
-                        Some(FileKind::Dir) => return HostPath::Unsupported(format!(
-                            "it contains the sub-directory `{name}`, which a ConfigMap cannot hold"
-                        )),
+                        Some(FileKind::Dir) => {
+                            return HostPath::Unsupported(format!(
+                                "it contains the sub-directory `{name}`, which a ConfigMap cannot hold"
+                            ))
+                        }
                         _ => {}
                     }
                 }
@@ -744,10 +637,7 @@ impl Loader<'_> {
 
 /// A path for messages: `./` components removed, never made absolute.
 pub fn display_path(path: &Path) -> String {
-    let cleaned: PathBuf = path
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect();
+    let cleaned: PathBuf = path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
     let text = cleaned.to_string_lossy().to_string();
     if text.is_empty() {
         ".".into()
@@ -757,8 +647,5 @@ pub fn display_path(path: &Path) -> String {
 }
 
 fn valid_service_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }

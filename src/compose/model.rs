@@ -105,9 +105,10 @@ pub struct Service {
     pub cap_drop: Vec<String>,
     pub stdin_open: bool,
     pub tty: bool,
-    pub hostname: Option<String>,
+    pub hostname: Option<Spanned<String>>,
     pub stop_grace_period_ns: Option<i64>,
-    pub extra_hosts: Vec<(String, String)>,
+    /// (host, ip, position of the entry)
+    pub extra_hosts: Vec<(String, String, Pos)>,
     pub depends_on: Vec<Spanned<String>>,
     pub links: Vec<Spanned<String>>,
     pub pull_policy: Option<Spanned<String>>,

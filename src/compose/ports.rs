@@ -49,9 +49,7 @@ pub fn parse_short(raw: &str) -> Result<Vec<PortSpec>, String> {
         match bare {
             Some(inner) if inner.parse::<IpAddr>().is_ok() => Some(inner.to_string()),
             None if ip.contains(':') => {
-                return Err(format!(
-                    "Invalid ip address {ip}: address {ip}:: too many colons in address"
-                ))
+                return Err(format!("Invalid ip address {ip}: address {ip}:: too many colons in address"))
             }
             _ if ip.parse::<std::net::Ipv4Addr>().is_ok() => Some(ip.clone()),
             _ => return Err(format!("Invalid ip address: {ip}")),
@@ -65,16 +63,11 @@ pub fn parse_short(raw: &str) -> Result<Vec<PortSpec>, String> {
         [] => ("", "tcp"),
     };
     if container.is_empty() {
-        let shown = if raw.is_empty() {
-            "<empty>".to_string()
-        } else {
-            format!("{raw}<empty>")
-        };
+        let shown = if raw.is_empty() { "<empty>".to_string() } else { format!("{raw}<empty>") };
         return Err(format!("No port specified: {shown}"));
     }
     let protocol = valid_protocol(proto).ok_or_else(|| format!("Invalid proto: {proto}"))?;
-    let (start, end) =
-        parse_range(container).ok_or_else(|| format!("Invalid containerPort: {container}"))?;
+    let (start, end) = parse_range(container).ok_or_else(|| format!("Invalid containerPort: {container}"))?;
     let host_range = if host.is_empty() {
         None
     } else {
@@ -82,20 +75,21 @@ pub fn parse_short(raw: &str) -> Result<Vec<PortSpec>, String> {
     };
     if let Some((hs, he)) = host_range {
         if end - start != he - hs && end != start {
-            return Err(format!(
-                "Invalid ranges specified for container and host Ports: {container} and {host}"
-            ));
+            return Err(format!("Invalid ranges specified for container and host Ports: {container} and {host}"));
         }
     }
     let mut out = Vec::new();
     for offset in 0..=(end - start) {
-        let published = host_range.map(|(hs, he)| {
-            if end == start && he != hs {
-                format!("{hs}-{he}")
-            } else {
-                (hs + offset).to_string()
-            }
-        });
+        let published =
+            host_range.map(
+                |(hs, he)| {
+                    if end == start && he != hs {
+                        format!("{hs}-{he}")
+                    } else {
+                        (hs + offset).to_string()
+                    }
+                },
+            );
         out.push(PortSpec {
             target: (start + offset) as u16,
             published,
@@ -110,12 +104,9 @@ pub fn parse_short(raw: &str) -> Result<Vec<PortSpec>, String> {
 /// An `expose` entry (`"8080"`, `"8080/udp"`, `"8000-8005"`): container ports and protocol.
 pub fn parse_expose(raw: &str) -> Result<Vec<(u16, String)>, String> {
     let (ports, proto) = raw.split_once('/').unwrap_or((raw, "tcp"));
-    let protocol =
-        valid_protocol(proto).ok_or_else(|| format!("invalid protocol `{proto}` in `{raw}`"))?;
+    let protocol = valid_protocol(proto).ok_or_else(|| format!("invalid protocol `{proto}` in `{raw}`"))?;
     let (start, end) = parse_range(ports).ok_or_else(|| format!("invalid port `{raw}`"))?;
-    Ok((start..=end)
-        .map(|p| (p as u16, protocol.clone()))
-        .collect())
+    Ok((start..=end).map(|p| (p as u16, protocol.clone())).collect())
 }
 
 #[cfg(test)]
@@ -125,17 +116,7 @@ mod tests {
     fn short(raw: &str) -> Vec<(u16, Option<&str>, Option<&str>, &str)> {
         let parsed = parse_short(raw).unwrap();
         let leaked: &'static [PortSpec] = Box::leak(parsed.into_boxed_slice());
-        leaked
-            .iter()
-            .map(|p| {
-                (
-                    p.target,
-                    p.published.as_deref(),
-                    p.host_ip.as_deref(),
-                    p.protocol.as_str(),
-                )
-            })
-            .collect()
+        leaked.iter().map(|p| (p.target, p.published.as_deref(), p.host_ip.as_deref(), p.protocol.as_str())).collect()
     }
 
     #[test]
@@ -143,18 +124,9 @@ mod tests {
         assert_eq!(short("80"), [(80, None, None, "tcp")]);
         assert_eq!(short("8080:80/UDP"), [(80, Some("8080"), None, "udp")]);
         assert_eq!(short("80-90:8080"), [(8080, Some("80-90"), None, "tcp")]);
-        assert_eq!(
-            short("127.0.0.1::80"),
-            [(80, None, Some("127.0.0.1"), "tcp")]
-        );
-        assert_eq!(
-            short("[::1]:6001:6001"),
-            [(6001, Some("6001"), Some("::1"), "tcp")]
-        );
-        assert_eq!(
-            short("[2001:db8::1]:8080:80"),
-            [(80, Some("8080"), Some("2001:db8::1"), "tcp")]
-        );
+        assert_eq!(short("127.0.0.1::80"), [(80, None, Some("127.0.0.1"), "tcp")]);
+        assert_eq!(short("[::1]:6001:6001"), [(6001, Some("6001"), Some("::1"), "tcp")]);
+        assert_eq!(short("[2001:db8::1]:8080:80"), [(80, Some("8080"), Some("2001:db8::1"), "tcp")]);
         assert_eq!(short(":80"), [(80, None, None, "tcp")]);
         assert_eq!(short("8080:80/tcp/x"), [(80, Some("8080"), None, "tcp")]);
         let order: Vec<u16> = short("98-101").iter().map(|p| p.0).collect();
@@ -169,16 +141,10 @@ mod tests {
             ("", "No port specified: <empty>"),
             ("80:", "No port specified: 80:<empty>"),
             ("127.0.1:8080:80", "Invalid ip address: 127.0.1"),
-            (
-                "::1:6000:6000",
-                "Invalid ip address ::1: address ::1:: too many colons in address",
-            ),
+            ("::1:6000:6000", "Invalid ip address ::1: address ::1:: too many colons in address"),
             ("127.0.0.1:80", "Invalid hostPort: 127.0.0.1"),
             ("80-79", "Invalid containerPort: 80-79"),
-            (
-                "80:8080-8081",
-                "Invalid ranges specified for container and host Ports: 8080-8081 and 80",
-            ),
+            ("80:8080-8081", "Invalid ranges specified for container and host Ports: 8080-8081 and 80"),
             ("localhost:80:80", "Invalid ip address: localhost"),
             (" 80", "Invalid containerPort:  80"),
         ];

@@ -15,11 +15,7 @@ use indexmap::IndexMap;
 impl Loader<'_> {
     pub(super) fn read_service(&mut self, name: &str, pos: Pos, node: &Node) -> Service {
         let path = format!("services.{name}");
-        let mut service = Service {
-            name: name.to_string(),
-            pos,
-            ..Service::default()
-        };
+        let mut service = Service { name: name.to_string(), pos, ..Service::default() };
         let mut f = fields!(self);
         let entries = f.map(node, &path);
         let converted = f.check_keys(entries, keys::SERVICE_KEYS, &path);
@@ -45,19 +41,15 @@ impl Loader<'_> {
                 }
             }
             "working_dir" => s.working_dir = f.string(v, p),
-            "hostname" => s.hostname = f.string(v, p),
+            "hostname" => s.hostname = f.string(v, p).map(|h| Spanned::new(h, v.pos)),
             "user" => s.user = f.scalar(v, p).map(|u| Spanned::new(u, v.pos)),
             "privileged" => s.privileged = f.bool(v, p).unwrap_or(false),
             "read_only" => s.read_only = f.bool(v, p).unwrap_or(false),
             "stdin_open" => s.stdin_open = f.bool(v, p).unwrap_or(false),
             "tty" => s.tty = f.bool(v, p).unwrap_or(false),
             "cap_add" | "cap_drop" => {
-                let caps: Vec<String> = f
-                    .list(v, p)
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, c)| f.string(c, &format!("{p}[{i}]")))
-                    .collect();
+                let caps: Vec<String> =
+                    f.list(v, p).iter().enumerate().filter_map(|(i, c)| f.string(c, &format!("{p}[{i}]"))).collect();
                 if key == "cap_add" {
                     s.cap_add = caps;
                 } else {
@@ -81,18 +73,13 @@ impl Loader<'_> {
             }
             "cpus" => s.limits.cpus = f.float(v, p).map(|c| Spanned::new(c, v.pos)),
             "mem_limit" => s.limits.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
-            "mem_reservation" => {
-                s.reservations.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos))
-            }
+            "mem_reservation" => s.reservations.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
             "environment" => {
                 for (name, value, pos) in f.list_or_map(v, p, '=') {
                     if name.ends_with(char::is_whitespace) {
                         f.invalid(
                             pos,
-                            format!(
-                                "environment variable `{}` is declared with a trailing space",
-                                name.trim_end()
-                            ),
+                            format!("environment variable `{}` is declared with a trailing space", name.trim_end()),
                         );
                         continue;
                     }
@@ -104,8 +91,7 @@ impl Loader<'_> {
             "env_file" => self.env_files(s, v, p),
             "labels" => {
                 for (name, value, pos) in f.list_or_map(v, p, '=') {
-                    s.labels
-                        .insert(name, Spanned::new(value.unwrap_or_default(), pos));
+                    s.labels.insert(name, Spanned::new(value.unwrap_or_default(), pos));
                 }
             }
             "extra_hosts" => self.extra_hosts(s, v, p),
@@ -117,14 +103,11 @@ impl Loader<'_> {
                         continue;
                     };
                     match ports::parse_expose(&text) {
-                        Ok(list) => {
-                            s.expose
-                                .extend(list.into_iter().map(|(port, protocol)| Expose {
-                                    port,
-                                    protocol,
-                                    pos: item.pos,
-                                }))
-                        }
+                        Ok(list) => s.expose.extend(list.into_iter().map(|(port, protocol)| Expose {
+                            port,
+                            protocol,
+                            pos: item.pos,
+                        })),
                         Err(e) => f.invalid(item.pos, format!("`{ip}`: {e}")),
                     }
                 }
@@ -148,18 +131,12 @@ impl Loader<'_> {
             "deploy" => self.deploy(s, v, p),
             "depends_on" => {
                 s.depends_on = match &v.value {
-                    Value::Map(entries) => entries
-                        .iter()
-                        .map(|(k, _)| Spanned::new(k.name.clone(), k.pos))
-                        .collect(),
+                    Value::Map(entries) => entries.iter().map(|(k, _)| Spanned::new(k.name.clone(), k.pos)).collect(),
                     _ => f
                         .list(v, p)
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, d)| {
-                            f.string(d, &format!("{p}[{i}]"))
-                                .map(|n| Spanned::new(n, d.pos))
-                        })
+                        .filter_map(|(i, d)| f.string(d, &format!("{p}[{i}]")).map(|n| Spanned::new(n, d.pos)))
                         .collect(),
                 }
             }
@@ -221,7 +198,10 @@ impl Loader<'_> {
                                 v.pos,
                                 format!("`{p}` is not run by a shell: Compose drops `{dropped}`, and so does kompile"),
                             )
-                            .with_help(format!("to run it through a shell, write `{}: [\"sh\", \"-c\", ...]`", p.rsplit('.').next().unwrap_or("command"))),
+                            .with_help(format!(
+                                "to run it through a shell, write `{}: [\"sh\", \"-c\", ...]`",
+                                p.rsplit('.').next().unwrap_or("command")
+                            )),
                         );
                     }
                     Some(split.args)
@@ -231,13 +211,9 @@ impl Loader<'_> {
                     None
                 }
             },
-            Value::Seq(items) => Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, a)| f.scalar(a, &format!("{p}[{i}]")))
-                    .collect(),
-            ),
+            Value::Seq(items) => {
+                Some(items.iter().enumerate().filter_map(|(i, a)| f.scalar(a, &format!("{p}[{i}]"))).collect())
+            }
             _ => {
                 f.wrong_type(v, p, "a string or a list");
                 None
@@ -260,17 +236,11 @@ impl Loader<'_> {
                             for (k, val) in fields {
                                 match k.name.as_str() {
                                     "path" => path = f.string(val, &format!("{ip}.path")),
-                                    "required" => {
-                                        required =
-                                            f.bool(val, &format!("{ip}.required")).unwrap_or(true)
-                                    }
+                                    "required" => required = f.bool(val, &format!("{ip}.required")).unwrap_or(true),
                                     "format" => {
                                         if let Some(fmt) = f.string(val, &format!("{ip}.format")) {
                                             if fmt != "raw" {
-                                                f.invalid(
-                                                    val.pos,
-                                                    format!("unsupported env_file format `{fmt}`"),
-                                                );
+                                                f.invalid(val.pos, format!("unsupported env_file format `{fmt}`"));
                                             }
                                         }
                                     }
@@ -305,12 +275,7 @@ impl Loader<'_> {
         }
     }
 
-    fn read_env_file(
-        &mut self,
-        path: &str,
-        required: bool,
-        pos: Pos,
-    ) -> Option<IndexMap<String, String>> {
+    fn read_env_file(&mut self, path: &str, required: bool, pos: Pos) -> Option<IndexMap<String, String>> {
         let bytes = match self.read_project_file(path, pos, "env_file") {
             Ok(Some(bytes)) => bytes,
             Ok(None) if !required => return None,
@@ -324,11 +289,7 @@ impl Loader<'_> {
             Err(()) => return None,
         };
         let Ok(text) = String::from_utf8(bytes) else {
-            self.diags.push(Diagnostic::at(
-                Code::FileRead,
-                pos,
-                format!("env file `{path}` is not valid UTF-8"),
-            ));
+            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("env file `{path}` is not valid UTF-8")));
             return None;
         };
         let file = self.sources.add(&super::display_path(&self.resolve(path)));
@@ -337,11 +298,7 @@ impl Loader<'_> {
         match dotenv::parse_into(&text, &mut vars, lookup) {
             Ok(()) => Some(vars),
             Err(e) => {
-                self.diags.push(Diagnostic::at(
-                    Code::InvalidValue,
-                    Pos::new(file, e.line as u32, 1),
-                    e.message,
-                ));
+                self.diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));
                 None
             }
         }
@@ -357,7 +314,7 @@ impl Loader<'_> {
                         _ => f.scalar(val, p).into_iter().collect(),
                     };
                     for ip in ips {
-                        s.extra_hosts.push((k.name.clone(), strip_brackets(&ip)));
+                        s.extra_hosts.push((k.name.clone(), strip_brackets(&ip), k.pos));
                     }
                 }
             }
@@ -370,12 +327,9 @@ impl Loader<'_> {
                     let split = text.split_once('=').or_else(|| text.split_once(':'));
                     match split {
                         Some((host, ip)) if !ip.is_empty() => {
-                            s.extra_hosts.push((host.to_string(), strip_brackets(ip)))
+                            s.extra_hosts.push((host.to_string(), strip_brackets(ip), item.pos))
                         }
-                        _ => f.invalid(
-                            item.pos,
-                            format!("`{ip_path}`: `{text}` must be `host=ip` or `host:ip`"),
-                        ),
+                        _ => f.invalid(item.pos, format!("`{ip_path}`: `{text}` must be `host=ip` or `host:ip`")),
                     }
                 }
             }
@@ -405,12 +359,7 @@ impl Loader<'_> {
                             "target" => {
                                 if let Some(t) = f.int(val, &kp) {
                                     if !(0..=65535).contains(&t) {
-                                        f.invalid(
-                                            val.pos,
-                                            format!(
-                                                "`{kp}` must be a port from 0 to 65535, found {t}"
-                                            ),
-                                        );
+                                        f.invalid(val.pos, format!("`{kp}` must be a port from 0 to 65535, found {t}"));
                                     } else {
                                         port.target = t as u16;
                                         has_target = true;
@@ -421,10 +370,7 @@ impl Loader<'_> {
                             "host_ip" => {
                                 if let Some(h) = f.string(val, &kp) {
                                     if h.parse::<std::net::IpAddr>().is_err() {
-                                        f.invalid(
-                                            val.pos,
-                                            format!("`{kp}`: invalid ip address: {h}"),
-                                        );
+                                        f.invalid(val.pos, format!("`{kp}`: invalid ip address: {h}"));
                                     }
                                     port.host_ip = Some(h);
                                 }
@@ -433,10 +379,7 @@ impl Loader<'_> {
                                 if let Some(proto) = f.string(val, &kp) {
                                     match ports::valid_protocol(&proto) {
                                         Some(pr) => port.protocol = pr,
-                                        None => f.invalid(
-                                            val.pos,
-                                            format!("`{kp}`: invalid protocol `{proto}`"),
-                                        ),
+                                        None => f.invalid(val.pos, format!("`{kp}`: invalid protocol `{proto}`")),
                                     }
                                 }
                             }
@@ -471,9 +414,7 @@ impl Loader<'_> {
                         })),
                         Err(e) => f.diags.push(
                             Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}`: {e}"))
-                                .with_help(
-                                    "write `[[IP:]HOST:]CONTAINER[/PROTOCOL]`, e.g. \"8080:80\"",
-                                ),
+                                .with_help("write `[[IP:]HOST:]CONTAINER[/PROTOCOL]`, e.g. \"8080:80\""),
                         ),
                     }
                 }
@@ -583,15 +524,7 @@ impl Loader<'_> {
                                     help: None,
                                 });
                             }
-                            mounts.push((
-                                spec.kind,
-                                spec.source,
-                                spec.target,
-                                spec.read_only,
-                                item.pos,
-                                None,
-                                None,
-                            ));
+                            mounts.push((spec.kind, spec.source, spec.target, spec.read_only, item.pos, None, None));
                         }
                         Err(e) => f.invalid(item.pos, format!("`{ip}`: {e}")),
                     }
@@ -604,16 +537,7 @@ impl Loader<'_> {
                 _ => HostPath::NotABind,
             };
             let target = volumes::clean_path(&target);
-            s.volumes.push(Mount {
-                kind,
-                source,
-                target,
-                read_only,
-                pos,
-                host,
-                subpath,
-                tmpfs_size,
-            });
+            s.volumes.push(Mount { kind, source, target, read_only, pos, host, subpath, tmpfs_size });
         }
     }
 
@@ -624,12 +548,7 @@ impl Loader<'_> {
             let ip = format!("{p}[{i}]");
             match &item.value {
                 Value::Map(entries) => {
-                    let mut r = FileRef {
-                        source: String::new(),
-                        target: None,
-                        mode: None,
-                        pos: item.pos,
-                    };
+                    let mut r = FileRef { source: String::new(), target: None, mode: None, pos: item.pos };
                     for (k, val) in entries {
                         let kp = format!("{ip}.{}", k.name);
                         match k.name.as_str() {
@@ -652,7 +571,11 @@ impl Loader<'_> {
                                 help: None,
                             }),
                             name if name.starts_with("x-") => {}
-                            other => f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{ip}` has no key `{other}`"))),
+                            other => f.diags.push(Diagnostic::at(
+                                Code::UnknownKey,
+                                k.pos,
+                                format!("`{ip}` has no key `{other}`"),
+                            )),
                         }
                     }
                     if r.source.is_empty() {
@@ -663,12 +586,7 @@ impl Loader<'_> {
                 }
                 _ => {
                     if let Some(source) = f.string(item, &ip) {
-                        out.push(FileRef {
-                            source,
-                            target: None,
-                            mode: None,
-                            pos: item.pos,
-                        });
+                        out.push(FileRef { source, target: None, mode: None, pos: item.pos });
                     }
                 }
             }
@@ -692,25 +610,25 @@ impl Loader<'_> {
         for (k, val) in converted {
             let kp = format!("{p}.{}", k.name);
             match k.name.as_str() {
-                "test" => {
-                    match &val.value {
-                        Value::Str(s) => h.test = HealthTest::Shell(s.clone()),
-                        Value::Seq(items) => {
-                            let words: Vec<String> =
-                                items.iter().filter_map(|i| f.scalar(i, &kp)).collect();
-                            h.test = match words.first().map(String::as_str) {
-                                Some("NONE") => HealthTest::Disabled,
-                                Some("CMD") => HealthTest::Exec(words[1..].to_vec()),
-                                Some("CMD-SHELL") => HealthTest::Shell(words[1..].join(" ")),
-                                _ => {
-                                    f.invalid(val.pos, format!("`{kp}` must start with \"CMD\", \"CMD-SHELL\" or \"NONE\""));
-                                    HealthTest::Inherit
-                                }
-                            };
-                        }
-                        _ => f.wrong_type(val, &kp, "a string or a list"),
+                "test" => match &val.value {
+                    Value::Str(s) => h.test = HealthTest::Shell(s.clone()),
+                    Value::Seq(items) => {
+                        let words: Vec<String> = items.iter().filter_map(|i| f.scalar(i, &kp)).collect();
+                        h.test = match words.first().map(String::as_str) {
+                            Some("NONE") => HealthTest::Disabled,
+                            Some("CMD") => HealthTest::Exec(words[1..].to_vec()),
+                            Some("CMD-SHELL") => HealthTest::Shell(words[1..].join(" ")),
+                            _ => {
+                                f.invalid(
+                                    val.pos,
+                                    format!("`{kp}` must start with \"CMD\", \"CMD-SHELL\" or \"NONE\""),
+                                );
+                                HealthTest::Inherit
+                            }
+                        };
                     }
-                }
+                    _ => f.wrong_type(val, &kp, "a string or a list"),
+                },
                 "disable" => disabled = f.bool(val, &kp).unwrap_or(false),
                 "retries" => h.retries = f.int(val, &kp),
                 "interval" | "timeout" | "start_period" => {
@@ -761,9 +679,8 @@ impl Loader<'_> {
                     let rp = f.map(val, &kp);
                     for (rk, rv) in f.check_keys(rp, keys::RESTART_POLICY_KEYS, &kp) {
                         if rk.name == "condition" {
-                            s.restart_condition = f
-                                .string(rv, &format!("{kp}.condition"))
-                                .map(|c| Spanned::new(c, rv.pos));
+                            s.restart_condition =
+                                f.string(rv, &format!("{kp}.condition")).map(|c| Spanned::new(c, rv.pos));
                         }
                     }
                 }
@@ -774,11 +691,8 @@ impl Loader<'_> {
                         match rk.name.as_str() {
                             "limits" | "reservations" => {
                                 let inner = f.map(rv, &rkp);
-                                let items: Vec<_> = f
-                                    .check_keys(inner, keys::RESOURCE_KEYS, &rkp)
-                                    .into_iter()
-                                    .cloned()
-                                    .collect();
+                                let items: Vec<_> =
+                                    f.check_keys(inner, keys::RESOURCE_KEYS, &rkp).into_iter().cloned().collect();
                                 let mut res = Resources::default();
                                 for (ik, iv) in &items {
                                     let ikp = format!("{rkp}.{}", ik.name);
@@ -789,28 +703,17 @@ impl Loader<'_> {
                                                 .float(iv, &ikp)
                                                 .filter(|c| {
                                                     if *c < 0.0 {
-                                                        f2.invalid(
-                                                            iv.pos,
-                                                            format!("`{ikp}` must not be negative"),
-                                                        );
+                                                        f2.invalid(iv.pos, format!("`{ikp}` must not be negative"));
                                                     }
                                                     *c >= 0.0
                                                 })
                                                 .map(|c| Spanned::new(c, iv.pos));
                                         }
-                                        "memory" => {
-                                            res.memory = self
-                                                .bytes(iv, &ikp)
-                                                .map(|m| Spanned::new(m, iv.pos))
-                                        }
+                                        "memory" => res.memory = self.bytes(iv, &ikp).map(|m| Spanned::new(m, iv.pos)),
                                         _ => {}
                                     }
                                 }
-                                let target = if rk.name == "limits" {
-                                    &mut s.limits
-                                } else {
-                                    &mut s.reservations
-                                };
+                                let target = if rk.name == "limits" { &mut s.limits } else { &mut s.reservations };
                                 if res.cpus.is_some() {
                                     target.cpus = res.cpus;
                                 }
@@ -861,8 +764,5 @@ impl Loader<'_> {
 }
 
 fn strip_brackets(ip: &str) -> String {
-    ip.strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(ip)
-        .to_string()
+    ip.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(ip).to_string()
 }

@@ -23,16 +23,12 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     let mut total: u128 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let int_len = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let int_part = &rest[..int_len];
         rest = &rest[int_len..];
         let mut frac_part = "";
         if let Some(after) = rest.strip_prefix('.') {
-            let frac_len = after
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(after.len());
+            let frac_len = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
             frac_part = &after[..frac_len];
             rest = &after[frac_len..];
         } else if int_part.is_empty() {
@@ -41,9 +37,7 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(err());
         }
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         let scale: u128 = match unit {
             "ns" => 1,
@@ -57,11 +51,7 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
             "" => return Err(format!("missing unit in duration `{text}`")),
             _ => return Err(format!("unknown unit `{unit}` in duration `{text}`")),
         };
-        let whole: u128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| too_large())?
-        };
+        let whole: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| too_large())? };
         let mut value = whole.checked_mul(scale).ok_or_else(too_large)?;
         // The fraction: digits beyond what u128 holds cannot change the nanoseconds.
         let mut numerator: u128 = 0;
@@ -94,9 +84,7 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
         return Err(format!("size `{text}` is too large"));
     }
     let err = || format!("invalid size `{text}`");
-    let num_len = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let num_len = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, mut unit) = text.split_at(num_len);
     if number.is_empty() {
         return Err(err());
@@ -131,9 +119,7 @@ fn go_float(text: &str) -> Option<f64> {
     }
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'_' {
-            let ok = i > 0
-                && bytes[i - 1].is_ascii_digit()
-                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            let ok = i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
             if !ok {
                 return None;
             }

@@ -76,9 +76,7 @@ fn split_sections(spec: &str) -> Result<Vec<String>, String> {
                 continue;
             }
             if current.is_empty() {
-                return Err(format!(
-                    "invalid spec: {spec}: empty section between colons"
-                ));
+                return Err(format!("invalid spec: {spec}: empty section between colons"));
             }
             sections.push(current.iter().collect());
             current.clear();
@@ -89,9 +87,7 @@ fn split_sections(spec: &str) -> Result<Vec<String>, String> {
         i += 1;
     }
     if current.is_empty() {
-        return Err(format!(
-            "invalid spec: {spec}: empty section between colons"
-        ));
+        return Err(format!("invalid spec: {spec}: empty section between colons"));
     }
     sections.push(current.iter().collect());
     Ok(sections)
@@ -121,14 +117,9 @@ pub fn parse_short(spec: &str) -> Result<VolumeSpec, String> {
     let source = sections[0].clone();
     let target = sections[1].clone();
     let first: Vec<char> = source.chars().collect();
-    let bind =
-        source.starts_with(['.', '/', '~']) || source.starts_with("\\\\") || is_drive(&first);
+    let bind = source.starts_with(['.', '/', '~']) || source.starts_with("\\\\") || is_drive(&first);
     let mut out = VolumeSpec {
-        kind: if bind {
-            MountType::Bind
-        } else {
-            MountType::Volume
-        },
+        kind: if bind { MountType::Bind } else { MountType::Volume },
         source: Some(source),
         target,
         read_only: false,
@@ -191,44 +182,18 @@ mod tests {
     fn short_syntax() {
         use MountType::*;
         assert_eq!(parsed("/path"), (Volume, None, "/path".into(), false));
-        assert_eq!(
-            parsed("./foo:/target"),
-            (Bind, Some("./foo".into()), "/target".into(), false)
-        );
-        assert_eq!(
-            parsed("name:/target:ro,nocopy"),
-            (Volume, Some("name".into()), "/target".into(), true)
-        );
-        assert_eq!(
-            parsed("C:\\foo:d:"),
-            (Bind, Some("C:\\foo".into()), "d:".into(), false)
-        );
+        assert_eq!(parsed("./foo:/target"), (Bind, Some("./foo".into()), "/target".into(), false));
+        assert_eq!(parsed("name:/target:ro,nocopy"), (Volume, Some("name".into()), "/target".into(), true));
+        assert_eq!(parsed("C:\\foo:d:"), (Bind, Some("C:\\foo".into()), "d:".into(), false));
         assert_eq!(parsed("a:b"), (Volume, None, "a:b".into(), false));
-        assert_eq!(
-            parsed("/x:/y:RO"),
-            (Bind, Some("/x".into()), "/y".into(), false)
-        );
-        assert_eq!(
-            parsed("~/thing:d:\\target"),
-            (Bind, Some("~/thing".into()), "d:\\target".into(), false)
-        );
+        assert_eq!(parsed("/x:/y:RO"), (Bind, Some("/x".into()), "/y".into(), false));
+        assert_eq!(parsed("~/thing:d:\\target"), (Bind, Some("~/thing".into()), "d:\\target".into(), false));
         assert_eq!(
             parsed("/tmp:/tmp/${VAR1:-val1}/path"),
-            (
-                Bind,
-                Some("/tmp".into()),
-                "/tmp/${VAR1:-val1}/path".into(),
-                false
-            )
+            (Bind, Some("/tmp".into()), "/tmp/${VAR1:-val1}/path".into(), false)
         );
-        assert_eq!(
-            parse_short("/x:/y:").unwrap_err(),
-            "invalid spec: /x:/y:: empty section between colons"
-        );
-        assert_eq!(
-            parse_short("/a:/b:ro:x").unwrap_err(),
-            "invalid spec: /a:/b:ro:x: too many colons"
-        );
+        assert_eq!(parse_short("/x:/y:").unwrap_err(), "invalid spec: /x:/y:: empty section between colons");
+        assert_eq!(parse_short("/a:/b:ro:x").unwrap_err(), "invalid spec: /a:/b:ro:x: too many colons");
         assert_eq!(parse_short("").unwrap_err(), "invalid empty volume spec");
     }
 

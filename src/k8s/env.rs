@@ -13,21 +13,19 @@ use std::collections::BTreeMap;
 /// Labels for an object shared by services: `io.kompose.service: <object name>`, as Kompose
 /// labels PVCs and env ConfigMaps.
 pub(crate) fn own_labels(name: &str) -> Option<BTreeMap<String, String>> {
-    names::is_label_value(name)
-        .then(|| BTreeMap::from([(SERVICE_LABEL.to_string(), name.to_string())]))
+    names::is_label_value(name).then(|| BTreeMap::from([(SERVICE_LABEL.to_string(), name.to_string())]))
 }
 
 impl Mapper<'_> {
-    pub(crate) fn environment(
-        &mut self,
-        service: &Service,
-        names: &ServiceNames,
-        container: &mut Container,
-    ) {
+    pub(crate) fn environment(&mut self, service: &Service, names: &ServiceNames, container: &mut Container) {
         let mut env = Vec::new();
         for var in &service.environment {
             match &var.value {
-                Some(value) => env.push(EnvVar { name: var.name.clone(), value: Some(value.clone()), ..EnvVar::default() }),
+                Some(value) => env.push(EnvVar {
+                    name: var.name.clone(),
+                    value: Some(super::workload::escape_dollars(value)),
+                    ..EnvVar::default()
+                }),
                 None => self.warn(
                     Code::EnvUnresolved,
                     var.pos,
@@ -49,34 +47,21 @@ impl Mapper<'_> {
                         Diagnostic::at(
                             Code::InvalidName,
                             file.pos,
-                            format!(
-                                "env file `{}` sets `{key}`, which is not a valid ConfigMap key",
-                                file.path
-                            ),
+                            format!("env file `{}` sets `{key}`, which is not a valid ConfigMap key", file.path),
                         )
-                        .with_help(
-                            "ConfigMap keys may contain only letters, digits, `-`, `_` and `.`",
-                        ),
+                        .with_help("ConfigMap keys may contain only letters, digits, `-`, `_` and `.`"),
                     );
                 }
             }
-            let data: BTreeMap<String, String> =
-                vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let data: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             let object = ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some(name.clone()),
-                    labels: own_labels(&name),
-                    ..ObjectMeta::default()
-                },
+                metadata: ObjectMeta { name: Some(name.clone()), labels: own_labels(&name), ..ObjectMeta::default() },
                 data: Some(data),
                 ..ConfigMap::default()
             };
             self.add(Object::new("ConfigMap", &name, &object, Some(file.pos)));
             from.push(EnvFromSource {
-                config_map_ref: Some(ConfigMapEnvSource {
-                    name: name.clone(),
-                    optional: None,
-                }),
+                config_map_ref: Some(ConfigMapEnvSource { name: name.clone(), optional: None }),
                 ..EnvFromSource::default()
             });
         }

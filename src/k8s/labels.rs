@@ -50,7 +50,10 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
                 Code::InvalidLabel,
                 value.pos,
                 format!("label `{key}` is not a valid Kubernetes annotation key and is left out"),
-                Some("annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`".into()),
+                Some(
+                    "annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`"
+                        .into(),
+                ),
             );
         }
     }
@@ -58,9 +61,6 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
 }
 
 /// The value of a `kompose.*` label, if set.
-pub(crate) fn get<'s>(
-    service: &'s Service,
-    key: &str,
-) -> Option<&'s crate::compose::Spanned<String>> {
+pub(crate) fn get<'s>(service: &'s Service, key: &str) -> Option<&'s crate::compose::Spanned<String>> {
     service.labels.get(key)
 }

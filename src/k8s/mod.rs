@@ -94,21 +94,9 @@ pub struct Object {
 }
 
 impl Object {
-    pub fn new<T: serde::Serialize>(
-        kind: &str,
-        name: &str,
-        object: &T,
-        origin: Option<Pos>,
-    ) -> Object {
-        let value =
-            serde_json::to_value(object).expect("Kubernetes objects always serialise to JSON");
-        Object {
-            kind: kind.to_string(),
-            name: name.to_string(),
-            value,
-            origin,
-            secret: kind == "Secret",
-        }
+    pub fn new<T: serde::Serialize>(kind: &str, name: &str, object: &T, origin: Option<Pos>) -> Object {
+        let value = serde_json::to_value(object).expect("Kubernetes objects always serialise to JSON");
+        Object { kind: kind.to_string(), name: name.to_string(), value, origin, secret: kind == "Secret" }
     }
 }
 
@@ -133,10 +121,7 @@ pub const KIND_ORDER: &[&str] = &[
 ];
 
 pub fn kind_rank(kind: &str) -> usize {
-    KIND_ORDER
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(KIND_ORDER.len())
+    KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len())
 }
 
 /// The names one Compose service's objects use.
@@ -160,11 +145,7 @@ impl Mapper<'_> {
     /// Add an object unless an identical one is already there (a shared env file, a shared
     /// volume); two different objects with one name are reported by the validator.
     pub fn add(&mut self, object: Object) {
-        if !self
-            .objects
-            .iter()
-            .any(|o| o.kind == object.kind && o.name == object.name && o.value == object.value)
-        {
+        if !self.objects.iter().any(|o| o.kind == object.kind && o.name == object.name && o.value == object.value) {
             self.objects.push(object);
         }
     }
@@ -187,19 +168,11 @@ pub struct Mapped {
 
 /// Map a project to Kubernetes objects.
 pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
-    let mut mapper = Mapper {
-        project,
-        options,
-        objects: Vec::new(),
-        diags: Diagnostics::default(),
-        external: Vec::new(),
-    };
+    let mut mapper =
+        Mapper { project, options, objects: Vec::new(), diags: Diagnostics::default(), external: Vec::new() };
     for nc in &project.not_converted {
-        let mut d = Diagnostic::at(
-            Code::NotConverted,
-            nc.pos,
-            format!("`{}` is not converted: {}", nc.path, nc.reason),
-        );
+        let mut d =
+            Diagnostic::at(Code::NotConverted, nc.pos, format!("`{}` is not converted: {}", nc.path, nc.reason));
         if let Some(help) = nc.help {
             d = d.with_help(help);
         }
@@ -214,15 +187,8 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     if let Some(ns) = &options.namespace {
         namespace(&mut mapper, ns);
     }
-    let Mapper {
-        mut objects,
-        diags,
-        external,
-        ..
-    } = mapper;
-    objects.sort_by(|a, b| {
-        (kind_rank(&a.kind), &a.kind, &a.name).cmp(&(kind_rank(&b.kind), &b.kind, &b.name))
-    });
+    let Mapper { mut objects, diags, external, .. } = mapper;
+    objects.sort_by(|a, b| (kind_rank(&a.kind), &a.kind, &a.name).cmp(&(kind_rank(&b.kind), &b.kind, &b.name)));
     (Mapped { objects, external }, diags)
 }
 
@@ -230,19 +196,12 @@ fn namespace(mapper: &mut Mapper, ns: &str) {
     use k8s_openapi::api::core::v1::Namespace;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     for object in &mut mapper.objects {
-        if let Some(meta) = object
-            .value
-            .get_mut("metadata")
-            .and_then(Value::as_object_mut)
-        {
+        if let Some(meta) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("namespace".into(), Value::String(ns.to_string()));
         }
     }
     let object = Namespace {
-        metadata: ObjectMeta {
-            name: Some(ns.to_string()),
-            ..ObjectMeta::default()
-        },
+        metadata: ObjectMeta { name: Some(ns.to_string()), ..ObjectMeta::default() },
         ..Namespace::default()
     };
     mapper.add(Object::new("Namespace", ns, &object, None));
@@ -253,19 +212,13 @@ fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String,
     let mut out = BTreeMap::new();
     let mut taken: BTreeMap<String, &Service> = BTreeMap::new();
     for service in &project.services {
-        let override_name = service
-            .labels
-            .get("kompose.service.name_override")
-            .map(|l| l.value.as_str());
+        let override_name = service.labels.get("kompose.service.name_override").map(|l| l.value.as_str());
         let object = names::dns_label(override_name.unwrap_or(&service.name), "service");
         if object != service.name && override_name.is_none() {
             diags.push(Diagnostic::at(
                 Code::Renamed,
                 service.pos,
-                format!(
-                    "service `{}` is named `{object}` in Kubernetes",
-                    service.name
-                ),
+                format!("service `{}` is named `{object}` in Kubernetes", service.name),
             ));
         }
         if let Some(other) = taken.get(&object) {
@@ -273,10 +226,7 @@ fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String,
                 Diagnostic::at(
                     Code::DuplicateName,
                     service.pos,
-                    format!(
-                        "services `{}` and `{}` both become `{object}` in Kubernetes",
-                        other.name, service.name
-                    ),
+                    format!("services `{}` and `{}` both become `{object}` in Kubernetes", other.name, service.name),
                 )
                 .with_help("rename one of them, or set `kompose.service.name_override` on one"),
             );

@@ -62,9 +62,7 @@ pub fn volume_label(name: &str, fallback: &str) -> String {
 pub fn is_dns1123_label(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -81,9 +79,7 @@ pub fn is_dns1123_subdomain(name: &str) -> bool {
 pub fn is_label_value(value: &str) -> bool {
     value.is_empty()
         || (value.len() <= 63
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             && value.starts_with(|c: char| c.is_ascii_alphanumeric())
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
@@ -107,9 +103,7 @@ pub fn is_qualified_name(key: &str) -> bool {
 pub fn is_iana_svc_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 15
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && name.bytes().any(|b| b.is_ascii_lowercase())
         && !name.contains("--")
         && !name.starts_with('-')
@@ -122,25 +116,15 @@ pub fn is_config_key(key: &str) -> bool {
         && key.len() <= 253
         && key != "."
         && key != ".."
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A ConfigMap name from an env file path, the way Kompose names it (`foo.env` → `foo-env`,
 /// `.env` → `env`, `src/app/.env` → `src-app--env`), but always lowercase and valid.
 pub fn env_file_configmap(path: &str, service: &str) -> String {
     let trimmed = path.trim_start_matches("./");
-    let mapped: String = trimmed
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mapped: String =
+        trimmed.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     let name = mapped.trim_matches('-').to_string();
     if name.is_empty() {
         return format!("{service}-env");

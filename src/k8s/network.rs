@@ -23,18 +23,12 @@ pub(crate) fn service(
         None => "clusterip".to_string(),
         Some(label) => {
             let value = label.value.to_ascii_lowercase();
-            if !matches!(
-                value.as_str(),
-                "clusterip" | "nodeport" | "loadbalancer" | "headless"
-            ) {
+            if !matches!(value.as_str(), "clusterip" | "nodeport" | "loadbalancer" | "headless") {
                 mapper.diags.push(
                     Diagnostic::at(
                         Code::KomposeLabel,
                         label.pos,
-                        format!(
-                            "`kompose.service.type: {}` is not a Service type",
-                            label.value
-                        ),
+                        format!("`kompose.service.type: {}` is not a Service type", label.value),
                     )
                     .with_help("use clusterip, nodeport, loadbalancer or headless"),
                 );
@@ -43,16 +37,19 @@ pub(crate) fn service(
         }
     };
     let mut ports: Vec<ServicePort> = Vec::new();
-    let mut push = |port: i32,
-                    target: i32,
-                    protocol: &str,
-                    name: Option<String>,
-                    app_protocol: Option<String>| {
+    let mut clashes: Vec<(i32, String, i32, i32)> = Vec::new();
+    let mut push = |port: i32, target: i32, protocol: &str, name: Option<String>, app_protocol: Option<String>| {
         let protocol = protocol.to_ascii_uppercase();
-        if ports
-            .iter()
-            .any(|p| p.port == port && p.protocol.as_deref() == Some(protocol.as_str()))
+        if let Some(existing) =
+            ports.iter().find(|p| p.port == port && p.protocol.as_deref() == Some(protocol.as_str()))
         {
+            let existing_target = match existing.target_port {
+                Some(IntOrString::Int(t)) => t,
+                _ => port,
+            };
+            if existing_target != target {
+                clashes.push((port, protocol, existing_target, target));
+            }
             return;
         }
         ports.push(ServicePort {
@@ -65,21 +62,20 @@ pub(crate) fn service(
         });
     };
     for p in &service.ports {
-        if let Some(ip) = &p.host_ip {
+        if let Some(ip) = p.host_ip.as_ref().filter(|ip| !matches!(ip.as_str(), "0.0.0.0" | "::")) {
             mapper.diags.push(
                 Diagnostic::at(
                     Code::HostIpDropped,
                     p.pos,
-                    format!("host IP `{ip}` of port {} is not converted: a Service listens on its cluster IP", p.target),
+                    format!(
+                        "host IP `{ip}` of port {} is not converted: a Service listens on its cluster IP",
+                        p.target
+                    ),
                 )
                 .with_help("restrict access with a NetworkPolicy instead"),
             );
         }
-        let published = p
-            .published
-            .as_deref()
-            .and_then(|s| s.parse::<u16>().ok())
-            .filter(|p| *p != 0);
+        let published = p.published.as_deref().and_then(|s| s.parse::<u16>().ok()).filter(|p| *p != 0);
         if p.published.is_some() && published.is_none() && p.published.as_deref() != Some("0") {
             mapper.diags.push(Diagnostic::at(
                 Code::NotConverted,
@@ -92,11 +88,7 @@ pub(crate) fn service(
             ));
         }
         let port = published.unwrap_or(p.target);
-        let name = p
-            .name
-            .as_ref()
-            .map(|n| n.to_ascii_lowercase())
-            .filter(|n| names::is_dns1123_label(n));
+        let name = p.name.as_ref().map(|n| n.to_ascii_lowercase()).filter(|n| names::is_dns1123_label(n));
         if let (Some(given), None) = (&p.name, &name) {
             mapper.warn(
                 Code::Renamed,
@@ -105,21 +97,22 @@ pub(crate) fn service(
                 None,
             );
         }
-        push(
-            i32::from(port),
-            i32::from(p.target),
-            &p.protocol,
-            name,
-            p.app_protocol.clone(),
-        );
+        push(i32::from(port), i32::from(p.target), &p.protocol, name, p.app_protocol.clone());
     }
     for e in &service.expose {
-        push(
-            i32::from(e.port),
-            i32::from(e.port),
-            &e.protocol,
-            None,
-            None,
+        push(i32::from(e.port), i32::from(e.port), &e.protocol, None, None);
+    }
+    for (port, protocol, first, second) in clashes {
+        mapper.diags.push(
+            Diagnostic::at(
+                Code::InvalidPort,
+                service.pos,
+                format!(
+                    "port {port}/{protocol} of `{}` is published twice, to container ports {first} and {second}",
+                    service.name
+                ),
+            )
+            .with_help("publish each host port once; Compose refuses this too when the containers start"),
         );
     }
     // Port names: the port number, or `<port>-<protocol>` when one number has two protocols.
@@ -130,29 +123,17 @@ pub(crate) fn service(
     let given: Vec<String> = ports.iter().filter_map(|p| p.name.clone()).collect();
     for p in &mut ports {
         let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
-        if p.name
-            .as_ref()
-            .is_some_and(|n| given.iter().filter(|g| *g == n).count() == 1)
-        {
+        if p.name.as_ref().is_some_and(|n| given.iter().filter(|g| *g == n).count() == 1) {
             continue;
         }
-        p.name = Some(if counts[&p.port] > 1 {
-            format!("{}-{proto}", p.port)
-        } else {
-            p.port.to_string()
-        });
+        p.name = Some(if counts[&p.port] > 1 { format!("{}-{proto}", p.port) } else { p.port.to_string() });
     }
     if ports.is_empty() && kind != "headless" {
         let referrers: Vec<&str> = mapper
             .project
             .services
             .iter()
-            .filter(|s| {
-                s.depends_on
-                    .iter()
-                    .chain(&s.links)
-                    .any(|d| d.value == service.name)
-            })
+            .filter(|s| s.depends_on.iter().chain(&s.links).any(|d| d.value == service.name))
             .map(|s| s.name.as_str())
             .collect();
         if !referrers.is_empty() {
@@ -171,10 +152,7 @@ pub(crate) fn service(
         return;
     }
     let selector = super::service_labels(names);
-    let mut spec = ServiceSpec {
-        selector: Some(selector.clone()),
-        ..ServiceSpec::default()
-    };
+    let mut spec = ServiceSpec { selector: Some(selector.clone()), ..ServiceSpec::default() };
     if !ports.is_empty() {
         spec.ports = Some(ports);
     }
@@ -194,10 +172,5 @@ pub(crate) fn service(
         spec: Some(spec),
         ..KService::default()
     };
-    mapper.add(Object::new(
-        "Service",
-        &names.object,
-        &object,
-        Some(service.pos),
-    ));
+    mapper.add(Object::new("Service", &names.object, &object, Some(service.pos)));
 }

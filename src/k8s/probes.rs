@@ -13,8 +13,9 @@ const DEFAULT_INTERVAL_NS: i64 = 30_000_000_000;
 const DEFAULT_TIMEOUT_NS: i64 = 30_000_000_000;
 const DEFAULT_RETRIES: i64 = 3;
 
+/// Whole seconds, rounded up (a 1.5s timeout becomes 2s, never a stricter 1s).
 fn seconds(ns: i64) -> i32 {
-    (ns.div_euclid(1_000_000_000)).clamp(0, i64::from(i32::MAX)) as i32
+    super::workload::ceil_seconds(ns).min(i64::from(i32::MAX)) as i32
 }
 
 pub(crate) fn probes(mapper: &mut Mapper, service: &Service, container: &mut Container) {
@@ -40,10 +41,7 @@ fn label_port(mapper: &mut Mapper, label: Option<&Spanned<String>>) -> Option<i3
 /// HTTP or TCP action from `<prefix>.http_get_path` + `.http_get_port`, or `.tcp_port`.
 fn label_action(mapper: &mut Mapper, service: &Service, prefix: &str, probe: &mut Probe) -> bool {
     let path = labels::get(service, &format!("{prefix}.http_get_path"));
-    let http_port = label_port(
-        mapper,
-        labels::get(service, &format!("{prefix}.http_get_port")),
-    );
+    let http_port = label_port(mapper, labels::get(service, &format!("{prefix}.http_get_port")));
     let tcp_port = label_port(mapper, labels::get(service, &format!("{prefix}.tcp_port")));
     if let (Some(path), Some(port)) = (path, http_port) {
         probe.http_get = Some(HTTPGetAction {
@@ -54,19 +52,14 @@ fn label_action(mapper: &mut Mapper, service: &Service, prefix: &str, probe: &mu
         return true;
     }
     if let Some(port) = tcp_port {
-        probe.tcp_socket = Some(TCPSocketAction {
-            port: IntOrString::Int(port),
-            ..TCPSocketAction::default()
-        });
+        probe.tcp_socket = Some(TCPSocketAction { port: IntOrString::Int(port), ..TCPSocketAction::default() });
         return true;
     }
     false
 }
 
 fn shell(script: &str) -> ExecAction {
-    ExecAction {
-        command: Some(vec!["sh".into(), "-c".into(), script.to_string()]),
-    }
+    ExecAction { command: Some(vec!["sh".into(), "-c".into(), script.to_string()]) }
 }
 
 fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
@@ -75,20 +68,11 @@ fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
     match check.map(|h| &h.test) {
         Some(HealthTest::Disabled) => return None,
         Some(HealthTest::Exec(args)) if !args.is_empty() => {
-            probe.exec = Some(ExecAction {
-                command: Some(args.clone()),
-            })
+            probe.exec = Some(ExecAction { command: Some(args.clone()) })
         }
-        Some(HealthTest::Shell(script)) if !script.trim().is_empty() => {
-            probe.exec = Some(shell(script))
-        }
+        Some(HealthTest::Shell(script)) if !script.trim().is_empty() => probe.exec = Some(shell(script)),
         _ => {
-            if !label_action(
-                mapper,
-                service,
-                "kompose.service.healthcheck.liveness",
-                &mut probe,
-            ) {
+            if !label_action(mapper, service, "kompose.service.healthcheck.liveness", &mut probe) {
                 if let Some(h) = check {
                     mapper.warn(
                         Code::HealthcheckNoTest,
@@ -101,28 +85,14 @@ fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
             }
         }
     }
-    probe.period_seconds = Some(
-        seconds(
-            check
-                .and_then(|h| h.interval_ns)
-                .unwrap_or(DEFAULT_INTERVAL_NS),
-        )
-        .max(1),
-    );
-    probe.timeout_seconds = Some(
-        seconds(
-            check
-                .and_then(|h| h.timeout_ns)
-                .unwrap_or(DEFAULT_TIMEOUT_NS),
-        )
-        .max(1),
-    );
-    probe.failure_threshold = Some(
-        check
-            .and_then(|h| h.retries)
-            .unwrap_or(DEFAULT_RETRIES)
-            .clamp(1, i64::from(i32::MAX)) as i32,
-    );
+    // Docker treats 0 (and unset) as "use the default".
+    let positive = |v: Option<i64>| v.filter(|n| *n > 0);
+    probe.period_seconds =
+        Some(seconds(positive(check.and_then(|h| h.interval_ns)).unwrap_or(DEFAULT_INTERVAL_NS)).max(1));
+    probe.timeout_seconds =
+        Some(seconds(positive(check.and_then(|h| h.timeout_ns)).unwrap_or(DEFAULT_TIMEOUT_NS)).max(1));
+    probe.failure_threshold =
+        Some(positive(check.and_then(|h| h.retries)).unwrap_or(DEFAULT_RETRIES).min(i64::from(i32::MAX)) as i32);
     if let Some(start) = check.and_then(|h| h.start_period_ns).filter(|ns| *ns > 0) {
         probe.initial_delay_seconds = Some(seconds(start));
     }
@@ -132,10 +102,7 @@ fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
 fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
     const P: &str = "kompose.service.healthcheck.readiness";
     if let Some(disable) = labels::get(service, &format!("{P}.disable")) {
-        if matches!(
-            disable.value.to_ascii_lowercase().as_str(),
-            "true" | "1" | "yes"
-        ) {
+        if matches!(disable.value.to_ascii_lowercase().as_str(), "true" | "1" | "yes") {
             return None;
         }
     }
@@ -147,9 +114,7 @@ fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
         } else {
             match split_command(text.strip_prefix("CMD").unwrap_or(text)) {
                 Ok(split) if !split.args.is_empty() && split.dropped.is_none() => {
-                    probe.exec = Some(ExecAction {
-                        command: Some(split.args),
-                    })
+                    probe.exec = Some(ExecAction { command: Some(split.args) })
                 }
                 // Shell operators or a parse failure: run the text through a shell.
                 _ => probe.exec = Some(shell(text)),
@@ -163,11 +128,7 @@ fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
         match parse_duration(&label.value) {
             Ok(ns) => Some(seconds(ns)),
             Err(e) => {
-                mapper.diags.push(Diagnostic::at(
-                    Code::KomposeLabel,
-                    label.pos,
-                    format!("`{P}.{key}`: {e}"),
-                ));
+                mapper.diags.push(Diagnostic::at(Code::KomposeLabel, label.pos, format!("`{P}.{key}`: {e}")));
                 None
             }
         }
@@ -181,10 +142,7 @@ fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
             _ => mapper.diags.push(Diagnostic::at(
                 Code::KomposeLabel,
                 retries.pos,
-                format!(
-                    "`{P}.retries` must be a positive whole number, found `{}`",
-                    retries.value
-                ),
+                format!("`{P}.retries` must be a positive whole number, found `{}`", retries.value),
             )),
         }
     }

@@ -9,9 +9,9 @@ use super::{labels, names, Mapper, Object, ServiceNames, VolumeStrategy};
 use crate::compose::{FileRef, FileSource, HostPath, MountType, Service};
 use crate::diag::{Code, Diagnostic, Pos};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, HostPathVolumeSource,
-    KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
-    Secret, SecretVolumeSource, Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, HostPathVolumeSource, KeyToPath,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Secret, SecretVolumeSource,
+    Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -19,25 +19,17 @@ use k8s_openapi::ByteString;
 use std::collections::BTreeMap;
 
 fn basename(path: &str) -> &str {
-    path.trim_end_matches(['/', '\\'])
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or(path)
+    path.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// Whether `text` is a Kubernetes quantity such as `1Gi`, `500M` or `10`.
 pub fn is_quantity(text: &str) -> bool {
-    let number_end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(number_end);
     !number.is_empty()
         && number.matches('.').count() <= 1
         && number != "."
-        && matches!(
-            suffix,
-            "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E" | "m"
-        )
+        && matches!(suffix, "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E" | "m")
 }
 
 impl Mapper<'_> {
@@ -50,10 +42,7 @@ impl Mapper<'_> {
                 Diagnostic::at(
                     Code::KomposeLabel,
                     label.pos,
-                    format!(
-                        "`kompose.volume.size: {}` is not a storage size",
-                        label.value
-                    ),
+                    format!("`kompose.volume.size: {}` is not a storage size", label.value),
                 )
                 .with_help("write a Kubernetes quantity such as `1Gi` or `500Mi`"),
             );
@@ -61,25 +50,12 @@ impl Mapper<'_> {
         }
     }
 
-    fn claim(
-        &mut self,
-        name: &str,
-        size: String,
-        storage_class: Option<String>,
-        read_only: bool,
-        origin: Option<Pos>,
-    ) {
-        let access = if read_only {
-            "ReadOnlyMany"
-        } else {
-            "ReadWriteOnce"
-        };
+    /// A claim. Always ReadWriteOnce: a new claim starts empty, so a read-only one could
+    /// never receive data (mounts carry `readOnly` instead).
+    fn claim(&mut self, name: &str, size: String, storage_class: Option<String>, origin: Option<Pos>) {
+        let access = "ReadWriteOnce";
         let object = PersistentVolumeClaim {
-            metadata: ObjectMeta {
-                name: Some(name.to_string()),
-                labels: own_labels(name),
-                ..ObjectMeta::default()
-            },
+            metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
             spec: Some(PersistentVolumeClaimSpec {
                 access_modes: Some(vec![access.into()]),
                 resources: Some(VolumeResourceRequirements {
@@ -98,27 +74,34 @@ impl Mapper<'_> {
         let size = self
             .size_label(labels::get(service, "kompose.volume.size"))
             .unwrap_or_else(|| self.options.pvc_request_size.clone());
-        let class =
-            labels::get(service, "kompose.volume.storage-class-name").map(|l| l.value.clone());
+        let class = labels::get(service, "kompose.volume.storage-class-name").map(|l| l.value.clone());
         (size, class)
     }
 
     fn strategy(&mut self, service: &Service) -> VolumeStrategy {
         match labels::get(service, "kompose.volume.type") {
-            Some(label) => match VolumeStrategy::parse(&label.value) {
-                Some(s) => s,
-                None => {
-                    self.diags.push(Diagnostic::at(
+            Some(label) => {
+                match VolumeStrategy::parse(&label.value) {
+                    Some(s) => s,
+                    None => {
+                        self.diags.push(Diagnostic::at(
                         Code::KomposeLabel,
                         label.pos,
                         format!("`kompose.volume.type: {}` must be persistentVolumeClaim, emptyDir, hostPath or configMap", label.value),
                     ));
-                    self.options.volumes
+                        self.options.volumes
+                    }
                 }
-            },
+            }
             None => self.options.volumes,
         }
     }
+}
+
+/// A name derived from a service's name (`web-claim0`): a valid DNS-1123 label even when the
+/// service name is long (shortened with a stable hash).
+fn derived(svc: &str, suffix: &str) -> String {
+    names::volume_label(&format!("{svc}-{suffix}"), suffix)
 }
 
 fn empty_dir(name: String, memory: bool) -> Volume {
@@ -155,21 +138,18 @@ pub(crate) fn mounts(
     let mut volumes: Vec<Volume> = Vec::new();
     let mut mounts: Vec<VolumeMount> = Vec::new();
     let mut tmpfs_index = 0usize;
-    let add_mount = |mounts: &mut Vec<VolumeMount>,
-                     name: &str,
-                     path: &str,
-                     read_only: bool,
-                     sub_path: Option<String>| {
-        mounts.push(VolumeMount {
-            name: name.to_string(),
-            mount_path: path.to_string(),
-            read_only: read_only.then_some(true),
-            sub_path,
-            ..VolumeMount::default()
-        });
-    };
+    let add_mount =
+        |mounts: &mut Vec<VolumeMount>, name: &str, path: &str, read_only: bool, sub_path: Option<String>| {
+            mounts.push(VolumeMount {
+                name: name.to_string(),
+                mount_path: path.to_string(),
+                read_only: read_only.then_some(true),
+                sub_path,
+                ..VolumeMount::default()
+            });
+        };
     for tmpfs in &service.tmpfs {
-        let name = format!("{svc}-tmpfs{tmpfs_index}");
+        let name = derived(&svc, &format!("tmpfs{tmpfs_index}"));
         tmpfs_index += 1;
         volumes.push(empty_dir(name.clone(), true));
         add_mount(&mut mounts, &name, &tmpfs.value, false, None);
@@ -181,80 +161,53 @@ pub(crate) fn mounts(
                 let name = names::volume_label(source, &format!("{svc}-volume{i}"));
                 let volume = match strategy {
                     VolumeStrategy::EmptyDir => empty_dir(name.clone(), false),
-                    VolumeStrategy::HostPath => {
-                        host_path(&name, &format!("{}/{source}", mapper.options.project_dir))
-                    }
+                    VolumeStrategy::HostPath => host_path(&name, &format!("{}/{source}", mapper.options.project_dir)),
                     _ => claim_volume(name.clone(), name.clone(), mount.read_only),
                 };
                 if !volumes.iter().any(|v| v.name == name) {
                     volumes.push(volume);
                 }
-                add_mount(
-                    &mut mounts,
-                    &name,
-                    &target,
-                    mount.read_only,
-                    mount.subpath.clone(),
-                );
+                add_mount(&mut mounts, &name, &target, mount.read_only, mount.subpath.clone());
             }
             (MountType::Volume, None) => {
                 let volume = match strategy {
-                    VolumeStrategy::EmptyDir => empty_dir(format!("{svc}-empty{i}"), false),
-                    VolumeStrategy::HostPath => empty_dir(format!("{svc}-empty{i}"), false),
+                    VolumeStrategy::EmptyDir => empty_dir(derived(&svc, &format!("empty{i}")), false),
+                    VolumeStrategy::HostPath => empty_dir(derived(&svc, &format!("empty{i}")), false),
                     _ => {
-                        let claim = format!("{svc}-claim{i}");
+                        let claim = derived(&svc, &format!("claim{i}"));
                         let (size, class) = mapper.service_claim_size(service);
-                        mapper.claim(&claim, size, class, mount.read_only, Some(mount.pos));
+                        mapper.claim(&claim, size, class, Some(mount.pos));
                         claim_volume(claim.clone(), claim, mount.read_only)
                     }
                 };
-                add_mount(
-                    &mut mounts,
-                    &volume.name.clone(),
-                    &target,
-                    mount.read_only,
-                    mount.subpath.clone(),
-                );
+                add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, mount.subpath.clone());
                 volumes.push(volume);
             }
             (MountType::Bind, Some(source)) => {
                 let volume = match strategy {
-                    VolumeStrategy::EmptyDir => Some(empty_dir(format!("{svc}-empty{i}"), false)),
+                    VolumeStrategy::EmptyDir => Some(empty_dir(derived(&svc, &format!("empty{i}")), false)),
                     VolumeStrategy::HostPath => {
                         let path = if source.starts_with('/') {
                             source.clone()
                         } else {
-                            format!(
-                                "{}/{}",
-                                mapper.options.project_dir,
-                                source.trim_start_matches("./")
-                            )
+                            format!("{}/{}", mapper.options.project_dir, source.trim_start_matches("./"))
                         };
-                        Some(host_path(&format!("{svc}-hostpath{i}"), &path))
+                        Some(host_path(&derived(&svc, &format!("hostpath{i}")), &path))
                     }
                     _ => bind_volume(mapper, service, &svc, i, mount, source, &mut mounts),
                 };
                 if let Some(volume) = volume {
                     if !mounts.iter().any(|m| m.name == volume.name) {
-                        add_mount(
-                            &mut mounts,
-                            &volume.name.clone(),
-                            &target,
-                            mount.read_only,
-                            None,
-                        );
+                        add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, None);
                     }
                     volumes.push(volume);
                 }
             }
             (MountType::Tmpfs, _) => {
-                let name = format!("{svc}-tmpfs{tmpfs_index}");
+                let name = derived(&svc, &format!("tmpfs{tmpfs_index}"));
                 tmpfs_index += 1;
                 let mut volume = empty_dir(name.clone(), true);
-                if let (Some(dir), Some(size)) = (
-                    volume.empty_dir.as_mut(),
-                    mount.tmpfs_size.filter(|s| *s > 0),
-                ) {
+                if let (Some(dir), Some(size)) = (volume.empty_dir.as_mut(), mount.tmpfs_size.filter(|s| *s > 0)) {
                     dir.size_limit = Some(super::workload::memory_quantity(size));
                 }
                 volumes.push(volume);
@@ -263,11 +216,7 @@ pub(crate) fn mounts(
             (kind, _) => mapper.warn(
                 Code::NotConverted,
                 mount.pos,
-                format!(
-                    "a `{}` mount of `{}` is not converted",
-                    kind.as_str(),
-                    target
-                ),
+                format!("a `{}` mount of `{}` is not converted", kind.as_str(), target),
                 None,
             ),
         }
@@ -275,8 +224,27 @@ pub(crate) fn mounts(
     for (kind, refs) in [("secret", &service.secrets), ("config", &service.configs)] {
         for r in refs {
             if let Some((volume, mount)) = file_mount(mapper, kind, r) {
-                if !volumes.iter().any(|v| v.name == volume.name) {
-                    volumes.push(volume);
+                match volumes.iter_mut().find(|v| v.name == volume.name) {
+                    // The same secret or config mounted again under another file name: one
+                    // volume, one item per file name.
+                    Some(existing) => {
+                        let new_items = volume
+                            .secret
+                            .and_then(|s| s.items)
+                            .or_else(|| volume.config_map.and_then(|c| c.items))
+                            .unwrap_or_default();
+                        let items = match (&mut existing.secret, &mut existing.config_map) {
+                            (Some(secret), _) => secret.items.get_or_insert_with(Vec::new),
+                            (None, Some(config)) => config.items.get_or_insert_with(Vec::new),
+                            _ => continue,
+                        };
+                        for item in new_items {
+                            if !items.iter().any(|i| i.path == item.path) {
+                                items.push(item);
+                            }
+                        }
+                    }
+                    None => volumes.push(volume),
                 }
                 mounts.push(mount);
             }
@@ -291,18 +259,13 @@ pub(crate) fn mounts(
 fn host_path(name: &str, path: &str) -> Volume {
     Volume {
         name: name.to_string(),
-        host_path: Some(HostPathVolumeSource {
-            path: path.to_string(),
-            type_: None,
-        }),
+        host_path: Some(HostPathVolumeSource { path: path.to_string(), type_: None }),
         ..Volume::default()
     }
 }
 
 /// ConfigMap data from files: UTF-8 content in `data`, anything else in `binaryData`.
-fn file_data(
-    files: &[(String, Vec<u8>)],
-) -> (BTreeMap<String, String>, BTreeMap<String, ByteString>) {
+fn file_data(files: &[(String, Vec<u8>)]) -> (BTreeMap<String, String>, BTreeMap<String, ByteString>) {
     let mut data = BTreeMap::new();
     let mut binary = BTreeMap::new();
     for (key, bytes) in files {
@@ -321,11 +284,7 @@ fn file_data(
 fn config_map(name: &str, files: &[(String, Vec<u8>)]) -> ConfigMap {
     let (data, binary) = file_data(files);
     ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(name.to_string()),
-            labels: own_labels(name),
-            ..ObjectMeta::default()
-        },
+        metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
         data: (!data.is_empty()).then_some(data),
         binary_data: (!binary.is_empty()).then_some(binary),
         ..ConfigMap::default()
@@ -345,7 +304,7 @@ fn bind_volume(
 ) -> Option<Volume> {
     match &mount.host {
         HostPath::File(bytes) => {
-            let name = format!("{svc}-cm{i}");
+            let name = derived(&svc, &format!("cm{i}"));
             let key = basename(source).to_string();
             if !names::is_config_key(&key) {
                 mapper.warn(
@@ -369,18 +328,14 @@ fn bind_volume(
                 name: name.clone(),
                 config_map: Some(ConfigMapVolumeSource {
                     name: name.clone(),
-                    items: Some(vec![KeyToPath {
-                        key: key.clone(),
-                        path: key,
-                        mode: None,
-                    }]),
+                    items: Some(vec![KeyToPath { key: key.clone(), path: key, mode: None }]),
                     ..ConfigMapVolumeSource::default()
                 }),
                 ..Volume::default()
             })
         }
         HostPath::Dir(files) => {
-            let name = format!("{svc}-cm{i}");
+            let name = derived(&svc, &format!("cm{i}"));
             if let Some((bad, _)) = files.iter().find(|(k, _)| !names::is_config_key(k)) {
                 mapper.warn(
                     Code::NotConverted,
@@ -394,15 +349,12 @@ fn bind_volume(
             mapper.add(Object::new("ConfigMap", &name, &object, Some(mount.pos)));
             Some(Volume {
                 name: name.clone(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name,
-                    ..ConfigMapVolumeSource::default()
-                }),
+                config_map: Some(ConfigMapVolumeSource { name, ..ConfigMapVolumeSource::default() }),
                 ..Volume::default()
             })
         }
         HostPath::Missing => {
-            let claim = format!("{svc}-claim{i}");
+            let claim = derived(&svc, &format!("claim{i}"));
             mapper.warn(
                 Code::BindMountMissing,
                 mount.pos,
@@ -410,7 +362,7 @@ fn bind_volume(
                 Some("create the file or directory before converting to ship its contents in a ConfigMap".into()),
             );
             let (size, class) = mapper.service_claim_size(service);
-            mapper.claim(&claim, size, class, mount.read_only, Some(mount.pos));
+            mapper.claim(&claim, size, class, Some(mount.pos));
             Some(claim_volume(claim.clone(), claim, mount.read_only))
         }
         HostPath::Unsupported(why) => {
@@ -429,29 +381,17 @@ fn bind_volume(
 /// A secret or config mounted as one file where Compose puts it.
 fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, VolumeMount)> {
     let project = mapper.project;
-    let def = if kind == "secret" {
-        project.secrets.get(&r.source)
-    } else {
-        project.configs.get(&r.source)
-    }?;
+    let def = if kind == "secret" { project.secrets.get(&r.source) } else { project.configs.get(&r.source) }?;
     let object_name = names::volume_label(&r.source, kind);
     let key = data_key(&r.source);
-    let default_dir = if kind == "secret" {
-        "/run/secrets/"
-    } else {
-        "/"
-    };
+    let default_dir = if kind == "secret" { "/run/secrets/" } else { "/" };
     let target = match &r.target {
         Some(t) if t.starts_with('/') => t.clone(),
         Some(t) => format!("{default_dir}{t}"),
         None => format!("{default_dir}{}", r.source),
     };
     let file = basename(&target).to_string();
-    let items = Some(vec![KeyToPath {
-        key: key.clone(),
-        path: file.clone(),
-        mode: None,
-    }]);
+    let items = Some(vec![KeyToPath { key: key.clone(), path: file.clone(), mode: None }]);
     let mode = r.mode.map(|m| m as i32);
     let volume = if kind == "secret" {
         Volume {
@@ -474,12 +414,7 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
             };
             if let Some(contents) = contents {
                 let object = config_map(&object_name, &[(key.clone(), contents)]);
-                mapper.add(Object::new(
-                    "ConfigMap",
-                    &object_name,
-                    &object,
-                    Some(def.pos),
-                ));
+                mapper.add(Object::new("ConfigMap", &object_name, &object, Some(def.pos)));
             }
         }
         Volume {
@@ -523,9 +458,7 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             .flat_map(|s| {
                 s.volumes
                     .iter()
-                    .filter(|m| {
-                        m.kind == MountType::Volume && m.source.as_deref() == Some(name.as_str())
-                    })
+                    .filter(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(name.as_str()))
                     .map(move |m| (s, m.read_only))
             })
             .collect();
@@ -533,10 +466,7 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             continue;
         };
         let strategy = mapper.strategy(first);
-        if !matches!(
-            strategy,
-            VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap
-        ) {
+        if !matches!(strategy, VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap) {
             continue;
         }
         let claim = names::volume_label(name, "volume");
@@ -548,43 +478,56 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                     .as_ref(),
             )
             .map_or_else(|| mapper.service_claim_size(first).0, |s| s);
-        let class =
-            labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
-        let read_only = users.iter().all(|(_, ro)| *ro);
+        let class = labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
+        let mut sharing: Vec<&str> = users.iter().map(|(s, _)| s.name.as_str()).collect();
+        sharing.dedup();
+        if sharing.len() > 1 {
+            mapper.warn(
+                Code::SharedVolume,
+                def.pos,
+                format!(
+                    "volume `{name}` is shared by `{}`: its claim is ReadWriteOnce, so their pods must run on one node",
+                    sharing.join("`, `")
+                ),
+                Some("use a storage class that supports ReadWriteMany, or give each service its own volume".into()),
+            );
+        }
         if def.external {
             mapper.warn(
                 Code::NotConverted,
                 def.pos,
-                format!("volume `{name}` is external: a claim `{claim}` is created for it; bind it to your existing volume"),
+                format!(
+                    "volume `{name}` is external: a claim `{claim}` is created for it; bind it to your existing volume"
+                ),
                 None,
             );
         }
-        mapper.claim(&claim, size, class, read_only, Some(def.pos));
+        mapper.claim(&claim, size, class, Some(def.pos));
     }
     for (name, def) in &project.secrets {
         let object_name = names::volume_label(name, "secret");
         let contents = match &def.source {
             FileSource::File { contents, .. } => contents.clone(),
-            FileSource::Environment { variable, value } => {
-                match value {
-                    Some(v) => v.clone().into_bytes(),
-                    None => {
-                        mapper.diags.push(Diagnostic::at(
+            FileSource::Environment { variable, value } => match value {
+                Some(v) => v.clone().into_bytes(),
+                None => {
+                    mapper.diags.push(Diagnostic::at(
                         Code::UndefinedReference,
                         def.pos,
                         format!("secret `{name}` takes its value from `{variable}`, which is not set"),
                     ));
-                        continue;
-                    }
+                    continue;
                 }
-            }
+            },
             FileSource::Content(text) => text.clone().into_bytes(),
             FileSource::External => {
                 mapper.external.push(("Secret".into(), object_name.clone()));
                 mapper.warn(
                     Code::NotConverted,
                     def.pos,
-                    format!("secret `{name}` is external: create the Secret `{object_name}` in the cluster before applying"),
+                    format!(
+                        "secret `{name}` is external: create the Secret `{object_name}` in the cluster before applying"
+                    ),
                     None,
                 );
                 continue;
@@ -605,20 +548,16 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     for (name, def) in &project.configs {
         if matches!(def.source, FileSource::External) {
             let object_name = names::volume_label(name, "config");
-            mapper
-                .external
-                .push(("ConfigMap".into(), object_name.clone()));
+            mapper.external.push(("ConfigMap".into(), object_name.clone()));
             mapper.warn(
                 Code::NotConverted,
                 def.pos,
-                format!("config `{name}` is external: create the ConfigMap `{object_name}` in the cluster before applying"),
+                format!(
+                    "config `{name}` is external: create the ConfigMap `{object_name}` in the cluster before applying"
+                ),
                 None,
             );
-        } else if let FileSource::Environment {
-            variable,
-            value: None,
-        } = &def.source
-        {
+        } else if let FileSource::Environment { variable, value: None } = &def.source {
             mapper.diags.push(Diagnostic::at(
                 Code::UndefinedReference,
                 def.pos,

@@ -27,19 +27,12 @@ impl Check<'_> {
 fn str_map(value: Option<&Value>) -> BTreeMap<String, String> {
     value
         .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
         .unwrap_or_default()
 }
 
 fn items<'v>(value: Option<&'v Value>) -> &'v [Value] {
-    value
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
 /// Validate every object; references must resolve to objects in `mapped` or to declared
@@ -53,27 +46,15 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
         .chain(mapped.external.iter().cloned())
         .collect();
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
-    let pod_labels: Vec<BTreeMap<String, String>> = mapped
-        .objects
-        .iter()
-        .filter_map(|o| pod_template(o).map(|(_, l)| l))
-        .collect();
+    let pod_labels: Vec<BTreeMap<String, String>> =
+        mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect();
     for object in &mapped.objects {
-        let mut check = Check {
-            object,
-            diags: &mut diags,
-        };
+        let mut check = Check { object, diags: &mut diags };
         if !seen.insert((object.kind.clone(), object.name.clone())) {
-            check.error(
-                Code::DuplicateName,
-                "two different objects of this kind have this name".into(),
-            );
+            check.error(Code::DuplicateName, "two different objects of this kind have this name".into());
         }
         let meta = object.value.get("metadata");
-        let name = meta
-            .and_then(|m| m.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
         let name_ok = match object.kind.as_str() {
             "Service" | "Namespace" => is_dns1035_label(name),
             "Pod" | "Deployment" | "DaemonSet" | "StatefulSet" | "Job" | "CronJob" => {
@@ -82,16 +63,9 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
             _ => is_dns1123_subdomain(name),
         };
         if !name_ok {
-            check.error(
-                Code::InvalidName,
-                format!("`{name}` is not a valid {} name", object.kind),
-            );
+            check.error(Code::InvalidName, format!("`{name}` is not a valid {} name", object.kind));
         }
-        labels(
-            &mut check,
-            meta.and_then(|m| m.get("labels")),
-            "metadata.labels",
-        );
+        labels(&mut check, meta.and_then(|m| m.get("labels")), "metadata.labels");
         annotations(&mut check, meta.and_then(|m| m.get("annotations")));
         if let Some((pod, template_labels)) = pod_template(object) {
             let selector = str_map(object.value.pointer("/spec/selector/matchLabels"));
@@ -108,11 +82,7 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
                     }
                 }
             }
-            labels(
-                &mut check,
-                object.value.pointer("/spec/template/metadata/labels"),
-                "pod template labels",
-            );
+            labels(&mut check, object.value.pointer("/spec/template/metadata/labels"), "pod template labels");
             pod_spec(&mut check, pod, &present);
         }
         match object.kind.as_str() {
@@ -122,10 +92,7 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
                     if let Some(map) = object.value.get(field).and_then(Value::as_object) {
                         for key in map.keys() {
                             if !is_config_key(key) {
-                                check.error(
-                                    Code::InvalidName,
-                                    format!("data key `{key}` is not valid"),
-                                );
+                                check.error(Code::InvalidName, format!("data key `{key}` is not valid"));
                             }
                         }
                     }
@@ -140,23 +107,14 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
 /// The pod spec and pod labels of an object that runs pods.
 fn pod_template(object: &Object) -> Option<(&Value, BTreeMap<String, String>)> {
     match object.kind.as_str() {
-        "Pod" => Some((
-            object.value.get("spec")?,
-            str_map(object.value.pointer("/metadata/labels")),
-        )),
+        "Pod" => Some((object.value.get("spec")?, str_map(object.value.pointer("/metadata/labels")))),
         "Deployment" | "DaemonSet" | "StatefulSet" | "Job" => Some((
             object.value.pointer("/spec/template/spec")?,
             str_map(object.value.pointer("/spec/template/metadata/labels")),
         )),
         "CronJob" => Some((
-            object
-                .value
-                .pointer("/spec/jobTemplate/spec/template/spec")?,
-            str_map(
-                object
-                    .value
-                    .pointer("/spec/jobTemplate/spec/template/metadata/labels"),
-            ),
+            object.value.pointer("/spec/jobTemplate/spec/template/spec")?,
+            str_map(object.value.pointer("/spec/jobTemplate/spec/template/metadata/labels")),
         )),
         _ => None,
     }
@@ -165,16 +123,10 @@ fn pod_template(object: &Object) -> Option<(&Value, BTreeMap<String, String>)> {
 fn labels(check: &mut Check, value: Option<&Value>, what: &str) {
     for (k, v) in str_map(value) {
         if !is_qualified_name(&k) {
-            check.error(
-                Code::InvalidObjectLabel,
-                format!("{what}: `{k}` is not a valid label key"),
-            );
+            check.error(Code::InvalidObjectLabel, format!("{what}: `{k}` is not a valid label key"));
         }
         if !is_label_value(&v) {
-            check.error(
-                Code::InvalidObjectLabel,
-                format!("{what}: `{v}` is not a valid value for label `{k}`"),
-            );
+            check.error(Code::InvalidObjectLabel, format!("{what}: `{v}` is not a valid value for label `{k}`"));
         }
     }
 }
@@ -184,17 +136,11 @@ fn annotations(check: &mut Check, value: Option<&Value>) {
     let total: usize = map.iter().map(|(k, v)| k.len() + v.len()).sum();
     for k in map.keys() {
         if !is_qualified_name(k) {
-            check.error(
-                Code::InvalidObjectLabel,
-                format!("`{k}` is not a valid annotation key"),
-            );
+            check.error(Code::InvalidObjectLabel, format!("`{k}` is not a valid annotation key"));
         }
     }
     if total > 256 * 1024 {
-        check.error(
-            Code::InvalidObjectLabel,
-            "annotations exceed 256 KiB in total".into(),
-        );
+        check.error(Code::InvalidObjectLabel, "annotations exceed 256 KiB in total".into());
     }
 }
 
@@ -202,122 +148,78 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
     let has = |kind: &str, name: &str| present.contains(&(kind.to_string(), name.to_string()));
     let mut volume_names = BTreeSet::new();
     for volume in items(pod.get("volumes")) {
-        let name = volume
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = volume.get("name").and_then(Value::as_str).unwrap_or_default();
         if !is_dns1123_label(name) {
-            check.error(
-                Code::InvalidName,
-                format!("volume name `{name}` is not a valid DNS-1123 label"),
-            );
+            check.error(Code::InvalidName, format!("volume name `{name}` is not a valid DNS-1123 label"));
         }
         if !volume_names.insert(name.to_string()) {
-            check.error(
-                Code::DuplicateName,
-                format!("two pod volumes are named `{name}`"),
-            );
+            check.error(Code::DuplicateName, format!("two pod volumes are named `{name}`"));
         }
         let refs = [
             ("ConfigMap", volume.pointer("/configMap/name")),
             ("Secret", volume.pointer("/secret/secretName")),
-            (
-                "PersistentVolumeClaim",
-                volume.pointer("/persistentVolumeClaim/claimName"),
-            ),
+            ("PersistentVolumeClaim", volume.pointer("/persistentVolumeClaim/claimName")),
         ];
         for (kind, target) in refs {
             if let Some(target) = target.and_then(Value::as_str) {
                 if !has(kind, target) {
-                    check.error(Code::DanglingReference, format!("volume `{name}` refers to {kind} `{target}`, which is not in the output"));
+                    check.error(
+                        Code::DanglingReference,
+                        format!("volume `{name}` refers to {kind} `{target}`, which is not in the output"),
+                    );
                 }
             }
         }
     }
     if let Some(hostname) = pod.get("hostname").and_then(Value::as_str) {
         if !is_dns1123_label(hostname) {
-            check.error(
-                Code::InvalidName,
-                format!("hostname `{hostname}` is not a valid DNS-1123 label"),
-            );
+            check.error(Code::InvalidName, format!("hostname `{hostname}` is not a valid DNS-1123 label"));
         }
     }
     for alias in items(pod.get("hostAliases")) {
         let ip = alias.get("ip").and_then(Value::as_str).unwrap_or_default();
         if ip.parse::<std::net::IpAddr>().is_err() {
-            check.error(
-                Code::InvalidValue,
-                format!("host alias IP `{ip}` is not an IP address"),
-            );
+            check.error(Code::InvalidValue, format!("host alias IP `{ip}` is not an IP address"));
         }
     }
     let mut container_names = BTreeSet::new();
     for group in ["initContainers", "containers"] {
         for container in items(pod.get(group)) {
-            let name = container
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
             if !is_dns1123_label(name) {
-                check.error(
-                    Code::InvalidName,
-                    format!("container name `{name}` is not a valid DNS-1123 label"),
-                );
+                check.error(Code::InvalidName, format!("container name `{name}` is not a valid DNS-1123 label"));
             }
             if !container_names.insert(name.to_string()) {
-                check.error(
-                    Code::DuplicateName,
-                    format!("two containers are named `{name}`"),
-                );
+                check.error(Code::DuplicateName, format!("two containers are named `{name}`"));
             }
             let mut port_keys = BTreeSet::new();
             for port in items(container.get("ports")) {
-                let number = port
-                    .get("containerPort")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
+                let number = port.get("containerPort").and_then(Value::as_i64).unwrap_or(0);
                 if !(1..=65535).contains(&number) {
-                    check.error(
-                        Code::InvalidPort,
-                        format!("container port {number} is outside 1-65535"),
-                    );
+                    check.error(Code::InvalidPort, format!("container port {number} is outside 1-65535"));
                 }
-                let protocol = port
-                    .get("protocol")
-                    .and_then(Value::as_str)
-                    .unwrap_or("TCP");
+                let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
                 if !port_keys.insert((number, protocol.to_string())) {
-                    check.error(
-                        Code::InvalidPort,
-                        format!("container port {number}/{protocol} is listed twice"),
-                    );
+                    check.error(Code::InvalidPort, format!("container port {number}/{protocol} is listed twice"));
                 }
                 if let Some(pname) = port.get("name").and_then(Value::as_str) {
                     if !is_iana_svc_name(pname) {
                         check.error(
                             Code::InvalidPort,
-                            format!(
-                                "container port name `{pname}` is not a valid IANA service name"
-                            ),
+                            format!("container port name `{pname}` is not a valid IANA service name"),
                         );
                     }
                 }
             }
             for mount in items(container.get("volumeMounts")) {
-                let vname = mount
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let vname = mount.get("name").and_then(Value::as_str).unwrap_or_default();
                 if !volume_names.contains(vname) {
                     check.error(
                         Code::DanglingReference,
                         format!("container `{name}` mounts `{vname}`, which is not a pod volume"),
                     );
                 }
-                let path = mount
-                    .get("mountPath")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let path = mount.get("mountPath").and_then(Value::as_str).unwrap_or_default();
                 if path.is_empty() || path.contains(':') && !path.starts_with('/') {
                     check.error(
                         Code::InvalidValue,
@@ -327,27 +229,15 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
             }
             let mut paths = BTreeSet::new();
             for mount in items(container.get("volumeMounts")) {
-                let path = mount
-                    .get("mountPath")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let path = mount.get("mountPath").and_then(Value::as_str).unwrap_or_default();
                 if !paths.insert(path.to_string()) {
-                    check.error(
-                        Code::DuplicateName,
-                        format!("container `{name}` mounts two volumes at `{path}`"),
-                    );
+                    check.error(Code::DuplicateName, format!("container `{name}` mounts two volumes at `{path}`"));
                 }
             }
             for env in items(container.get("env")) {
                 let ename = env.get("name").and_then(Value::as_str).unwrap_or_default();
-                if ename.is_empty()
-                    || ename.contains('=')
-                    || !ename.bytes().all(|b| (0x20..0x7f).contains(&b))
-                {
-                    check.error(
-                        Code::InvalidName,
-                        format!("environment variable name `{ename}` is not valid"),
-                    );
+                if ename.is_empty() || ename.contains('=') || !ename.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    check.error(Code::InvalidName, format!("environment variable name `{ename}` is not valid"));
                 }
             }
             for from in items(container.get("envFrom")) {
@@ -355,9 +245,7 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
                     if !has("ConfigMap", cm) {
                         check.error(
                             Code::DanglingReference,
-                            format!(
-                                "`envFrom` refers to ConfigMap `{cm}`, which is not in the output"
-                            ),
+                            format!("`envFrom` refers to ConfigMap `{cm}`, which is not in the output"),
                         );
                     }
                 }
@@ -367,80 +255,45 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
 }
 
 fn service(check: &mut Check, pod_labels: &[BTreeMap<String, String>]) {
-    let spec = check
-        .object
-        .value
-        .get("spec")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let spec = check.object.value.get("spec").cloned().unwrap_or(Value::Null);
     let ports = items(spec.get("ports")).to_vec();
     let mut names = BTreeSet::new();
     let mut keys = BTreeSet::new();
     let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
     if ports.is_empty() && !headless {
-        check.error(
-            Code::InvalidPort,
-            "a Service that is not headless needs at least one port".into(),
-        );
+        check.error(Code::InvalidPort, "a Service that is not headless needs at least one port".into());
     }
     for port in &ports {
         let number = port.get("port").and_then(Value::as_i64).unwrap_or(0);
         if !(1..=65535).contains(&number) {
-            check.error(
-                Code::InvalidPort,
-                format!("port {number} is outside 1-65535"),
-            );
+            check.error(Code::InvalidPort, format!("port {number} is outside 1-65535"));
         }
         if let Some(target) = port.get("targetPort").and_then(Value::as_i64) {
             if !(1..=65535).contains(&target) {
-                check.error(
-                    Code::InvalidPort,
-                    format!("target port {target} is outside 1-65535"),
-                );
+                check.error(Code::InvalidPort, format!("target port {target} is outside 1-65535"));
             }
         }
-        let protocol = port
-            .get("protocol")
-            .and_then(Value::as_str)
-            .unwrap_or("TCP")
-            .to_string();
+        let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_string();
         if !keys.insert((number, protocol.clone())) {
-            check.error(
-                Code::InvalidPort,
-                format!("port {number}/{protocol} is listed twice"),
-            );
+            check.error(Code::InvalidPort, format!("port {number}/{protocol} is listed twice"));
         }
         match port.get("name").and_then(Value::as_str) {
             Some(name) => {
                 if !is_dns1123_label(name) {
-                    check.error(
-                        Code::InvalidPort,
-                        format!("port name `{name}` is not a valid DNS-1123 label"),
-                    );
+                    check.error(Code::InvalidPort, format!("port name `{name}` is not a valid DNS-1123 label"));
                 }
                 if !names.insert(name.to_string()) {
-                    check.error(
-                        Code::InvalidPort,
-                        format!("port name `{name}` is used twice"),
-                    );
+                    check.error(Code::InvalidPort, format!("port name `{name}` is used twice"));
                 }
             }
-            None if ports.len() > 1 => check.error(
-                Code::InvalidPort,
-                "every port needs a name when there are several".into(),
-            ),
+            None if ports.len() > 1 => {
+                check.error(Code::InvalidPort, "every port needs a name when there are several".into())
+            }
             None => {}
         }
     }
     let selector = str_map(spec.get("selector"));
-    if !selector.is_empty()
-        && !pod_labels
-            .iter()
-            .any(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
-    {
-        check.error(
-            Code::SelectorMismatch,
-            "its selector matches no pod in the output".into(),
-        );
+    if !selector.is_empty() && !pod_labels.iter().any(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v))) {
+        check.error(Code::SelectorMismatch, "its selector matches no pod in the output".into());
     }
 }

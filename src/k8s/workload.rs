@@ -6,12 +6,10 @@
 use super::{labels, names, network, probes, storage, Controller, Mapper, Object, ServiceNames};
 use crate::compose::Service;
 use crate::diag::Code;
-use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy,
-};
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, HostAlias, Pod, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SecurityContext,
+    Capabilities, Container, ContainerPort, HostAlias, Pod, PodSpec, PodTemplateSpec, ResourceRequirements,
+    SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -43,11 +41,7 @@ impl Mapper<'_> {
         }
         probes::probes(self, service, &mut container);
         if let Some(first) = service.depends_on.first() {
-            let deps: Vec<&str> = service
-                .depends_on
-                .iter()
-                .map(|d| d.value.as_str())
-                .collect();
+            let deps: Vec<&str> = service.depends_on.iter().map(|d| d.value.as_str()).collect();
             self.warn(
                 Code::DependsOn,
                 first.pos,
@@ -61,12 +55,26 @@ impl Mapper<'_> {
             );
         }
         network::service(self, service, names, all, &annotations);
-        pod.hostname = service.hostname.clone();
+        if let Some(hostname) = &service.hostname {
+            if names::is_dns1123_label(&hostname.value) {
+                pod.hostname = Some(hostname.value.clone());
+            } else {
+                self.diags.push(
+                    crate::diag::Diagnostic::at(
+                        Code::InvalidName,
+                        hostname.pos,
+                        format!("hostname `{}` is not a valid DNS-1123 label", hostname.value),
+                    )
+                    .with_help("use at most 63 lowercase letters, digits and `-`; a domain goes in a Service, not the hostname"),
+                );
+            }
+        }
         if !service.extra_hosts.is_empty() {
             pod.host_aliases = Some(host_aliases(self, service));
         }
         if let Some(ns) = service.stop_grace_period_ns {
-            pod.termination_grace_period_seconds = Some(ns.div_euclid(1_000_000_000).max(0));
+            // Rounded up: 0 would mean "kill at once", which a sub-second grace period is not.
+            pod.termination_grace_period_seconds = Some(ceil_seconds(ns));
         }
         pod.containers = vec![container];
         let annotations = (!annotations.is_empty()).then_some(annotations);
@@ -84,18 +92,11 @@ impl Mapper<'_> {
             }),
             spec: Some(pod),
         };
-        let selector = LabelSelector {
-            match_labels: Some(pod_labels.clone()),
-            ..LabelSelector::default()
-        };
+        let selector = LabelSelector { match_labels: Some(pod_labels.clone()), ..LabelSelector::default() };
         let origin = Some(service.pos);
         match kind {
             Kind::Deployment => {
-                let has_claims = pod
-                    .volumes
-                    .iter()
-                    .flatten()
-                    .any(|v| v.persistent_volume_claim.is_some());
+                let has_claims = pod.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some());
                 let spec = DeploymentSpec {
                     replicas: Some(self.replicas(service)),
                     selector,
@@ -107,43 +108,24 @@ impl Mapper<'_> {
                     template: template(pod),
                     ..DeploymentSpec::default()
                 };
-                let object = Deployment {
-                    metadata: meta,
-                    spec: Some(spec),
-                    ..Deployment::default()
-                };
+                let object = Deployment { metadata: meta, spec: Some(spec), ..Deployment::default() };
                 self.add(Object::new("Deployment", &names.object, &object, origin));
             }
             Kind::DaemonSet => {
-                let spec = DaemonSetSpec {
-                    selector,
-                    template: template(pod),
-                    ..DaemonSetSpec::default()
-                };
-                let object = DaemonSet {
-                    metadata: meta,
-                    spec: Some(spec),
-                    ..DaemonSet::default()
-                };
+                let spec = DaemonSetSpec { selector, template: template(pod), ..DaemonSetSpec::default() };
+                let object = DaemonSet { metadata: meta, spec: Some(spec), ..DaemonSet::default() };
                 self.add(Object::new("DaemonSet", &names.object, &object, origin));
             }
             Kind::Pod(policy) => {
                 pod.restart_policy = Some(policy.into());
-                let object = Pod {
-                    metadata: meta,
-                    spec: Some(pod),
-                    ..Pod::default()
-                };
+                let object = Pod { metadata: meta, spec: Some(pod), ..Pod::default() };
                 self.add(Object::new("Pod", &names.object, &object, origin));
             }
         }
     }
 
     fn workload_kind(&mut self, service: &Service) -> Kind {
-        let restart = service
-            .restart_condition
-            .as_ref()
-            .or(service.restart.as_ref());
+        let restart = service.restart_condition.as_ref().or(service.restart.as_ref());
         let policy = restart.map(|r| (r.value.as_str(), r.pos));
         let run_once = match policy {
             None | Some(("always" | "any" | "", _)) => None,
@@ -151,7 +133,8 @@ impl Mapper<'_> {
                 self.warn(
                     Code::RestartPolicy,
                     pos,
-                    "`unless-stopped` becomes `Always`: Kubernetes restarts containers until the workload is deleted".into(),
+                    "`unless-stopped` becomes `Always`: Kubernetes restarts containers until the workload is deleted"
+                        .into(),
                     None,
                 );
                 None
@@ -160,12 +143,8 @@ impl Mapper<'_> {
             Some((p, _)) if p == "on-failure" || p.starts_with("on-failure:") => Some("OnFailure"),
             Some((other, pos)) => {
                 self.diags.push(
-                    crate::diag::Diagnostic::at(
-                        Code::InvalidValue,
-                        pos,
-                        format!("unknown restart policy `{other}`"),
-                    )
-                    .with_help("use `no`, `always`, `on-failure` or `unless-stopped`"),
+                    crate::diag::Diagnostic::at(Code::InvalidValue, pos, format!("unknown restart policy `{other}`"))
+                        .with_help("use `no`, `always`, `on-failure` or `unless-stopped`"),
                 );
                 None
             }
@@ -175,7 +154,10 @@ impl Mapper<'_> {
                 self.warn(
                     Code::RestartPolicy,
                     r.pos,
-                    format!("`{}` runs the service once: it becomes a Pod with `restartPolicy: {policy}`", r.value),
+                    format!(
+                        "`restart: {}` does not keep the service running: it becomes a Pod with `restartPolicy: {policy}`",
+                        r.value
+                    ),
                     None,
                 );
             }
@@ -198,11 +180,7 @@ impl Mapper<'_> {
                 self.diags.push(crate::diag::Diagnostic::at(
                     Code::InvalidValue,
                     r.pos,
-                    format!(
-                        "replicas must be between 0 and {}, found {}",
-                        i32::MAX,
-                        r.value
-                    ),
+                    format!("replicas must be between 0 and {}, found {}", i32::MAX, r.value),
                 ));
                 1
             }
@@ -230,10 +208,7 @@ impl Mapper<'_> {
                 self.diags.push(crate::diag::Diagnostic::at(
                     Code::NoImage,
                     service.pos,
-                    format!(
-                        "service `{}` has neither an image nor a build section",
-                        service.name
-                    ),
+                    format!("service `{}` has neither an image nor a build section", service.name),
                 ));
                 service.name.clone()
             }
@@ -242,12 +217,7 @@ impl Mapper<'_> {
             Some(cn) => {
                 let n = names::volume_label(&cn.value, &names.object);
                 if n != cn.value {
-                    self.warn(
-                        Code::Renamed,
-                        cn.pos,
-                        format!("container name `{}` becomes `{n}`", cn.value),
-                        None,
-                    );
+                    self.warn(Code::Renamed, cn.pos, format!("container name `{}` becomes `{n}`", cn.value), None);
                 }
                 n
             }
@@ -256,8 +226,8 @@ impl Mapper<'_> {
         let mut container = Container {
             name,
             image: Some(image),
-            args: service.command.clone(),
-            command: service.entrypoint.clone(),
+            args: escape_all(&service.command),
+            command: escape_all(&service.entrypoint),
             working_dir: service.working_dir.clone(),
             stdin: service.stdin_open.then_some(true),
             tty: service.tty.then_some(true),
@@ -271,10 +241,10 @@ impl Mapper<'_> {
             .chain(service.expose.iter().map(|e| (e.port, e.protocol.as_str())));
         for (port, protocol) in all {
             let protocol = protocol.to_ascii_uppercase();
-            if !ports.iter().any(|p| {
-                p.container_port == i32::from(port)
-                    && p.protocol.as_deref() == Some(protocol.as_str())
-            }) {
+            if !ports
+                .iter()
+                .any(|p| p.container_port == i32::from(port) && p.protocol.as_deref() == Some(protocol.as_str()))
+            {
                 ports.push(ContainerPort {
                     container_port: i32::from(port),
                     protocol: Some(protocol),
@@ -322,13 +292,22 @@ impl Mapper<'_> {
                     sc.run_as_user = Some(u);
                     sc.run_as_group = Some(g);
                 }
+                (Ok(u), Some(Err(_))) => {
+                    sc.run_as_user = Some(u);
+                    self.warn(
+                        Code::UserNotNumeric,
+                        user.pos,
+                        format!(
+                            "the group in `user: {}` is not converted: Kubernetes needs a numeric group ID",
+                            user.value
+                        ),
+                        Some(format!("write the numeric group, e.g. `user: \"{u}:1000\"`")),
+                    );
+                }
                 _ => self.warn(
                     Code::UserNotNumeric,
                     user.pos,
-                    format!(
-                        "`user: {}` is not converted: Kubernetes needs numeric user and group IDs",
-                        user.value
-                    ),
+                    format!("`user: {}` is not converted: Kubernetes needs numeric user and group IDs", user.value),
                     Some("write the numeric ID, e.g. `user: \"1000:1000\"`".into()),
                 ),
             }
@@ -340,25 +319,48 @@ impl Mapper<'_> {
             sc.read_only_root_filesystem = Some(true);
         }
         let cap = |list: &[String]| -> Option<Vec<String>> {
-            (!list.is_empty()).then(|| {
-                list.iter()
-                    .map(|c| c.strip_prefix("CAP_").unwrap_or(c).to_string())
-                    .collect()
-            })
+            (!list.is_empty()).then(|| list.iter().map(|c| c.strip_prefix("CAP_").unwrap_or(c).to_string()).collect())
         };
         if !service.cap_add.is_empty() || !service.cap_drop.is_empty() {
-            sc.capabilities = Some(Capabilities {
-                add: cap(&service.cap_add),
-                drop: cap(&service.cap_drop),
-            });
+            sc.capabilities = Some(Capabilities { add: cap(&service.cap_add), drop: cap(&service.cap_drop) });
         }
         (sc != SecurityContext::default()).then_some(sc)
     }
 }
 
+/// Whole seconds, rounded up; never negative.
+pub fn ceil_seconds(ns: i64) -> i64 {
+    if ns <= 0 {
+        0
+    } else {
+        (ns + 999_999_999) / 1_000_000_000
+    }
+}
+
+/// `$` starts a variable reference (`$(VAR)`) or an escape (`$$`) in a container's command,
+/// args and env values; Compose has no such expansion, so escape it to keep the text literal.
+pub fn escape_dollars(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' && matches!(chars.peek(), Some('$' | '(')) {
+            out.push('$');
+        }
+    }
+    out
+}
+
+fn escape_all(list: &Option<Vec<String>>) -> Option<Vec<String>> {
+    list.as_ref().map(|items| items.iter().map(|s| escape_dollars(s)).collect())
+}
+
 /// CPUs as a quantity: whole numbers as is, fractions in millicores (`0.5` → `500m`).
 pub fn cpu_quantity(cpus: f64) -> Quantity {
-    let milli = (cpus * 1000.0).round() as i64;
+    let mut milli = (cpus * 1000.0).round() as i64;
+    if milli == 0 && cpus > 0.0 {
+        milli = 1;
+    }
     if milli % 1000 == 0 {
         Quantity((milli / 1000).to_string())
     } else {
@@ -368,12 +370,7 @@ pub fn cpu_quantity(cpus: f64) -> Quantity {
 
 /// Bytes as a quantity in the largest binary unit that divides them (`10Mi`, `1Gi`).
 pub fn memory_quantity(bytes: i64) -> Quantity {
-    for (unit, size) in [
-        ("Ti", 1i64 << 40),
-        ("Gi", 1 << 30),
-        ("Mi", 1 << 20),
-        ("Ki", 1 << 10),
-    ] {
+    for (unit, size) in [("Ti", 1i64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
         if bytes != 0 && bytes % size == 0 {
             return Quantity(format!("{}{unit}", bytes / size));
         }
@@ -403,25 +400,21 @@ fn resources(service: &Service) -> Option<ResourceRequirements> {
 
 fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
     let mut aliases: Vec<HostAlias> = Vec::new();
-    for (host, ip) in &service.extra_hosts {
+    for (host, ip, pos) in &service.extra_hosts {
         if ip.parse::<std::net::IpAddr>().is_err() {
             mapper.warn(
                 Code::NotConverted,
-                service.pos,
-                format!("`extra_hosts` entry `{host}` → `{ip}` is not converted: a pod's host aliases need an IP address"),
+                *pos,
+                format!(
+                    "`extra_hosts` entry `{host}` → `{ip}` is not converted: a pod's host aliases need an IP address"
+                ),
                 None,
             );
             continue;
         }
         match aliases.iter_mut().find(|a| a.ip == *ip) {
-            Some(alias) => alias
-                .hostnames
-                .get_or_insert_with(Vec::new)
-                .push(host.clone()),
-            None => aliases.push(HostAlias {
-                ip: ip.clone(),
-                hostnames: Some(vec![host.clone()]),
-            }),
+            Some(alias) => alias.hostnames.get_or_insert_with(Vec::new).push(host.clone()),
+            None => aliases.push(HostAlias { ip: ip.clone(), hostnames: Some(vec![host.clone()]) }),
         }
     }
     aliases
@@ -430,6 +423,17 @@ fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollars_survive_kubernetes_expansion() {
+        assert_eq!(escape_dollars("$(X)"), "$$(X)");
+        assert_eq!(escape_dollars("$$"), "$$$");
+        assert_eq!(escape_dollars("$$(X)"), "$$$$(X)");
+        assert_eq!(escape_dollars("$HOME and $"), "$HOME and $");
+        assert_eq!(ceil_seconds(500_000_000), 1);
+        assert_eq!(ceil_seconds(2_000_000_000), 2);
+        assert_eq!(cpu_quantity(0.0001).0, "1m");
+    }
 
     #[test]
     fn quantities() {

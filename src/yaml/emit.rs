@@ -31,10 +31,7 @@ fn sorted_keys(map: &serde_json::Map<String, Value>, top: bool) -> Vec<&String> 
     keys.sort_by(|a, b| {
         let rank = |k: &str| {
             if top {
-                TOP_FIRST
-                    .iter()
-                    .position(|t| *t == k)
-                    .unwrap_or(TOP_FIRST.len())
+                TOP_FIRST.iter().position(|t| *t == k).unwrap_or(TOP_FIRST.len())
             } else {
                 0
             }
@@ -87,9 +84,7 @@ fn emit_seq(out: &mut String, items: &[Value], col: usize, first_inline: bool, i
         }
         out.push_str("- ");
         match item {
-            Value::Object(inner) if !inner.is_empty() => {
-                emit_map(out, inner, col + 2, true, indent, false)
-            }
+            Value::Object(inner) if !inner.is_empty() => emit_map(out, inner, col + 2, true, indent, false),
             Value::Array(inner) if !inner.is_empty() => emit_seq(out, inner, col + 2, true, indent),
             scalar => {
                 emit_scalar(out, scalar, col + 2);
@@ -164,11 +159,7 @@ fn double_quoted(out: &mut String, s: &str) {
 }
 
 fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
-        )
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// A multi-line string that a literal block (`|`) reproduces exactly.
@@ -176,16 +167,15 @@ fn literal_block_ok(s: &str) -> bool {
     s.contains('\n')
         && !s.chars().any(|c| c != '\n' && c != '\t' && needs_escape(c))
         && !s.starts_with([' ', '\t', '\n'])
-        && s.trim_end_matches('\n').split('\n').all(|line| {
-            line.is_empty() || (!line.ends_with([' ', '\t']) && !line.trim().is_empty())
-        })
+        && s.trim_end_matches('\n')
+            .split('\n')
+            .all(|line| line.is_empty() || (!line.ends_with([' ', '\t']) && !line.trim().is_empty()))
         && !s.trim_end_matches('\n').is_empty()
 }
 
 const YAML11_WORDS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=",
-    "<<",
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=", "<<",
 ];
 
 /// Whether `s` can be written without quotes and still be read back as this exact string by
@@ -239,10 +229,7 @@ fn looks_like_number_or_date(s: &str) -> bool {
     // Exponent forms: `1e3`, `1.5E-2`.
     if let Some((mantissa, exponent)) = lower.split_once('e') {
         let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        if mantissa.chars().any(|c| c.is_ascii_digit())
-            && is("0123456789_.", mantissa)
-            && is("0123456789", exponent)
-        {
+        if mantissa.chars().any(|c| c.is_ascii_digit()) && is("0123456789_.", mantissa) && is("0123456789", exponent) {
             return true;
         }
     }

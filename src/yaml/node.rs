@@ -22,10 +22,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            max_depth: 64,
-            max_nodes: 1_000_000,
-        }
+        Limits { max_depth: 64, max_nodes: 1_000_000 }
     }
 }
 
@@ -59,12 +56,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Node {
-        Node {
-            value,
-            pos,
-            tag: None,
-            raw: None,
-        }
+        Node { value, pos, tag: None, raw: None }
     }
 
     pub fn as_map(&self) -> Option<&[(Key, Node)]> {
@@ -75,17 +67,11 @@ impl Node {
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     pub fn key_pos(&self, key: &str) -> Option<Pos> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(k, _)| k.pos)
+        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(k, _)| k.pos)
     }
 
     pub fn is_null(&self) -> bool {
@@ -123,11 +109,7 @@ pub fn format_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     if f == f.trunc() && f.abs() < 1e21 {
         return format!("{}", f as i128);
@@ -167,29 +149,24 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
 
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
-            Diagnostic::at(
-                Code::YamlSyntax,
-                pos_of(*e.marker()),
-                format!("invalid YAML: {}", e.info()),
-            )
+            Diagnostic::at(Code::YamlSyntax, pos_of(*e.marker()), format!("invalid YAML: {}", e.info()))
         })?;
         let pos = pos_of(span.start);
         let is_seq = matches!(event, Event::SequenceStart(..));
         let finished: Option<(Node, usize)> = match event {
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart(_)
-            | Event::DocumentEnd
-            | Event::Nothing => None,
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {
+                None
+            }
             Event::Scalar(value, style, anchor, tag) => {
                 nodes += 1;
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 Some((scalar(&value, style, tag, pos)?, anchor))
             }
             Event::Alias(id) => {
-                let node = anchors.get(&id).cloned().ok_or_else(|| {
-                    Diagnostic::at(Code::YamlSyntax, pos, "alias refers to an unknown anchor")
-                })?;
+                let node = anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| Diagnostic::at(Code::YamlSyntax, pos, "alias refers to an unknown anchor"))?;
                 nodes += count_nodes(&node);
                 if nodes > limits.max_nodes {
                     return Err(node_budget(pos, limits));
@@ -203,10 +180,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
                     return Err(Diagnostic::at(
                         Code::YamlLimit,
                         pos,
-                        format!(
-                            "the document is nested more than {} levels deep",
-                            limits.max_depth
-                        ),
+                        format!("the document is nested more than {} levels deep", limits.max_depth),
                     )
                     .with_help("raise the limit with `--max-depth` if this file is genuine"));
                 }
@@ -215,29 +189,16 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
                 let kind = if is_seq {
                     FrameKind::Seq(Vec::new())
                 } else {
-                    FrameKind::Map {
-                        entries: Vec::new(),
-                        pending: None,
-                        merges: Vec::new(),
-                    }
+                    FrameKind::Map { entries: Vec::new(), pending: None, merges: Vec::new() }
                 };
-                stack.push(Frame {
-                    kind,
-                    pos,
-                    anchor,
-                    tag,
-                });
+                stack.push(Frame { kind, pos, anchor, tag });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let frame = stack
-                    .pop()
-                    .expect("the parser balances start and end events");
+                let frame = stack.pop().expect("the parser balances start and end events");
                 let value = match frame.kind {
                     FrameKind::Seq(items) => Value::Seq(items),
-                    FrameKind::Map {
-                        entries, merges, ..
-                    } => Value::Map(apply_merges(entries, merges)?),
+                    FrameKind::Map { entries, merges, .. } => Value::Map(apply_merges(entries, merges)?),
                 };
                 let mut node = Node::new(value, frame.pos);
                 node.tag = frame.tag;
@@ -255,32 +216,16 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
         }
         match stack.last_mut() {
             None => docs.push(node),
-            Some(Frame {
-                kind: FrameKind::Seq(items),
-                ..
-            }) => items.push(node),
-            Some(Frame {
-                kind:
-                    FrameKind::Map {
-                        entries,
-                        pending,
-                        merges,
-                    },
-                ..
-            }) => match pending.take() {
+            Some(Frame { kind: FrameKind::Seq(items), .. }) => items.push(node),
+            Some(Frame { kind: FrameKind::Map { entries, pending, merges }, .. }) => match pending.take() {
                 None => *pending = Some(map_key(node)?),
-                Some(key) if key.name == "<<" && key_is_merge(&key) => {
-                    merges.push((entries.len(), node))
-                }
+                Some(key) if key.name == "<<" && key_is_merge(&key) => merges.push((entries.len(), node)),
                 Some(key) => {
                     if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
                         return Err(Diagnostic::at(
                             Code::DuplicateKey,
                             key.pos,
-                            format!(
-                                "mapping key `{}` already defined at line {}",
-                                key.name, first.pos.line
-                            ),
+                            format!("mapping key `{}` already defined at line {}", key.name, first.pos.line),
                         )
                         .with_help("remove one of the two entries"));
                     }
@@ -296,10 +241,7 @@ fn node_budget(pos: Pos, limits: Limits) -> Diagnostic {
     Diagnostic::at(
         Code::YamlLimit,
         pos,
-        format!(
-            "the document expands to more than {} nodes (an alias bomb?)",
-            limits.max_nodes
-        ),
+        format!("the document expands to more than {} nodes (an alias bomb?)", limits.max_nodes),
     )
     .with_help("raise the limit with `--max-nodes` if this file is genuine")
 }
@@ -325,20 +267,11 @@ fn map_key(node: Node) -> Result<Key, Diagnostic> {
             return Err(Diagnostic::at(
                 Code::NonStringKey,
                 node.pos,
-                format!(
-                    "mapping key `{}` is not a string",
-                    node.raw.unwrap_or_default()
-                ),
+                format!("mapping key `{}` is not a string", node.raw.unwrap_or_default()),
             )
             .with_help("quote the key"))
         }
-        Value::Null => {
-            return Err(Diagnostic::at(
-                Code::NonStringKey,
-                node.pos,
-                "mapping key is empty (null)",
-            ))
-        }
+        Value::Null => return Err(Diagnostic::at(Code::NonStringKey, node.pos, "mapping key is empty (null)")),
         _ => {
             return Err(Diagnostic::at(
                 Code::NonStringKey,
@@ -347,23 +280,13 @@ fn map_key(node: Node) -> Result<Key, Diagnostic> {
             ))
         }
     };
-    let name = if name == "<<" && node.raw.as_deref() != Some("<<") {
-        "\u{0}<<".to_string()
-    } else {
-        name
-    };
-    Ok(Key {
-        name,
-        pos: node.pos,
-    })
+    let name = if name == "<<" && node.raw.as_deref() != Some("<<") { "\u{0}<<".to_string() } else { name };
+    Ok(Key { name, pos: node.pos })
 }
 
 /// Apply `<<` merges: keys written in the mapping win, earlier merge sources beat later ones,
 /// and merged keys take the place of the `<<` entry.
-fn apply_merges(
-    entries: Vec<(Key, Node)>,
-    merges: Vec<(usize, Node)>,
-) -> Result<Vec<(Key, Node)>, Diagnostic> {
+fn apply_merges(entries: Vec<(Key, Node)>, merges: Vec<(usize, Node)>) -> Result<Vec<(Key, Node)>, Diagnostic> {
     let mut entries: Vec<(Key, Node)> = entries
         .into_iter()
         .map(|(mut k, v)| {
@@ -402,15 +325,11 @@ fn apply_merges(
         }
         sources.push((at, merged));
     }
-    let mut seen: std::collections::HashSet<String> =
-        entries.iter().map(|(k, _)| k.name.clone()).collect();
+    let mut seen: std::collections::HashSet<String> = entries.iter().map(|(k, _)| k.name.clone()).collect();
     // Insert from the last merge position backwards so earlier indexes stay valid.
     let mut inserts: Vec<(usize, Vec<(Key, Node)>)> = Vec::new();
     for (at, merged) in sources {
-        let fresh: Vec<(Key, Node)> = merged
-            .into_iter()
-            .filter(|(k, _)| seen.insert(k.name.clone()))
-            .collect();
+        let fresh: Vec<(Key, Node)> = merged.into_iter().filter(|(k, _)| seen.insert(k.name.clone())).collect();
         inserts.push((at, fresh));
     }
     for (at, fresh) in inserts.into_iter().rev() {
@@ -422,64 +341,29 @@ fn apply_merges(
 }
 
 fn merge_error(pos: Pos) -> Diagnostic {
-    Diagnostic::at(
-        Code::YamlSyntax,
-        pos,
-        "`<<` can only merge a mapping or a list of mappings",
-    )
+    Diagnostic::at(Code::YamlSyntax, pos, "`<<` can only merge a mapping or a list of mappings")
 }
 
-fn scalar(
-    text: &str,
-    style: ScalarStyle,
-    tag: Option<String>,
-    pos: Pos,
-) -> Result<Node, Diagnostic> {
+fn scalar(text: &str, style: ScalarStyle, tag: Option<String>, pos: Pos) -> Result<Node, Diagnostic> {
     let plain = matches!(style, ScalarStyle::Plain);
-    let core = tag
-        .as_deref()
-        .and_then(|t| t.strip_prefix("tag:yaml.org,2002:"));
+    let core = tag.as_deref().and_then(|t| t.strip_prefix("tag:yaml.org,2002:"));
     let value = match core {
         Some("str") => Value::Str(text.to_string()),
         Some("null") => Value::Null,
         Some("bool") => match resolve_plain(text) {
             v @ Value::Bool(_) => v,
-            _ => {
-                return Err(Diagnostic::at(
-                    Code::WrongType,
-                    pos,
-                    format!("`{text}` is not a boolean"),
-                ))
-            }
+            _ => return Err(Diagnostic::at(Code::WrongType, pos, format!("`{text}` is not a boolean"))),
         },
         Some("int") => match resolve_plain(text) {
             v @ Value::Int(_) => v,
-            _ => {
-                return Err(Diagnostic::at(
-                    Code::WrongType,
-                    pos,
-                    format!("`{text}` is not an integer"),
-                ))
-            }
+            _ => return Err(Diagnostic::at(Code::WrongType, pos, format!("`{text}` is not an integer"))),
         },
         Some("float") => match resolve_plain(text) {
             Value::Int(i) => Value::Float(i as f64),
             v @ Value::Float(_) => v,
-            _ => {
-                return Err(Diagnostic::at(
-                    Code::WrongType,
-                    pos,
-                    format!("`{text}` is not a number"),
-                ))
-            }
+            _ => return Err(Diagnostic::at(Code::WrongType, pos, format!("`{text}` is not a number"))),
         },
-        Some(other) => {
-            return Err(Diagnostic::at(
-                Code::YamlSyntax,
-                pos,
-                format!("unsupported YAML tag `!!{other}`"),
-            ))
-        }
+        Some(other) => return Err(Diagnostic::at(Code::YamlSyntax, pos, format!("unsupported YAML tag `!!{other}`"))),
         None if plain => resolve_plain(text),
         None => Value::Str(text.to_string()),
     };
@@ -487,20 +371,13 @@ fn scalar(
         Some(t) if t.starts_with("tag:yaml.org,2002:") => None,
         Some(t) if t == "!reset" || t == "!override" => Some(t),
         Some(t) => {
-            return Err(
-                Diagnostic::at(Code::YamlSyntax, pos, format!("unknown YAML tag `{t}`"))
-                    .with_help("Compose knows only `!reset` and `!override`"),
-            )
+            return Err(Diagnostic::at(Code::YamlSyntax, pos, format!("unknown YAML tag `{t}`"))
+                .with_help("Compose knows only `!reset` and `!override`"))
         }
         None => None,
     };
     let raw = if plain { Some(text.to_string()) } else { None };
-    Ok(Node {
-        value,
-        pos,
-        tag: local_tag,
-        raw,
-    })
+    Ok(Node { value, pos, tag: local_tag, raw })
 }
 
 /// Type a plain scalar the way go-yaml v4 does (YAML 1.2 core schema plus Go number rules).
@@ -509,9 +386,7 @@ pub fn resolve_plain(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
-        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -521,9 +396,7 @@ pub fn resolve_plain(text: &str) -> Value {
     }
     let first = text.as_bytes()[0];
     if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
+        && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
         && text.bytes().any(|b| b.is_ascii_digit())
     {
         if let Ok(f) = text.replace('_', "").parse::<f64>() {
@@ -612,12 +485,7 @@ mod tests {
     fn merge_keys_keep_explicit_keys_and_earlier_sources() {
         let doc = one("x: &x {a: 1, b: 2}\ny: &y {b: 3, c: 4}\nz:\n  <<: [*x, *y]\n  a: 9\n");
         let z = doc.get("z").unwrap();
-        let names: Vec<_> = z
-            .as_map()
-            .unwrap()
-            .iter()
-            .map(|(k, _)| k.name.as_str())
-            .collect();
+        let names: Vec<_> = z.as_map().unwrap().iter().map(|(k, _)| k.name.as_str()).collect();
         assert_eq!(names, ["b", "c", "a"]);
         assert_eq!(z.get("a").unwrap().value, Value::Int(9));
         assert_eq!(z.get("b").unwrap().value, Value::Int(2));
