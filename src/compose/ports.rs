@@ -58,7 +58,7 @@ pub fn parse_short(raw: &str) -> Result<Vec<PortSpec>, String> {
     let proto_parts: Vec<&str> = container_raw.split('/').collect();
     let (container, proto) = match proto_parts.as_slice() {
         [c] => (*c, "tcp"),
-        [c, p, ..] if p.is_empty() => (*c, "tcp"),
+        [c, "", ..] => (*c, "tcp"),
         [c, p, ..] => (*c, *p),
         [] => ("", "tcp"),
     };

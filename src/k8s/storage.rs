@@ -304,7 +304,7 @@ fn bind_volume(
 ) -> Option<Volume> {
     match &mount.host {
         HostPath::File(bytes) => {
-            let name = derived(&svc, &format!("cm{i}"));
+            let name = derived(svc, &format!("cm{i}"));
             let key = basename(source).to_string();
             if !names::is_config_key(&key) {
                 mapper.warn(
@@ -335,7 +335,7 @@ fn bind_volume(
             })
         }
         HostPath::Dir(files) => {
-            let name = derived(&svc, &format!("cm{i}"));
+            let name = derived(svc, &format!("cm{i}"));
             if let Some((bad, _)) = files.iter().find(|(k, _)| !names::is_config_key(k)) {
                 mapper.warn(
                     Code::NotConverted,
@@ -354,7 +354,7 @@ fn bind_volume(
             })
         }
         HostPath::Missing => {
-            let claim = derived(&svc, &format!("claim{i}"));
+            let claim = derived(svc, &format!("claim{i}"));
             mapper.warn(
                 Code::BindMountMissing,
                 mount.pos,
@@ -477,7 +477,7 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                     .map(|v| crate::compose::Spanned::new(v.clone(), def.pos))
                     .as_ref(),
             )
-            .map_or_else(|| mapper.service_claim_size(first).0, |s| s);
+            .unwrap_or_else(|| mapper.service_claim_size(first).0);
         let class = labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
         let mut sharing: Vec<&str> = users.iter().map(|(s, _)| s.name.as_str()).collect();
         sharing.dedup();

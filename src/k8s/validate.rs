@@ -31,7 +31,7 @@ fn str_map(value: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn items<'v>(value: Option<&'v Value>) -> &'v [Value] {
+fn items(value: Option<&Value>) -> &[Value] {
     value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
