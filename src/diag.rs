@@ -96,6 +96,7 @@ codes! {
     UndefinedReference = "K110", Error, "a reference to something the project does not define";
     EmptyProject = "K111", Error, "the project defines no services";
     NoImage = "K112", Error, "a service has neither an image nor a build section";
+    NoServiceSelected = "K113", Warning, "the active profiles select no service";
     UnsetVariable = "K150", Warning, "a variable is not set and defaults to an empty string";
     ObsoleteVersion = "K151", Info, "the top-level `version` key is obsolete and ignored";
     // Mapping Compose to Kubernetes (K2xx)

@@ -83,7 +83,7 @@ pub fn convert(
 ) -> Conversion {
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
-    let env = compose::project_environment(env, project_dir, fs, &mut sources, &mut diags);
+    let env = compose::project_environment(env, project_dir, &options.load.env_files, fs, &mut sources, &mut diags);
     let (project, load_diags) = compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
     diags.0.extend(load_diags.0);
     let mut objects = Vec::new();

@@ -137,6 +137,10 @@ struct ConvertArgs {
     /// Project name (default: COMPOSE_PROJECT_NAME, the top-level `name`, or the directory name).
     #[arg(short = 'p', long)]
     project_name: Option<String>,
+    /// Read interpolation variables from this file instead of `.env` (repeatable; later files
+    /// win). Default: COMPOSE_ENV_FILES (comma-separated), else `<project>/.env`.
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_files: Vec<PathBuf>,
     /// Directory that relative paths and `.env` are resolved against (default: the first
     /// compose file's directory).
     #[arg(long)]
@@ -232,6 +236,12 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     options.load.interpolate = !args.no_interpolate;
     options.load.profiles = args.profiles.clone();
     options.load.project_name = args.project_name.clone();
+    options.load.env_files = args.env_files.clone();
+    if options.load.env_files.is_empty() {
+        if let Some(list) = std::env::var("COMPOSE_ENV_FILES").ok().filter(|v| !v.is_empty()) {
+            options.load.env_files = list.split(',').map(|p| PathBuf::from(p.trim())).collect();
+        }
+    }
     if let Some(depth) = args.max_depth {
         options.load.limits.max_depth = depth as usize;
     }
@@ -274,6 +284,8 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
 }
 
 const DEFAULT_FILES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+const OVERRIDE_FILES: [&str; 4] =
+    ["compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"];
 
 /// The compose files to read, as given or found.
 fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<String>> {
@@ -284,10 +296,26 @@ fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<
         let sep = env.get("COMPOSE_PATH_SEPARATOR").and_then(|s| s.chars().next()).unwrap_or(':');
         return Ok(list.split(sep).filter(|s| !s.is_empty()).map(str::to_string).collect());
     }
-    for name in DEFAULT_FILES {
-        if Path::new(name).is_file() {
-            return Ok(vec![name.to_string()]);
+    // The first directory, from here upwards, that holds one of the default names; an
+    // override file beside it is merged on top, as Docker Compose does.
+    let mut dir = std::env::current_dir().context("cannot read the current directory")?;
+    let mut prefix = String::new();
+    loop {
+        let found: Vec<&str> = DEFAULT_FILES.iter().copied().filter(|n| dir.join(n).is_file()).collect();
+        if let Some(first) = found.first() {
+            if found.len() > 1 {
+                eprintln!("warning: found several compose files ({}); using {first}", found.join(", "));
+            }
+            let mut paths = vec![format!("{prefix}{first}")];
+            if let Some(over) = OVERRIDE_FILES.iter().find(|n| dir.join(n).is_file()) {
+                paths.push(format!("{prefix}{over}"));
+            }
+            return Ok(paths);
         }
+        if !dir.pop() {
+            break;
+        }
+        prefix.push_str("../");
     }
     bail!("no compose file found: pass `-f FILE`, or run in a directory with compose.yaml or docker-compose.yml")
 }

@@ -71,7 +71,7 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("env_file", Converted),
     ("environment", Converted),
     ("expose", Converted),
-    ("extends", not("`extends` is not supported yet; the service is read without its base")),
+    ("extends", Converted),
     ("external_links", not("containers outside the project are not reachable by link in Kubernetes")),
     ("extra_hosts", Converted),
     (
@@ -222,7 +222,7 @@ pub const VOLUME_MOUNT_KEYS: &[(&str, Handling)] = &[
 
 pub const TOP_LEVEL_KEYS: &[(&str, Handling)] = &[
     ("configs", Converted),
-    ("include", not("`include` is not supported yet; the included files are not read")),
+    ("include", Converted),
     ("models", not("AI model bindings have no Kubernetes equivalent")),
     ("name", Converted),
     ("networks", Converted),

@@ -17,7 +17,9 @@ macro_rules! fields {
 
 mod command;
 mod dotenv;
+mod extends;
 mod fields;
+mod include;
 mod interpolate;
 pub mod keys;
 mod merge;
@@ -70,6 +72,8 @@ pub struct LoadOptions {
     pub limits: Limits,
     /// Largest file (bind mount, secret, config) read into a manifest, in bytes.
     pub max_file_bytes: u64,
+    /// `--env-file`: replaces `<project>/.env` as the source of interpolation variables.
+    pub env_files: Vec<PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -80,6 +84,7 @@ impl Default for LoadOptions {
             project_name: None,
             limits: Limits::default(),
             max_file_bytes: 1024 * 1024,
+            env_files: Vec::new(),
         }
     }
 }
@@ -95,11 +100,14 @@ pub(crate) struct Loader<'a> {
     pub options: &'a LoadOptions,
 }
 
-/// The variables interpolation sees: the process environment, then `<project>/.env` for
-/// names the process does not set (unless `COMPOSE_DISABLE_ENV_FILE` is true).
+/// The variables interpolation sees: the process environment, then the env files for names
+/// the process does not set. The env files are `env_files` (`--env-file`, in order, later
+/// ones overriding earlier ones; each must exist) or, when none are given,
+/// `<project>/.env` if it exists (unless `COMPOSE_DISABLE_ENV_FILE` is true).
 pub fn project_environment(
     process: &IndexMap<String, String>,
     project_dir: &Path,
+    env_files: &[PathBuf],
     fs: &dyn FileSystem,
     sources: &mut Sources,
     diags: &mut Diagnostics,
@@ -108,27 +116,46 @@ pub fn project_environment(
     let disabled = process
         .get("COMPOSE_DISABLE_ENV_FILE")
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
-    let path = project_dir.join(".env");
-    if disabled || fs.kind(&path) != Some(FileKind::File) {
-        return env;
-    }
-    let file = sources.add(&display_path(&path));
-    let text = match fs.read(&path).map(String::from_utf8) {
-        Ok(Ok(text)) => text,
-        _ => {
-            diags.push(Diagnostic::at(Code::FileRead, Pos::new(file, 1, 1), "`.env` cannot be read as UTF-8 text"));
+    let paths: Vec<PathBuf> = if !env_files.is_empty() {
+        env_files.to_vec()
+    } else {
+        let default = project_dir.join(".env");
+        if disabled || fs.kind(&default) != Some(FileKind::File) {
             return env;
         }
+        vec![default]
     };
     let mut vars = IndexMap::new();
-    let lookup = |name: &str| process.get(name).cloned();
-    match dotenv::parse_into(&text, &mut vars, &lookup) {
-        Ok(()) => {
-            for (k, v) in vars {
-                env.entry(k).or_insert(v);
+    for path in paths {
+        let file = sources.add(&display_path(&path));
+        let text = match fs.kind(&path) {
+            Some(FileKind::File) => match fs.read(&path).map(String::from_utf8) {
+                Ok(Ok(text)) => text,
+                _ => {
+                    diags.push(Diagnostic::new(
+                        Code::FileRead,
+                        None,
+                        format!("`{}` cannot be read as UTF-8 text", display_path(&path)),
+                    ));
+                    continue;
+                }
+            },
+            _ => {
+                diags.push(Diagnostic::new(
+                    Code::FileRead,
+                    None,
+                    format!("env file `{}` not found", display_path(&path)),
+                ));
+                continue;
             }
+        };
+        let lookup = |name: &str| process.get(name).cloned();
+        if let Err(e) = dotenv::parse_into(&text, &mut vars, &lookup) {
+            diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));
         }
-        Err(e) => diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message)),
+    }
+    for (k, v) in vars {
+        env.entry(k).or_insert(v);
     }
     env
 }
@@ -202,11 +229,18 @@ pub fn load(
         loader.diags.push(Diagnostic::new(Code::EmptyProject, pos, "the compose file is empty"));
         return (None, loader.diags);
     };
+    let mut root = root;
+    loader.resolve_includes(&mut root, project_dir, &mut Vec::new());
+    loader.resolve_extends(&mut root);
+    if loader.diags.has_errors() {
+        return (None, loader.diags);
+    }
     let project = loader.read_project(&root, &lookup);
     let Loader { mut diags, not_converted, .. } = loader;
     let mut project = project;
     project.not_converted = not_converted;
-    if project.services.is_empty() && !diags.has_errors() {
+    if project.services.is_empty() && !diags.has_errors() && !diags.0.iter().any(|d| d.code == Code::NoServiceSelected)
+    {
         diags.push(
             Diagnostic::at(Code::EmptyProject, root.pos, "the project has no services to convert")
                 .with_help("define `services:`, or check which `--profile` is active"),
@@ -310,6 +344,24 @@ impl Loader<'_> {
                 project.services.push(service);
             }
             self.check_references(&project, &networks, &disabled, &entries);
+            self.check_cycles(&project);
+            if project.services.is_empty() && !disabled.is_empty() {
+                self.diags.push(
+                    Diagnostic::at(
+                        Code::NoServiceSelected,
+                        services.pos,
+                        format!(
+                            "no service is selected: every service has a profile that is not active ({})",
+                            if active.is_empty() {
+                                "no profile is active".to_string()
+                            } else {
+                                format!("active: {}", active.join(", "))
+                            }
+                        ),
+                    )
+                    .with_help("activate one with `--profile NAME` or COMPOSE_PROFILES"),
+                );
+            }
         }
         project
     }
@@ -337,6 +389,47 @@ impl Loader<'_> {
             Value::Str(name) => active.iter().any(|a| a == name || a == "*"),
             _ => false,
         })
+    }
+
+    /// `depends_on` must not form a cycle (Compose refuses to start such a project).
+    fn check_cycles(&mut self, project: &Project) {
+        let deps = |name: &str| -> Vec<&Spanned<String>> {
+            project.services.iter().find(|s| s.name == name).map(|s| s.depends_on.iter().collect()).unwrap_or_default()
+        };
+        let mut reported = std::collections::BTreeSet::new();
+        for service in &project.services {
+            // Depth-first search from each service, following depends_on.
+            let mut stack: Vec<(String, usize)> = vec![(service.name.clone(), 0)];
+            let mut path: Vec<String> = vec![service.name.clone()];
+            while let Some((name, idx)) = stack.pop() {
+                let next = deps(&name);
+                if idx >= next.len() {
+                    path.pop();
+                    continue;
+                }
+                stack.push((name.clone(), idx + 1));
+                let dep = &next[idx];
+                if dep.value == service.name {
+                    let mut cycle = path.clone();
+                    cycle.push(service.name.clone());
+                    let mut key: Vec<String> = cycle[..cycle.len() - 1].to_vec();
+                    key.sort();
+                    if reported.insert(key) {
+                        self.diags.push(Diagnostic::at(
+                            Code::UndefinedReference,
+                            dep.pos,
+                            format!("dependency cycle: {}", cycle.join(" -> ")),
+                        ));
+                    }
+                    continue;
+                }
+                if path.contains(&dep.value) || path.len() > project.services.len() {
+                    continue;
+                }
+                path.push(dep.value.clone());
+                stack.push((dep.value.clone(), 0));
+            }
+        }
     }
 
     fn check_references(

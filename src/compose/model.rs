@@ -135,6 +135,9 @@ pub struct EnvFile {
     pub pos: Pos,
     /// The parsed variables; `None` when the file is optional and absent.
     pub vars: Option<IndexMap<String, String>>,
+    pub required: bool,
+    /// `format: raw`: lines taken literally, no quotes or interpolation.
+    pub raw: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

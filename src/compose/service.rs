@@ -23,6 +23,7 @@ impl Loader<'_> {
             let p = format!("{path}.{}", key.name);
             self.read_service_key(&mut service, &key.name, value, &p);
         }
+        self.read_env_files(&mut service);
         service
     }
 
@@ -222,7 +223,7 @@ impl Loader<'_> {
     }
 
     fn env_files(&mut self, s: &mut Service, v: &Node, p: &str) {
-        let mut entries: Vec<(String, bool, Pos)> = Vec::new();
+        let mut entries: Vec<(String, bool, bool, Pos)> = Vec::new();
         let mut f = fields!(self);
         match &v.value {
             Value::Seq(items) => {
@@ -233,12 +234,14 @@ impl Loader<'_> {
                             let fields = f.map(item, &ip);
                             let mut path = None;
                             let mut required = true;
+                            let mut raw = false;
                             for (k, val) in fields {
                                 match k.name.as_str() {
                                     "path" => path = f.string(val, &format!("{ip}.path")),
                                     "required" => required = f.bool(val, &format!("{ip}.required")).unwrap_or(true),
                                     "format" => {
                                         if let Some(fmt) = f.string(val, &format!("{ip}.format")) {
+                                            raw = fmt == "raw";
                                             if fmt != "raw" {
                                                 f.invalid(val.pos, format!("unsupported env_file format `{fmt}`"));
                                             }
@@ -252,12 +255,12 @@ impl Loader<'_> {
                                 }
                             }
                             if let Some(path) = path {
-                                entries.push((path, required, item.pos));
+                                entries.push((path, required, raw, item.pos));
                             }
                         }
                         _ => {
                             if let Some(path) = f.string(item, &ip) {
-                                entries.push((path, true, item.pos));
+                                entries.push((path, true, false, item.pos));
                             }
                         }
                     }
@@ -265,17 +268,38 @@ impl Loader<'_> {
             }
             _ => {
                 for (path, node) in f.string_or_list(v, p) {
-                    entries.push((path, true, node.pos));
+                    entries.push((path, true, false, node.pos));
                 }
             }
         }
-        for (path, required, pos) in entries {
-            let vars = self.read_env_file(&path, required, pos);
-            s.env_files.push(EnvFile { path, pos, vars });
+        for (path, required, raw, pos) in entries {
+            s.env_files.push(EnvFile { path, pos, vars: None, required, raw });
         }
     }
 
-    fn read_env_file(&mut self, path: &str, required: bool, pos: Pos) -> Option<IndexMap<String, String>> {
+    /// Read the service's env files, after its `environment` is known: `${VAR}` inside them
+    /// looks at the project environment, then the service's `environment`, then earlier
+    /// definitions.
+    fn read_env_files(&mut self, s: &mut Service) {
+        let environment: IndexMap<String, String> =
+            s.environment.iter().filter_map(|e| e.value.clone().map(|v| (e.name.clone(), v))).collect();
+        for i in 0..s.env_files.len() {
+            let (path, required, raw, pos) = {
+                let e = &s.env_files[i];
+                (e.path.clone(), e.required, e.raw, e.pos)
+            };
+            s.env_files[i].vars = self.read_env_file(&path, required, raw, pos, &environment);
+        }
+    }
+
+    fn read_env_file(
+        &mut self,
+        path: &str,
+        required: bool,
+        raw: bool,
+        pos: Pos,
+        environment: &IndexMap<String, String>,
+    ) -> Option<IndexMap<String, String>> {
         let bytes = match self.read_project_file(path, pos, "env_file") {
             Ok(Some(bytes)) => bytes,
             Ok(None) if !required => return None,
@@ -294,8 +318,29 @@ impl Loader<'_> {
         };
         let file = self.sources.add(&super::display_path(&self.resolve(path)));
         let mut vars = IndexMap::new();
-        let lookup = self.lookup;
-        match dotenv::parse_into(&text, &mut vars, lookup) {
+        if raw {
+            // `docker run --env-file` format: `KEY=VALUE` taken literally.
+            for line in text.lines() {
+                let line = line.trim_start();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                match line.split_once('=') {
+                    Some((k, v)) => {
+                        vars.insert(k.to_string(), v.to_string());
+                    }
+                    None => {
+                        if let Some(v) = (self.lookup)(line.trim_end()) {
+                            vars.insert(line.trim_end().to_string(), v);
+                        }
+                    }
+                }
+            }
+            return Some(vars);
+        }
+        let project = self.lookup;
+        let lookup = |name: &str| project(name).or_else(|| environment.get(name).cloned());
+        match dotenv::parse_into(&text, &mut vars, &lookup) {
             Ok(()) => Some(vars),
             Err(e) => {
                 self.diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));

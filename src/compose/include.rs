@@ -1,0 +1,250 @@
+//! `include`: other compose files pulled into the project, as compose-go does it. Each entry
+//! is loaded on its own (its own directory for relative paths, its own `env_file`s, which
+//! the including project's environment overrides), its nested includes and `extends`
+//! resolved, its relative paths rebased onto this project's directory, and it is merged
+//! underneath the including file: definitions in the including file win.
+
+use super::extends::{rebase, rebase_paths};
+use super::{dotenv, interpolate, merge, Loader};
+use crate::diag::{Code, Diagnostic, Pos};
+use crate::yaml::{self, Node, Value};
+use indexmap::IndexMap;
+use std::path::{Path, PathBuf};
+
+struct Entry {
+    paths: Vec<String>,
+    project_directory: Option<String>,
+    env_files: Vec<String>,
+    pos: Pos,
+}
+
+impl Loader<'_> {
+    /// Replace `root` by the merge of its includes (in order) with itself on top.
+    pub(super) fn resolve_includes(&mut self, root: &mut Node, dir: &Path, chain: &mut Vec<PathBuf>) {
+        let Some(include) = root.get("include").cloned() else { return };
+        if let Value::Map(entries) = &mut root.value {
+            entries.retain(|(k, _)| k.name != "include");
+        }
+        let entries = self.include_entries(&include);
+        let mut base: Option<Node> = None;
+        for entry in entries {
+            let Some(first) = entry.paths.first() else { continue };
+            let first_path = dir.join(first);
+            let included_dir = match &entry.project_directory {
+                Some(d) => dir.join(d),
+                None => first_path.parent().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf()),
+            };
+            // The included project's environment: ours wins over its env files.
+            let mut extra = IndexMap::new();
+            let env_files: Vec<PathBuf> = if entry.env_files.is_empty() {
+                let default = included_dir.join(".env");
+                if self.fs.kind(&default).is_some() {
+                    vec![default]
+                } else {
+                    Vec::new()
+                }
+            } else {
+                entry.env_files.iter().map(|f| dir.join(f)).collect()
+            };
+            for file in env_files {
+                match self.fs.read(&file).ok().and_then(|b| String::from_utf8(b).ok()) {
+                    Some(text) => {
+                        let outer = self.lookup;
+                        if let Err(e) = dotenv::parse_into(&text, &mut extra, outer) {
+                            self.diags.push(Diagnostic::at(
+                                Code::InvalidValue,
+                                entry.pos,
+                                format!("`{}` line {}: {}", super::display_path(&file), e.line, e.message),
+                            ));
+                        }
+                    }
+                    None => self.diags.push(Diagnostic::at(
+                        Code::FileRead,
+                        entry.pos,
+                        format!("env file `{}` of an `include` cannot be read", super::display_path(&file)),
+                    )),
+                }
+            }
+            let mut included: Option<Node> = None;
+            for path in &entry.paths {
+                let full = dir.join(path);
+                let key = super::extends::normalize(&full);
+                if chain.contains(&key) {
+                    let names: Vec<String> = chain.iter().chain([&key]).map(|p| super::display_path(p)).collect();
+                    self.diags.push(Diagnostic::at(
+                        Code::UndefinedReference,
+                        entry.pos,
+                        format!("`include` cycle: {}", names.join(" -> ")),
+                    ));
+                    return;
+                }
+                let Some(mut doc) = self.load_included(&full, entry.pos, &extra) else { continue };
+                chain.push(key);
+                self.resolve_includes(&mut doc, &included_dir, chain);
+                chain.pop();
+                rebase_project(&mut doc, &included_dir, &self.project_dir);
+                included = Some(match included {
+                    None => doc,
+                    Some(mut acc) => {
+                        merge::merge(&mut acc, doc, &mut Vec::new());
+                        acc
+                    }
+                });
+            }
+            if let Some(doc) = included {
+                base = Some(match base {
+                    None => doc,
+                    Some(mut acc) => {
+                        merge::merge(&mut acc, doc, &mut Vec::new());
+                        acc
+                    }
+                });
+            }
+        }
+        if let Some(mut base) = base {
+            let own = std::mem::replace(root, Node::new(Value::Null, root.pos));
+            let pos = own.pos;
+            merge::merge(&mut base, own, &mut Vec::new());
+            base.pos = pos;
+            *root = base;
+        }
+    }
+
+    fn include_entries(&mut self, include: &Node) -> Vec<Entry> {
+        let mut out = Vec::new();
+        let Value::Seq(items) = &include.value else {
+            self.diags.push(Diagnostic::at(Code::WrongType, include.pos, "`include` must be a list"));
+            return out;
+        };
+        let strings = |node: &Node| -> Vec<String> {
+            match &node.value {
+                Value::Str(s) => vec![s.clone()],
+                Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
+                _ => Vec::new(),
+            }
+        };
+        for item in items {
+            match &item.value {
+                Value::Str(s) => out.push(Entry {
+                    paths: vec![s.clone()],
+                    project_directory: None,
+                    env_files: Vec::new(),
+                    pos: item.pos,
+                }),
+                Value::Map(entries) => {
+                    let mut entry =
+                        Entry { paths: Vec::new(), project_directory: None, env_files: Vec::new(), pos: item.pos };
+                    for (k, v) in entries {
+                        match k.name.as_str() {
+                            "path" => entry.paths = strings(v),
+                            "project_directory" => entry.project_directory = v.scalar_string(),
+                            "env_file" => entry.env_files = strings(v),
+                            name if name.starts_with("x-") => {}
+                            other => self.diags.push(Diagnostic::at(
+                                Code::UnknownKey,
+                                k.pos,
+                                format!("`include` entries have no key `{other}`"),
+                            )),
+                        }
+                    }
+                    if entry.paths.is_empty() {
+                        self.diags.push(Diagnostic::at(
+                            Code::InvalidValue,
+                            item.pos,
+                            "an `include` entry needs `path`",
+                        ));
+                    } else {
+                        out.push(entry);
+                    }
+                }
+                _ => self.diags.push(Diagnostic::at(
+                    Code::WrongType,
+                    item.pos,
+                    "an `include` entry must be a path or a mapping with `path`",
+                )),
+            }
+        }
+        out
+    }
+
+    fn load_included(&mut self, path: &Path, pos: Pos, extra: &IndexMap<String, String>) -> Option<Node> {
+        let display = super::display_path(path);
+        let bytes = match self.fs.read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.diags.push(Diagnostic::at(
+                    Code::FileRead,
+                    pos,
+                    format!("cannot read included file `{display}`: {e}"),
+                ));
+                return None;
+            }
+        };
+        let id = self.sources.add(&display);
+        let text = match super::decode(&bytes, id) {
+            Ok(t) => t.to_string(),
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let docs = match yaml::parse(&text, id, self.options.limits) {
+            Ok(docs) => docs,
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let mut root: Option<Node> = None;
+        for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
+            if self.options.interpolate {
+                let outer = self.lookup;
+                let lookup = |name: &str| outer(name).or_else(|| extra.get(name).cloned());
+                interpolate::interpolate_tree(&mut doc, &mut Vec::new(), &lookup, &mut self.diags);
+            }
+            root = Some(match root {
+                None => merge::strip_tags(doc),
+                Some(mut acc) => {
+                    merge::merge(&mut acc, doc, &mut Vec::new());
+                    acc
+                }
+            });
+        }
+        root
+    }
+}
+
+/// Rebase an included project's relative paths (services, secrets, configs) onto `to`.
+fn rebase_project(root: &mut Node, from: &Path, to: &Path) {
+    if from == to {
+        return;
+    }
+    let Value::Map(entries) = &mut root.value else { return };
+    for (key, value) in entries.iter_mut() {
+        match key.name.as_str() {
+            "services" => {
+                if let Value::Map(services) = &mut value.value {
+                    for (_, service) in services.iter_mut() {
+                        rebase_paths(service, from, to);
+                    }
+                }
+            }
+            "secrets" | "configs" => {
+                if let Value::Map(defs) = &mut value.value {
+                    for (_, def) in defs.iter_mut() {
+                        if let Value::Map(fields) = &mut def.value {
+                            for (k, v) in fields.iter_mut() {
+                                if k.name == "file" {
+                                    if let Value::Str(s) = &mut v.value {
+                                        *s = rebase(s, from, to);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
