@@ -47,12 +47,6 @@ struct Global {
     /// Treat diagnostics with this code as errors (repeatable).
     #[arg(long, global = true, value_name = "CODE")]
     deny: Vec<String>,
-    /// How diagnostics are printed: human (stderr), json, github or sarif.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
-    format: Format,
-    /// Write machine-readable diagnostics (`--format json|github|sarif`) to this file.
-    #[arg(long, global = true, value_name = "FILE")]
-    diagnostics_file: Option<PathBuf>,
     /// Colour for human diagnostics: auto (NO_COLOR, CLICOLOR_FORCE, terminal), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -65,6 +59,9 @@ struct Global {
 enum Command {
     /// Convert a Compose project to Kubernetes manifests.
     Convert(Box<ConvertArgs>),
+    /// Print the resolved Compose project (after merging, interpolation, extends, include
+    /// and profiles) in canonical long syntax, like `docker compose config`.
+    Config(Box<ConfigArgs>),
     /// Explain a diagnostic code, e.g. `kompile explain K201`.
     Explain {
         /// The code (`K201`).
@@ -128,6 +125,32 @@ struct ConvertArgs {
     /// Put every object in this namespace (and emit the Namespace).
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    #[command(flatten)]
+    load: LoadArgs,
+    /// How diagnostics are printed: human (stderr), json, github or sarif.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write machine-readable diagnostics (`--format json|github|sarif`) to this file.
+    #[arg(long, value_name = "FILE")]
+    diagnostics_file: Option<PathBuf>,
+    /// Kompose's `kompose.cmd`/`kompose.version` annotations; kompile never writes them
+    /// (they make output differ between machines), so only `false` is accepted.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
+    with_kompose_annotation: Option<bool>,
+    /// Kompose's image build; not supported (build and push your images in CI first).
+    #[arg(long, hide = true)]
+    build: Option<String>,
+    /// Kompose's image push; not supported.
+    #[arg(long, hide = true)]
+    push_image: bool,
+    /// Kompose's Helm chart output; not supported yet.
+    #[arg(short = 'c', long, hide = true)]
+    chart: bool,
+}
+
+/// How a project is loaded: shared by `convert` and `config`.
+#[derive(Args, Debug)]
+struct LoadArgs {
     /// Do not expand `${VAR}` in compose files.
     #[arg(long)]
     no_interpolate: bool,
@@ -145,25 +168,43 @@ struct ConvertArgs {
     /// compose file's directory).
     #[arg(long)]
     project_directory: Option<PathBuf>,
-    /// Kompose's `kompose.cmd`/`kompose.version` annotations; kompile never writes them
-    /// (they make output differ between machines), so only `false` is accepted.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
-    with_kompose_annotation: Option<bool>,
     /// Deepest YAML nesting accepted (default 64).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_depth: Option<u32>,
     /// Most YAML nodes accepted after aliases are expanded (default 1000000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_nodes: Option<u64>,
-    /// Kompose's image build; not supported (build and push your images in CI first).
-    #[arg(long, hide = true)]
-    build: Option<String>,
-    /// Kompose's image push; not supported.
-    #[arg(long, hide = true)]
-    push_image: bool,
-    /// Kompose's Helm chart output; not supported yet.
-    #[arg(short = 'c', long, hide = true)]
-    chart: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ConfigFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct ConfigArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Output format of the resolved project.
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Yaml)]
+    format: ConfigFormat,
+    /// Print the service names, one per line.
+    #[arg(long)]
+    services: bool,
+    /// Print the volume names, one per line.
+    #[arg(long)]
+    volumes: bool,
+    /// Print the profile names, one per line.
+    #[arg(long = "profiles")]
+    list_profiles: bool,
+    /// Show values of variables whose names look secret (`*PASSWORD*`, `*TOKEN*`, ...);
+    /// they are masked by default.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
 }
 
 pub fn run() -> Result<u8> {
@@ -181,6 +222,7 @@ pub fn run() -> Result<u8> {
     match cli.command {
         Command::Explain { code } => explain(&code),
         Command::Convert(args) => convert(&cli.global, &args),
+        Command::Config(args) => config(&cli.global, &args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "kompile", &mut std::io::stdout());
@@ -202,6 +244,106 @@ fn explain(code: &str) -> Result<u8> {
     };
     println!("{} ({}): {}", found.id(), found.severity().as_str(), found.title());
     println!("See docs/diagnostics.md#{} for causes and fixes.", found.id().to_ascii_lowercase());
+    Ok(0)
+}
+
+fn load_options(args: &LoadArgs, project_dir: &Path) -> kompile::compose::LoadOptions {
+    let directory_name =
+        std::fs::canonicalize(project_dir).ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let mut load = kompile::compose::LoadOptions {
+        directory_name,
+        interpolate: !args.no_interpolate,
+        profiles: args.profiles.clone(),
+        project_name: args.project_name.clone(),
+        env_files: args.env_files.clone(),
+        ..Default::default()
+    };
+    if load.env_files.is_empty() {
+        if let Some(list) = std::env::var("COMPOSE_ENV_FILES").ok().filter(|v| !v.is_empty()) {
+            load.env_files = list.split(',').map(|p| PathBuf::from(p.trim())).collect();
+        }
+    }
+    if let Some(depth) = args.max_depth {
+        load.limits.max_depth = depth as usize;
+    }
+    if let Some(nodes) = args.max_nodes {
+        load.limits.max_nodes = usize::try_from(nodes).unwrap_or(usize::MAX);
+    }
+    load
+}
+
+/// The compose files, their contents, the process environment and the project directory.
+fn inputs(global: &Global, load: &LoadArgs) -> Result<(Vec<ComposeFile>, IndexMap<String, String>, PathBuf)> {
+    let env: IndexMap<String, String> =
+        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    let paths = compose_paths(global, &env)?;
+    let files = read_inputs(&paths)?;
+    let project_dir = match &load.project_directory {
+        Some(dir) => dir.clone(),
+        None => paths
+            .iter()
+            .find(|p| *p != "-")
+            .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    Ok((files, env, project_dir))
+}
+
+fn config(global: &Global, args: &ConfigArgs) -> Result<u8> {
+    let (files, env, project_dir) = inputs(global, &args.load)?;
+    let load = load_options(&args.load, &project_dir);
+    let mut sources = kompile::diag::Sources::default();
+    let mut diags = kompile::diag::Diagnostics::default();
+    let env =
+        kompile::compose::project_environment(&env, &project_dir, &load.env_files, &RealFs, &mut sources, &mut diags);
+    let (resolved, load_diags) = kompile::compose::resolve(&files, &env, &project_dir, &RealFs, &load, &mut sources);
+    diags.0.extend(load_diags.0);
+    let mut policy = kompile::Policy { strict: global.strict, ..Default::default() };
+    policy.allow = parse_codes(&global.allow, "--allow")?;
+    policy.deny = parse_codes(&global.deny, "--deny")?;
+    let diagnostics = policy.apply(diags.sorted());
+    let color = report::use_color(global.color, std::io::stderr().is_terminal());
+    let text = report::human(&diagnostics, &sources, color, global.suppress_warnings);
+    std::io::stderr().lock().write_all(text.as_bytes()).context("cannot write to stderr")?;
+    let Some(resolved) = resolved.filter(|_| !diagnostics.iter().any(|d| d.is_error())) else {
+        return Ok(1);
+    };
+    let out = if args.services {
+        resolved.project.services.iter().map(|s| format!("{}\n", s.name)).collect::<String>()
+    } else if args.volumes {
+        resolved.project.volumes.keys().map(|v| format!("{v}\n")).collect::<String>()
+    } else if args.list_profiles {
+        let mut names: Vec<String> = resolved
+            .tree
+            .get("services")
+            .and_then(|s| s.as_map())
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, svc)| svc.get("profiles"))
+            .filter_map(|p| match &p.value {
+                kompile::yaml::Value::Seq(items) => {
+                    Some(items.iter().filter_map(|i| i.scalar_string()).collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        names.sort();
+        names.dedup();
+        names.iter().map(|p| format!("{p}\n")).collect::<String>()
+    } else {
+        let absolute = std::fs::canonicalize(&project_dir).unwrap_or(project_dir.clone());
+        let value = kompile::compose::config::canonical(&resolved, &absolute, args.show_secrets);
+        match args.format {
+            ConfigFormat::Yaml => kompile::yaml::to_yaml(&value, 2),
+            ConfigFormat::Json => format!("{}\n", serde_json::to_string_pretty(&value).context("cannot render JSON")?),
+        }
+    };
+    match &args.output {
+        Some(path) => write::file(path, out.as_bytes(), false)?,
+        None => std::io::stdout().lock().write_all(out.as_bytes()).context("cannot write to stdout")?,
+    }
     Ok(0)
 }
 
@@ -233,21 +375,7 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     if let Some(code) = options.policy.allow.iter().find(|c| c.severity() == Severity::Error) {
         bail!("`--allow {code}`: {code} is an error and cannot be allowed (the output would not be valid)");
     }
-    options.load.interpolate = !args.no_interpolate;
-    options.load.profiles = args.profiles.clone();
-    options.load.project_name = args.project_name.clone();
-    options.load.env_files = args.env_files.clone();
-    if options.load.env_files.is_empty() {
-        if let Some(list) = std::env::var("COMPOSE_ENV_FILES").ok().filter(|v| !v.is_empty()) {
-            options.load.env_files = list.split(',').map(|p| PathBuf::from(p.trim())).collect();
-        }
-    }
-    if let Some(depth) = args.max_depth {
-        options.load.limits.max_depth = depth as usize;
-    }
-    if let Some(nodes) = args.max_nodes {
-        options.load.limits.max_nodes = usize::try_from(nodes).unwrap_or(usize::MAX);
-    }
+    options.load = load_options(&args.load, project_dir);
     options.map.replicas = args.replicas;
     options.map.namespace = args.namespace.clone();
     if let Some(ns) = &args.namespace {
@@ -340,24 +468,12 @@ fn read_inputs(paths: &[String]) -> Result<Vec<ComposeFile>> {
 }
 
 fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
-    let env: IndexMap<String, String> =
-        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
-    let paths = compose_paths(global, &env)?;
-    let files = read_inputs(&paths)?;
-    let project_dir = match &args.project_directory {
-        Some(dir) => dir.clone(),
-        None => paths
-            .iter()
-            .find(|p| *p != "-")
-            .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from(".")),
-    };
+    let (files, env, project_dir) = inputs(global, &args.load)?;
     let options = options(global, args, &project_dir)?;
     let conversion = kompile::convert(&files, &env, &project_dir, &RealFs, &options);
 
     let target = Target::of(args);
-    report(global, &conversion, target == Target::Stdout || args.check)?;
+    report(global, args, &conversion, target == Target::Stdout || args.check)?;
     if conversion.has_errors() {
         return Ok(1);
     }
@@ -446,10 +562,10 @@ impl Target {
 
 /// Print diagnostics in the chosen format. Machine formats go to `--diagnostics-file`, else
 /// to stdout when stdout carries nothing else, else to stderr.
-fn report(global: &Global, conversion: &kompile::Conversion, stdout_busy: bool) -> Result<()> {
+fn report(global: &Global, args: &ConvertArgs, conversion: &kompile::Conversion, stdout_busy: bool) -> Result<()> {
     let diagnostics = &conversion.diagnostics;
     let sources = &conversion.sources;
-    let text = match global.format {
+    let text = match args.format {
         Format::Human => {
             let color = report::use_color(global.color, std::io::stderr().is_terminal());
             let text = report::human(diagnostics, sources, color, global.suppress_warnings);
@@ -460,7 +576,7 @@ fn report(global: &Global, conversion: &kompile::Conversion, stdout_busy: bool) 
         Format::Github => report::github(diagnostics, sources),
         Format::Sarif => report::sarif(diagnostics, sources),
     };
-    match &global.diagnostics_file {
+    match &args.diagnostics_file {
         Some(path) => write::file(path, text.as_bytes(), false),
         None if stdout_busy => std::io::stderr().lock().write_all(text.as_bytes()).context("cannot write to stderr"),
         None => std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to stdout"),

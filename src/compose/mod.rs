@@ -16,6 +16,7 @@ macro_rules! fields {
 }
 
 mod command;
+pub mod config;
 mod dotenv;
 mod extends;
 mod fields;
@@ -74,6 +75,9 @@ pub struct LoadOptions {
     pub max_file_bytes: u64,
     /// `--env-file`: replaces `<project>/.env` as the source of interpolation variables.
     pub env_files: Vec<PathBuf>,
+    /// The project directory's own name, for the default project name when the directory
+    /// was given as a relative path such as `.`.
+    pub directory_name: Option<String>,
 }
 
 impl Default for LoadOptions {
@@ -85,6 +89,7 @@ impl Default for LoadOptions {
             limits: Limits::default(),
             max_file_bytes: 1024 * 1024,
             env_files: Vec::new(),
+            directory_name: None,
         }
     }
 }
@@ -170,6 +175,26 @@ pub fn load(
     options: &LoadOptions,
     sources: &mut Sources,
 ) -> (Option<Project>, Diagnostics) {
+    let (resolved, diags) = resolve(files, env, project_dir, fs, options, sources);
+    (resolved.map(|r| r.project), diags)
+}
+
+/// A loaded project together with the resolved YAML tree it was read from (after merging,
+/// interpolation, `include` and `extends`), for `kompile config`.
+pub struct Resolved {
+    pub project: Project,
+    pub tree: Node,
+}
+
+/// [`load`], keeping the resolved tree.
+pub fn resolve(
+    files: &[ComposeFile],
+    env: &IndexMap<String, String>,
+    project_dir: &Path,
+    fs: &dyn FileSystem,
+    options: &LoadOptions,
+    sources: &mut Sources,
+) -> (Option<Resolved>, Diagnostics) {
     let lookup = |name: &str| env.get(name).cloned();
     let mut loader = Loader {
         diags: Diagnostics::default(),
@@ -246,7 +271,7 @@ pub fn load(
                 .with_help("define `services:`, or check which `--profile` is active"),
         );
     }
-    (Some(project), diags)
+    (Some(Resolved { project, tree: root }), diags)
 }
 
 /// Docker Compose's project-name normalisation: lowercase, keep `[a-z0-9_-]`, trim leading
@@ -283,7 +308,12 @@ impl Loader<'_> {
                 _ => {}
             }
         }
-        let dir_name = self.project_dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let dir_name = self
+            .options
+            .directory_name
+            .clone()
+            .or_else(|| self.project_dir.file_name().map(|n| n.to_string_lossy().to_string()))
+            .unwrap_or_default();
         project.name = self
             .options
             .project_name

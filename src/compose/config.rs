@@ -1,0 +1,408 @@
+//! `kompile config`: the resolved project in canonical long syntax, in the shape of
+//! `docker compose config --format json`: environment as a map with env files folded in,
+//! ports and volumes in long form, durations as Go duration strings, byte sizes as numbers,
+//! command and entrypoint as lists, paths absolute, resource names filled in. Values of
+//! variables whose names look secret are masked unless asked for.
+
+use super::model::{HealthTest, Service};
+use super::{volumes::MountType, Resolved};
+use crate::yaml::{Node, Value};
+use serde_json::{json, Map, Value as Json};
+use std::path::Path;
+
+/// Whether an environment variable's name suggests it holds a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY", "APIKEY", "ACCESS_KEY", "CREDENTIAL"]
+        .iter()
+        .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
+        || upper.ends_with("_PASS")
+        || upper.ends_with("_PWD")
+}
+
+pub const MASK: &str = "********";
+
+/// Go's `time.Duration.String()`.
+pub fn go_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0s".into();
+    }
+    let neg = ns < 0;
+    let u = ns.unsigned_abs();
+    let mut out = String::new();
+    if u < 1_000_000_000 {
+        let (unit, scale) = if u < 1_000 {
+            ("ns", 1u64)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        out.push_str(&fraction(u, scale));
+        out.push_str(unit);
+    } else {
+        let hours = u / 3_600_000_000_000;
+        let minutes = (u / 60_000_000_000) % 60;
+        let secs = u % 60_000_000_000;
+        if hours > 0 {
+            out.push_str(&format!("{hours}h"));
+        }
+        if hours > 0 || minutes > 0 {
+            out.push_str(&format!("{minutes}m"));
+        }
+        out.push_str(&fraction(secs, 1_000_000_000));
+        out.push('s');
+    }
+    if neg {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn fraction(value: u64, scale: u64) -> String {
+    let whole = value / scale;
+    let rest = value % scale;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let digits = scale.to_string().len() - 1;
+    let frac = format!("{rest:0digits$}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
+}
+
+/// A YAML node as JSON, tags dropped.
+pub fn to_json(node: &Node) -> Json {
+    match &node.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) if f.is_finite() => json!(f),
+        Value::Float(f) => json!(crate::yaml::format_float(*f)),
+        Value::Str(s) => json!(s),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => Json::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),
+    }
+}
+
+fn absolute(dir: &Path, path: &str) -> String {
+    if Path::new(path).is_absolute() {
+        return path.to_string();
+    }
+    super::display_path(&dir.join(path))
+}
+
+/// The canonical project.
+pub fn canonical(resolved: &Resolved, project_dir: &Path, show_secrets: bool) -> Json {
+    let project = &resolved.project;
+    let tree = &resolved.tree;
+    let mut out = Map::new();
+    out.insert("name".into(), json!(project.name));
+    let mut services = Map::new();
+    let mut uses_default_network = false;
+    for service in &project.services {
+        let node = tree.get("services").and_then(|s| s.get(&service.name));
+        let mut map = match node.map(to_json) {
+            Some(Json::Object(m)) => m,
+            _ => Map::new(),
+        };
+        canonical_service(&mut map, service, node, project_dir, show_secrets);
+        if map.get("networks").and_then(|n| n.get("default")).is_some() {
+            uses_default_network = true;
+        }
+        services.insert(service.name.clone(), Json::Object(map));
+    }
+    out.insert("services".into(), Json::Object(services));
+    let named = |kind: &str, key: &str, def: Option<&Node>| -> Json {
+        let mut m = match def.map(to_json) {
+            Some(Json::Object(m)) => m,
+            _ => Map::new(),
+        };
+        let external = m.get("external").is_some_and(|e| e.as_bool() == Some(true) || e.is_object());
+        if !m.contains_key("name") {
+            let name = if external { key.to_string() } else { format!("{}_{key}", project.name) };
+            m.insert("name".into(), json!(name));
+        }
+        if kind == "secrets" || kind == "configs" {
+            if let Some(Json::String(file)) = m.get("file").cloned() {
+                m.insert("file".into(), json!(absolute(project_dir, &file)));
+            }
+        }
+        Json::Object(m)
+    };
+    for kind in ["networks", "volumes", "secrets", "configs"] {
+        let defs = tree.get(kind);
+        let mut map = Map::new();
+        if let Some(entries) = defs.and_then(Node::as_map) {
+            for (k, v) in entries {
+                map.insert(k.name.clone(), named(kind, &k.name, Some(v)));
+            }
+        }
+        if kind == "networks" && uses_default_network && !map.contains_key("default") {
+            map.insert("default".into(), named(kind, "default", None));
+        }
+        if !map.is_empty() {
+            out.insert(kind.into(), Json::Object(map));
+        }
+    }
+    if let Some(entries) = tree.as_map() {
+        for (k, v) in entries {
+            if k.name.starts_with("x-") {
+                out.insert(k.name.clone(), to_json(v));
+            }
+        }
+    }
+    Json::Object(out)
+}
+
+fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Node>, dir: &Path, show_secrets: bool) {
+    let has = |key: &str| node.and_then(|n| n.get(key)).is_some();
+    map.remove("extends");
+    if let Some(cmd) = &s.command {
+        map.insert("command".into(), json!(cmd));
+    }
+    if let Some(ep) = &s.entrypoint {
+        map.insert("entrypoint".into(), json!(ep));
+    }
+    // Environment: env files first (in order), then `environment`, which wins.
+    if has("environment") || !s.env_files.is_empty() {
+        let mut env = Map::new();
+        for file in &s.env_files {
+            for (k, v) in file.vars.iter().flatten() {
+                env.insert(k.clone(), json!(v));
+            }
+        }
+        for var in &s.environment {
+            env.insert(var.name.clone(), var.value.as_ref().map_or(Json::Null, |v| json!(v)));
+        }
+        if !show_secrets {
+            for (k, v) in env.iter_mut() {
+                if looks_secret(k) && v.is_string() {
+                    *v = json!(super::config::MASK);
+                }
+            }
+        }
+        map.insert("environment".into(), Json::Object(env));
+    }
+    if !s.env_files.is_empty() {
+        let files: Vec<Json> = s
+            .env_files
+            .iter()
+            .map(|f| {
+                let mut m = json!({"path": absolute(dir, &f.path), "required": f.required});
+                if f.raw {
+                    m["format"] = json!("raw");
+                }
+                m
+            })
+            .collect();
+        map.insert("env_file".into(), Json::Array(files));
+    }
+    if has("ports") {
+        let ports: Vec<Json> = s
+            .ports
+            .iter()
+            .map(|p| {
+                let mut m = Map::new();
+                m.insert("mode".into(), json!("ingress"));
+                m.insert("target".into(), json!(p.target));
+                if let Some(pb) = &p.published {
+                    m.insert("published".into(), json!(pb));
+                }
+                if let Some(ip) = &p.host_ip {
+                    m.insert("host_ip".into(), json!(ip));
+                }
+                m.insert("protocol".into(), json!(p.protocol));
+                if let Some(n) = &p.name {
+                    m.insert("name".into(), json!(n));
+                }
+                if let Some(a) = &p.app_protocol {
+                    m.insert("app_protocol".into(), json!(a));
+                }
+                Json::Object(m)
+            })
+            .collect();
+        map.insert("ports".into(), Json::Array(ports));
+    }
+    if let Some(Json::Array(items)) = map.get_mut("expose") {
+        for item in items.iter_mut() {
+            if let Json::Number(n) = item {
+                *item = json!(n.to_string());
+            }
+        }
+    }
+    if has("volumes") {
+        let volumes: Vec<Json> = s
+            .volumes
+            .iter()
+            .map(|v| {
+                let mut m = Map::new();
+                m.insert("type".into(), json!(v.kind.as_str()));
+                if let Some(src) = &v.source {
+                    let src = if v.kind == MountType::Bind { absolute(dir, src) } else { src.clone() };
+                    m.insert("source".into(), json!(src));
+                }
+                m.insert("target".into(), json!(v.target));
+                if v.read_only {
+                    m.insert("read_only".into(), json!(true));
+                }
+                if v.kind == MountType::Bind {
+                    m.insert("bind".into(), json!({"create_host_path": true}));
+                }
+                if let Some(sp) = &v.subpath {
+                    m.insert("volume".into(), json!({"subpath": sp}));
+                }
+                Json::Object(m)
+            })
+            .collect();
+        map.insert("volumes".into(), Json::Array(volumes));
+    }
+    for (key, refs) in [("secrets", &s.secrets), ("configs", &s.configs)] {
+        if has(key) {
+            let list: Vec<Json> = refs
+                .iter()
+                .map(|r| {
+                    let mut m = json!({"source": r.source});
+                    if let Some(t) = &r.target {
+                        m["target"] = json!(t);
+                    }
+                    if let Some(mode) = r.mode {
+                        m["mode"] = json!(mode);
+                    }
+                    m
+                })
+                .collect();
+            map.insert(key.into(), Json::Array(list));
+        }
+    }
+    if let Some(h) = &s.healthcheck {
+        let mut m = Map::new();
+        match &h.test {
+            HealthTest::Exec(args) => {
+                let mut t = vec![json!("CMD")];
+                t.extend(args.iter().map(|a| json!(a)));
+                m.insert("test".into(), Json::Array(t));
+            }
+            HealthTest::Shell(script) => {
+                m.insert("test".into(), json!(["CMD-SHELL", script]));
+            }
+            HealthTest::Disabled => {
+                m.insert("disable".into(), json!(true));
+            }
+            HealthTest::Inherit => {}
+        }
+        for (key, value) in
+            [("interval", h.interval_ns), ("timeout", h.timeout_ns), ("start_period", h.start_period_ns)]
+        {
+            if let Some(ns) = value {
+                m.insert(key.into(), json!(go_duration(ns)));
+            }
+        }
+        if let Some(r) = h.retries {
+            m.insert("retries".into(), json!(r));
+        }
+        map.insert("healthcheck".into(), Json::Object(m));
+    }
+    if let Some(ns) = s.stop_grace_period_ns {
+        map.insert("stop_grace_period".into(), json!(go_duration(ns)));
+    }
+    if let Some(n) = node.and_then(|n| n.get("depends_on")) {
+        let mut deps = Map::new();
+        match &n.value {
+            Value::Seq(items) => {
+                for item in items {
+                    if let Some(name) = item.scalar_string() {
+                        deps.insert(name, json!({"condition": "service_started", "required": true}));
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let mut d = match to_json(v) {
+                        Json::Object(m) => m,
+                        _ => Map::new(),
+                    };
+                    d.entry("condition").or_insert(json!("service_started"));
+                    d.entry("required").or_insert(json!(true));
+                    deps.insert(k.name.clone(), Json::Object(d));
+                }
+            }
+            _ => {}
+        }
+        map.insert("depends_on".into(), Json::Object(deps));
+    }
+    match node.and_then(|n| n.get("networks")) {
+        Some(Node { value: Value::Seq(items), .. }) => {
+            let nets: Map<String, Json> =
+                items.iter().filter_map(|i| i.scalar_string()).map(|n| (n, Json::Null)).collect();
+            map.insert("networks".into(), Json::Object(nets));
+        }
+        Some(_) => {}
+        None if !has("network_mode") => {
+            map.insert("networks".into(), json!({"default": null}));
+        }
+        None => {}
+    }
+    if has("labels") {
+        let labels: Map<String, Json> = s.labels.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect();
+        map.insert("labels".into(), Json::Object(labels));
+    }
+    if let Some(m) = &s.limits.memory {
+        if has("mem_limit") {
+            map.insert("mem_limit".into(), json!(m.value));
+        }
+    }
+    if let Some(Json::Object(deploy)) = map.get_mut("deploy") {
+        if let Some(Json::Object(res)) = deploy.get_mut("resources") {
+            for (side, model) in [("limits", &s.limits), ("reservations", &s.reservations)] {
+                if let Some(Json::Object(r)) = res.get_mut(side) {
+                    if let (Some(mem), true) = (&model.memory, r.contains_key("memory")) {
+                        r.insert("memory".into(), json!(mem.value));
+                    }
+                    if let (Some(cpus), true) = (&model.cpus, r.contains_key("cpus")) {
+                        r.insert("cpus".into(), json!(cpus.value));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Json::String(ctx)) = map.get("build").cloned() {
+        map.insert("build".into(), json!({"context": absolute(dir, &ctx), "dockerfile": "Dockerfile"}));
+    } else if let Some(Json::Object(build)) = map.get_mut("build") {
+        let ctx = build.get("context").and_then(Json::as_str).unwrap_or(".").to_string();
+        if !ctx.contains("://") && !ctx.starts_with("git@") {
+            build.insert("context".into(), json!(absolute(dir, &ctx)));
+        }
+        if !build.contains_key("dockerfile_inline") {
+            build.entry("dockerfile").or_insert(json!("Dockerfile"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        let s = 1_000_000_000;
+        assert_eq!(go_duration(90 * s), "1m30s");
+        assert_eq!(go_duration(30 * s), "30s");
+        assert_eq!(go_duration(3600 * s), "1h0m0s");
+        assert_eq!(go_duration(1_500_000_000), "1.5s");
+        assert_eq!(go_duration(500_000_000), "500ms");
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(86400 * s), "24h0m0s");
+    }
+
+    #[test]
+    fn secret_names() {
+        for name in ["DB_PASSWORD", "API_TOKEN", "AWS_SECRET_ACCESS_KEY", "SIGNING_KEY", "github_token"] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in ["PATH", "KEYBOARD", "MONKEY", "HOSTNAME"] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+}
