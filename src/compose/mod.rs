@@ -274,6 +274,20 @@ pub fn resolve(
     (Some(Resolved { project, tree: root }), diags)
 }
 
+/// Merge two compose documents with the multi-file rules and return the result as JSON
+/// (for conformance tests against compose-go's merge tables). `KEY=value` lists of
+/// `environment`, `labels` and the like come back as mappings.
+pub fn merge_documents(base: &str, over: &str) -> Result<serde_json::Value, String> {
+    let parse = |text: &str, id: u32| -> Result<Node, String> {
+        let mut docs = yaml::parse(text, id, Limits::default()).map_err(|d| d.message)?;
+        docs.retain(|d| !d.is_null());
+        docs.pop().ok_or_else(|| "empty document".to_string())
+    };
+    let mut root = merge::strip_tags(parse(base, 0)?);
+    merge::merge(&mut root, parse(over, 1)?, &mut Vec::new());
+    Ok(config::to_json(&root))
+}
+
 /// Docker Compose's project-name normalisation: lowercase, keep `[a-z0-9_-]`, trim leading
 /// `_`/`-`.
 pub fn normalize_project_name(name: &str) -> String {
