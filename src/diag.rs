@@ -97,6 +97,7 @@ codes! {
     EmptyProject = "K111", Error, "the project defines no services";
     NoImage = "K112", Error, "a service has neither an image nor a build section";
     NoServiceSelected = "K113", Warning, "the active profiles select no service";
+    FileOutsideProject = "K116", Error, "a file the project names lies outside the project directory";
     UnsetVariable = "K150", Warning, "a variable is not set and defaults to an empty string";
     ObsoleteVersion = "K151", Info, "the top-level `version` key is obsolete and ignored";
     // Mapping Compose to Kubernetes (K2xx)
@@ -114,6 +115,7 @@ codes! {
     BuildOnly = "K212", Warning, "a service has no image; the service name is used as the image";
     KomposeLabel = "K213", Error, "a `kompose.*` label has an invalid value";
     SharedVolume = "K214", Warning, "a ReadWriteOnce volume is shared by several services";
+    SecretInPlainText = "K215", Warning, "a variable that looks secret would be stored in plain text";
     // Validating the Kubernetes objects (K3xx)
     InvalidName = "K301", Error, "an object or field name is not valid in Kubernetes";
     InvalidObjectLabel = "K302", Error, "a label key or value is not valid in Kubernetes";

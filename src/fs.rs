@@ -3,7 +3,7 @@
 //! and tests can hand in any tree; [`RealFs`] is the one implementation that touches disk.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -20,6 +20,11 @@ pub trait FileSystem {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// The names of a directory's entries.
     fn list(&self, path: &Path) -> io::Result<Vec<String>>;
+    /// The absolute path with every symlink resolved, when `path` exists.
+    fn canonical(&self, path: &Path) -> Option<PathBuf> {
+        let _ = path;
+        None
+    }
 }
 
 /// The real file system.
@@ -44,6 +49,10 @@ impl FileSystem for RealFs {
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+
+    fn canonical(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::canonicalize(path).ok()
     }
 
     fn list(&self, path: &Path) -> io::Result<Vec<String>> {

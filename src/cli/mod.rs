@@ -122,6 +122,10 @@ struct ConvertArgs {
     /// Storage request of generated PersistentVolumeClaims (default 100Mi).
     #[arg(long)]
     pvc_request_size: Option<String>,
+    /// Store environment variables whose names look secret (`*PASSWORD*`, `*TOKEN*`, ...) in a
+    /// Secret and refer to them with `secretKeyRef`.
+    #[arg(long)]
+    secret_env: bool,
     /// Put every object in this namespace (and emit the Namespace).
     #[arg(short = 'n', long)]
     namespace: Option<String>,
@@ -168,6 +172,13 @@ struct LoadArgs {
     /// compose file's directory).
     #[arg(long)]
     project_directory: Option<PathBuf>,
+    /// Let the project read files under this directory too (env files, secrets, configs,
+    /// bind mounts, extends, include); by default only the project directory (repeatable).
+    #[arg(long = "allow-path", value_name = "DIR")]
+    allow_paths: Vec<PathBuf>,
+    /// Let the project read files anywhere. Do not use on untrusted compose files.
+    #[arg(long)]
+    allow_any_path: bool,
     /// Deepest YAML nesting accepted (default 64).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_depth: Option<u32>,
@@ -256,6 +267,8 @@ fn load_options(args: &LoadArgs, project_dir: &Path) -> kompile::compose::LoadOp
         profiles: args.profiles.clone(),
         project_name: args.project_name.clone(),
         env_files: args.env_files.clone(),
+        allow_paths: args.allow_paths.clone(),
+        allow_any_path: args.allow_any_path,
         ..Default::default()
     };
     if load.env_files.is_empty() {
@@ -377,6 +390,7 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     }
     options.load = load_options(&args.load, project_dir);
     options.map.replicas = args.replicas;
+    options.map.secret_env = args.secret_env;
     options.map.namespace = args.namespace.clone();
     if let Some(ns) = &args.namespace {
         if !kompile::k8s::names::is_dns1035_label(ns) {

@@ -67,10 +67,11 @@ pub fn parse_into(
                 i += 1;
                 continue;
             }
-            let whole: String = chars[key_start..].iter().take_while(|&&c| c != '\n').collect();
+            // The name so far, never the rest of the line: it may hold a secret value.
+            let name: String = chars[key_start..i].iter().collect();
             return Err(DotenvError {
                 line: start_line,
-                message: format!("unexpected character {c:?} in variable name {whole:?}"),
+                message: format!("unexpected character {c:?} in variable name {:?}", name.trim()),
             });
         }
         let key = key.trim().to_string();

@@ -139,6 +139,10 @@ impl Loader<'_> {
 
     fn load_file_services(&mut self, path: &Path, pos: Pos) -> Option<Node> {
         let display = super::display_path(path);
+        if !self.may_read(path) {
+            self.outside(pos, "extends.file", &display);
+            return None;
+        }
         let bytes = match self.fs.read(path) {
             Ok(bytes) => bytes,
             Err(e) => {

@@ -47,6 +47,10 @@ impl Loader<'_> {
                 entry.env_files.iter().map(|f| dir.join(f)).collect()
             };
             for file in env_files {
+                if !self.may_read(&file) {
+                    self.outside(entry.pos, "include.env_file", &super::display_path(&file));
+                    continue;
+                }
                 match self.fs.read(&file).ok().and_then(|b| String::from_utf8(b).ok()) {
                     Some(text) => {
                         let outer = self.lookup;
@@ -169,6 +173,10 @@ impl Loader<'_> {
 
     fn load_included(&mut self, path: &Path, pos: Pos, extra: &IndexMap<String, String>) -> Option<Node> {
         let display = super::display_path(path);
+        if !self.may_read(path) {
+            self.outside(pos, "include", &display);
+            return None;
+        }
         let bytes = match self.fs.read(path) {
             Ok(bytes) => bytes,
             Err(e) => {

@@ -209,8 +209,14 @@ pub fn interpolate_tree(
                 *s = result.text;
             }
             Err(err) => {
-                let mut d =
-                    Diagnostic::at(Code::Interpolation, node.pos, format!("`{}`: {}", path.join("."), err.describe(s)));
+                // A value under a secret-looking name is never echoed back.
+                let secret = path.last().is_some_and(|k| super::config::looks_secret(k));
+                let shown = if secret { super::config::MASK.to_string() } else { s.clone() };
+                let mut d = Diagnostic::at(
+                    Code::Interpolation,
+                    node.pos,
+                    format!("`{}`: {}", path.join("."), err.describe(&shown)),
+                );
                 if err == InterpolationError::Syntax {
                     d = d.with_help("escape a literal `$` as `$$`");
                 }

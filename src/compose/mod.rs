@@ -78,6 +78,11 @@ pub struct LoadOptions {
     /// The project directory's own name, for the default project name when the directory
     /// was given as a relative path such as `.`.
     pub directory_name: Option<String>,
+    /// Directories besides the project directory whose files the project may name
+    /// (`--allow-path`).
+    pub allow_paths: Vec<PathBuf>,
+    /// Read files anywhere (`--allow-any-path`).
+    pub allow_any_path: bool,
 }
 
 impl Default for LoadOptions {
@@ -90,6 +95,8 @@ impl Default for LoadOptions {
             max_file_bytes: 1024 * 1024,
             env_files: Vec::new(),
             directory_name: None,
+            allow_paths: Vec::new(),
+            allow_any_path: false,
         }
     }
 }
@@ -672,10 +679,64 @@ impl Loader<'_> {
         self.project_dir.join(path)
     }
 
+    /// `path` with symlinks resolved as far as it exists, the rest normalised.
+    fn real_path(&self, path: &Path) -> PathBuf {
+        if let Some(real) = self.fs.canonical(path) {
+            return real;
+        }
+        match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => self.real_path(parent).join(name),
+            _ => {
+                let mut out = PathBuf::new();
+                for c in path.components() {
+                    match c {
+                        std::path::Component::CurDir => {}
+                        std::path::Component::ParentDir => {
+                            if !out.pop() {
+                                out.push("..");
+                            }
+                        }
+                        other => out.push(other.as_os_str()),
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Whether the project may read `full`: it lies inside the project directory or an
+    /// `--allow-path` directory once symlinks and `..` are resolved (or `--allow-any-path`).
+    pub(crate) fn may_read(&self, full: &Path) -> bool {
+        if self.options.allow_any_path {
+            return true;
+        }
+        let target = extends::normalize(&self.real_path(full));
+        std::iter::once(self.project_dir.as_path())
+            .chain(self.options.allow_paths.iter().map(PathBuf::as_path))
+            .map(|root| extends::normalize(&self.real_path(root)))
+            .any(|root| target.starts_with(&root) && !target.starts_with(root.join("..")))
+    }
+
+    /// Report a file outside the project directory (K116).
+    pub(crate) fn outside(&mut self, pos: Pos, what: &str, path: &str) {
+        self.diags.push(
+            Diagnostic::at(
+                Code::FileOutsideProject,
+                pos,
+                format!("`{what}` names `{path}`, which is outside the project directory; kompile does not read it"),
+            )
+            .with_help("in CI the compose file may come from an untrusted change; if this file is meant to be read, pass `--allow-path DIR` (or `--allow-any-path`)"),
+        );
+    }
+
     /// Read a file the project names. `Ok(None)` when it does not exist; `Err(())` after
     /// reporting any other problem.
     pub(crate) fn read_project_file(&mut self, path: &str, pos: Pos, what: &str) -> Result<Option<Vec<u8>>, ()> {
         let full = self.resolve(path);
+        if !self.may_read(&full) {
+            self.outside(pos, what, path);
+            return Err(());
+        }
         match self.fs.kind(&full) {
             None => Ok(None),
             Some(FileKind::Dir) => {
@@ -722,6 +783,12 @@ impl Loader<'_> {
     pub(crate) fn host_path(&mut self, source: &str, _pos: Pos) -> HostPath {
         let full = self.resolve(source);
         let limit = self.options.max_file_bytes;
+        if !self.may_read(&full) {
+            return HostPath::Unsupported(
+                "it lies outside the project directory, and kompile reads only files inside it (see `--allow-path`)"
+                    .into(),
+            );
+        }
         match self.fs.kind(&full) {
             None => HostPath::Missing,
             Some(FileKind::Other) => HostPath::Unsupported("it is not a regular file or directory".into()),
@@ -743,6 +810,11 @@ impl Loader<'_> {
                 let mut total = 0u64;
                 for name in names {
                     let child = full.join(&name);
+                    if !self.may_read(&child) {
+                        return HostPath::Unsupported(format!(
+                            "`{name}` inside it points outside the project directory (see `--allow-path`)"
+                        ));
+                    }
                     match self.fs.kind(&child) {
                         Some(FileKind::File) => {
                             total += self.fs.size(&child).unwrap_or(0);

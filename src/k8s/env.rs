@@ -4,10 +4,14 @@
 //! over earlier ones, which is exactly Compose's rule (Kompose gets this backwards).
 
 use super::{names, Mapper, Object, ServiceNames, SERVICE_LABEL};
+use crate::compose::config::looks_secret;
 use crate::compose::Service;
 use crate::diag::{Code, Diagnostic};
-use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapEnvSource, Container, EnvFromSource, EnvVar};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapEnvSource, Container, EnvFromSource, EnvVar, EnvVarSource, Secret, SecretKeySelector,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
 use std::collections::BTreeMap;
 
 /// Labels for an object shared by services: `io.kompose.service: <object name>`, as Kompose
@@ -17,15 +21,49 @@ pub(crate) fn own_labels(name: &str) -> Option<BTreeMap<String, String>> {
 }
 
 impl Mapper<'_> {
+    /// Report (or, with `--secret-env`, move into a Secret) a variable that looks secret.
+    fn secret_looking(&mut self, name: &str, pos: crate::diag::Pos, place: &str) {
+        if !self.options.secret_env {
+            self.warn(
+                Code::SecretInPlainText,
+                pos,
+                format!("`{name}` looks like a secret, and its value would be stored in plain text in {place}"),
+                Some("pass `--secret-env` to store such variables in a Secret, or use Compose `secrets:`".into()),
+            );
+        }
+    }
+
     pub(crate) fn environment(&mut self, service: &Service, names: &ServiceNames, container: &mut Container) {
         let mut env = Vec::new();
+        let secret_name = super::storage::derived(&names.object, "secret-env");
+        let mut secret_data: BTreeMap<String, ByteString> = BTreeMap::new();
         for var in &service.environment {
             match &var.value {
-                Some(value) => env.push(EnvVar {
-                    name: var.name.clone(),
-                    value: Some(super::workload::escape_dollars(value)),
-                    ..EnvVar::default()
-                }),
+                Some(value) if looks_secret(&var.name) && self.options.secret_env => {
+                    secret_data.insert(var.name.clone(), ByteString(value.clone().into_bytes()));
+                    env.push(EnvVar {
+                        name: var.name.clone(),
+                        value_from: Some(EnvVarSource {
+                            secret_key_ref: Some(SecretKeySelector {
+                                key: var.name.clone(),
+                                name: secret_name.clone(),
+                                optional: None,
+                            }),
+                            ..EnvVarSource::default()
+                        }),
+                        ..EnvVar::default()
+                    });
+                }
+                Some(value) => {
+                    if looks_secret(&var.name) {
+                        self.secret_looking(&var.name, var.pos, "the pod spec");
+                    }
+                    env.push(EnvVar {
+                        name: var.name.clone(),
+                        value: Some(super::workload::escape_dollars(value)),
+                        ..EnvVar::default()
+                    })
+                }
                 None => self.warn(
                     Code::EnvUnresolved,
                     var.pos,
@@ -34,12 +72,35 @@ impl Mapper<'_> {
                 ),
             }
         }
-        if !env.is_empty() {
-            container.env = Some(env);
-        }
         let mut from = Vec::new();
         for file in &service.env_files {
             let Some(vars) = &file.vars else { continue };
+            // Secret-looking variables: reported, or (with --secret-env) moved to the
+            // service's Secret unless `environment` sets them anyway.
+            let mut vars = vars.clone();
+            let secret_keys: Vec<String> = vars.keys().filter(|k| looks_secret(k)).cloned().collect();
+            for key in secret_keys {
+                if self.options.secret_env {
+                    let value = vars.shift_remove(&key).unwrap_or_default();
+                    if !service.environment.iter().any(|e| e.name == key) {
+                        secret_data.insert(key.clone(), ByteString(value.into_bytes()));
+                        env.push(EnvVar {
+                            name: key.clone(),
+                            value_from: Some(EnvVarSource {
+                                secret_key_ref: Some(SecretKeySelector {
+                                    key: key.clone(),
+                                    name: secret_name.clone(),
+                                    optional: None,
+                                }),
+                                ..EnvVarSource::default()
+                            }),
+                            ..EnvVar::default()
+                        });
+                    }
+                } else {
+                    self.secret_looking(&key, file.pos, &format!("the ConfigMap made from `{}`", file.path));
+                }
+            }
             let name = names::env_file_configmap(&file.path, &names.object);
             for key in vars.keys() {
                 if !names::is_config_key(key) {
@@ -67,6 +128,22 @@ impl Mapper<'_> {
         }
         if !from.is_empty() {
             container.env_from = Some(from);
+        }
+        if !env.is_empty() {
+            container.env = Some(env);
+        }
+        if !secret_data.is_empty() {
+            let object = Secret {
+                metadata: ObjectMeta {
+                    name: Some(secret_name.clone()),
+                    labels: Some(super::service_labels(names)),
+                    ..ObjectMeta::default()
+                },
+                type_: Some("Opaque".into()),
+                data: Some(secret_data),
+                ..Secret::default()
+            };
+            self.add(Object::new("Secret", &secret_name, &object, Some(service.pos)));
         }
     }
 }

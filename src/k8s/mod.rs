@@ -66,6 +66,8 @@ pub struct MapOptions {
     pub controller: Option<Controller>,
     /// The project directory as an absolute path, for `hostPath` volumes only.
     pub project_dir: String,
+    /// `--secret-env`: environment variables whose names look secret go into a Secret.
+    pub secret_env: bool,
 }
 
 impl Default for MapOptions {
@@ -77,6 +79,7 @@ impl Default for MapOptions {
             volumes: VolumeStrategy::default(),
             controller: None,
             project_dir: String::new(),
+            secret_env: false,
         }
     }
 }

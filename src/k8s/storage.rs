@@ -100,7 +100,7 @@ impl Mapper<'_> {
 
 /// A name derived from a service's name (`web-claim0`): a valid DNS-1123 label even when the
 /// service name is long (shortened with a stable hash).
-fn derived(svc: &str, suffix: &str) -> String {
+pub(crate) fn derived(svc: &str, suffix: &str) -> String {
     names::volume_label(&format!("{svc}-{suffix}"), suffix)
 }
 
