@@ -581,6 +581,10 @@ fn report(global: &Global, args: &ConvertArgs, conversion: &kompile::Conversion,
     let sources = &conversion.sources;
     let text = match args.format {
         Format::Human => {
+            if let Some(path) = &args.diagnostics_file {
+                let text = report::human(diagnostics, sources, false, global.suppress_warnings);
+                return write::file(path, text.as_bytes(), false);
+            }
             let color = report::use_color(global.color, std::io::stderr().is_terminal());
             let text = report::human(diagnostics, sources, color, global.suppress_warnings);
             std::io::stderr().lock().write_all(text.as_bytes()).context("cannot write to stderr")?;

@@ -167,7 +167,7 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             if let (Some(file), Some(line), Some(col)) = location(d, sources) {
                 result["locations"] = json!([{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": file.replace('\\', "/")},
+                        "artifactLocation": {"uri": uri(&file)},
                         "region": {"startLine": line, "startColumn": col},
                     }
                 }]);
@@ -190,6 +190,25 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON values serialise"))
 }
 
+/// A file path as a URI reference: relative paths percent-encoded (`my app` → `my%20app`),
+/// absolute ones as `file://` URIs.
+fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if path.starts_with('/') {
+        format!("file://{out}")
+    } else {
+        out
+    }
+}
+
 fn level(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
@@ -201,6 +220,13 @@ fn level(severity: Severity) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sarif_uris() {
+        assert_eq!(uri("my app/100%/compose.yaml"), "my%20app/100%25/compose.yaml");
+        assert_eq!(uri("/abs/compose.yaml"), "file:///abs/compose.yaml");
+        assert_eq!(uri("dir\\c.yaml"), "dir/c.yaml");
+    }
 
     #[test]
     fn github_escapes_data_and_properties() {
