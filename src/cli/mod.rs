@@ -104,7 +104,7 @@ struct ConvertArgs {
     /// Replica count for every Deployment (overrides `deploy.replicas`).
     #[arg(long, value_parser = clap::value_parser!(i32).range(0..))]
     replicas: Option<i32>,
-    /// Workload kind for long-running services: deployment or daemonset.
+    /// Workload kind for long-running services: deployment, daemonset or statefulset.
     #[arg(long)]
     controller: Option<String>,
     /// Deprecated Kompose alias for `--controller deployment`.
@@ -122,6 +122,16 @@ struct ConvertArgs {
     /// Storage request of generated PersistentVolumeClaims (default 100Mi).
     #[arg(long)]
     pvc_request_size: Option<String>,
+    /// Put several services in one pod: `label` groups services sharing a
+    /// `kompose.service.group` label, `volume` groups services with identical volumes.
+    #[arg(long, value_parser = ["label", "volume"])]
+    service_group_mode: Option<String>,
+    /// Workload name for `--service-group-mode volume` (default: the members' names joined).
+    #[arg(long)]
+    service_group_name: Option<String>,
+    /// Deprecated Kompose alias for `--service-group-mode label`.
+    #[arg(long, hide = true)]
+    multiple_container_mode: bool,
     /// Store environment variables whose names look secret (`*PASSWORD*`, `*TOKEN*`, ...) in a
     /// Secret and refer to them with `secretKeyRef`.
     #[arg(long)]
@@ -391,6 +401,12 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     options.load = load_options(&args.load, project_dir);
     options.map.replicas = args.replicas;
     options.map.secret_env = args.secret_env;
+    options.map.group_mode = match (args.service_group_mode.as_deref(), args.multiple_container_mode) {
+        (Some("volume"), _) => Some(kompile::k8s::GroupMode::Volume),
+        (Some(_), _) | (None, true) => Some(kompile::k8s::GroupMode::Label),
+        (None, false) => None,
+    };
+    options.map.group_name = args.service_group_name.clone();
     options.map.namespace = args.namespace.clone();
     if let Some(ns) = &args.namespace {
         if !kompile::k8s::names::is_dns1035_label(ns) {
@@ -412,8 +428,9 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     let controller = match (args.controller.as_deref().map(str::to_ascii_lowercase), args.deployment, args.daemon_set) {
         (Some(c), _, _) if c == "deployment" => Some(Controller::Deployment),
         (Some(c), _, _) if c == "daemonset" => Some(Controller::DaemonSet),
+        (Some(c), _, _) if c == "statefulset" => Some(Controller::StatefulSet),
         (Some(c), _, _) => {
-            bail!("`--controller {c}` is not supported: use deployment or daemonset")
+            bail!("`--controller {c}` is not supported: use deployment, daemonset or statefulset")
         }
         (None, true, _) => Some(Controller::Deployment),
         (None, _, true) => Some(Controller::DaemonSet),

@@ -112,6 +112,40 @@ pub struct Service {
     pub depends_on: Vec<Spanned<String>>,
     pub links: Vec<Spanned<String>>,
     pub pull_policy: Option<Spanned<String>>,
+    /// `group_add`: numeric group IDs or names, as written.
+    pub group_add: Vec<Spanned<String>>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_opt: Vec<String>,
+    pub sysctls: Vec<(String, String, Pos)>,
+    pub shm_size: Option<Spanned<i64>>,
+    /// `pid`, `ipc`, `network_mode` as written (`host`, `service:x`, ...).
+    pub pid: Option<Spanned<String>>,
+    pub ipc: Option<Spanned<String>>,
+    pub network_mode: Option<Spanned<String>>,
+    /// `deploy.labels`.
+    pub deploy_labels: Vec<(String, String, Pos)>,
+    pub update_config: Option<UpdateConfig>,
+    pub placement: Placement,
+    pub endpoint_mode: Option<Spanned<String>>,
+}
+
+/// `deploy.update_config`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateConfig {
+    pub parallelism: Option<i64>,
+    /// `stop-first` or `start-first`.
+    pub order: Option<String>,
+    pub pos: Pos,
+}
+
+/// `deploy.placement`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placement {
+    /// `node.labels.x == y` style expressions, as written.
+    pub constraints: Vec<Spanned<String>>,
+    /// `spread: node.labels.zone` preferences: the label expressions.
+    pub spread: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

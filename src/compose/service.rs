@@ -159,6 +159,39 @@ impl Loader<'_> {
                     f.string(item, &format!("{p}[{i}]"));
                 }
             }
+            "group_add" => {
+                s.group_add = f
+                    .list(v, p)
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| f.scalar(g, &format!("{p}[{i}]")).map(|g2| Spanned::new(g2, g.pos)))
+                    .collect()
+            }
+            "dns" | "dns_search" | "dns_opt" => {
+                let list: Vec<String> =
+                    f.string_or_list(v, p).into_iter().map(|(s, _)| s).filter(|s| !s.is_empty()).collect();
+                match key {
+                    "dns" => s.dns = list,
+                    "dns_search" => s.dns_search = list,
+                    _ => s.dns_opt = list,
+                }
+            }
+            "sysctls" => {
+                s.sysctls = f
+                    .list_or_map(v, p, '=')
+                    .into_iter()
+                    .map(|(k, val, pos)| (k, val.unwrap_or_default(), pos))
+                    .collect()
+            }
+            "shm_size" => s.shm_size = self.bytes(v, p).map(|n| Spanned::new(n, v.pos)),
+            "pid" | "ipc" | "network_mode" => {
+                let value = f.string(v, p).map(|x| Spanned::new(x, v.pos));
+                match key {
+                    "pid" => s.pid = value,
+                    "ipc" => s.ipc = value,
+                    _ => s.network_mode = value,
+                }
+            }
             _ => {}
         }
     }
@@ -717,6 +750,81 @@ impl Loader<'_> {
                                 reason: "job modes are not converted yet; the service runs as a Deployment",
                                 help: None,
                             }),
+                        }
+                    }
+                }
+                "labels" => {
+                    s.deploy_labels = f
+                        .list_or_map(val, &kp, '=')
+                        .into_iter()
+                        .map(|(k, v, pos)| (k, v.unwrap_or_default(), pos))
+                        .collect()
+                }
+                "endpoint_mode" => s.endpoint_mode = f.string(val, &kp).map(|m| Spanned::new(m, val.pos)),
+                "update_config" => {
+                    let mut uc = UpdateConfig { pos: val.pos, ..UpdateConfig::default() };
+                    for (uk, uv) in f.map(val, &kp) {
+                        let ukp = format!("{kp}.{}", uk.name);
+                        match uk.name.as_str() {
+                            "parallelism" => uc.parallelism = f.int(uv, &ukp),
+                            "order" => uc.order = f.string(uv, &ukp),
+                            "delay" | "failure_action" | "monitor" | "max_failure_ratio" => {
+                                f.not_converted.push(NotConverted {
+                                    path: ukp,
+                                    pos: uk.pos,
+                                    reason: "Kubernetes rolling updates have no such setting",
+                                    help: None,
+                                })
+                            }
+                            name if name.starts_with("x-") => {}
+                            other => f.diags.push(Diagnostic::at(
+                                Code::UnknownKey,
+                                uk.pos,
+                                format!("`{kp}` has no key `{other}`"),
+                            )),
+                        }
+                    }
+                    s.update_config = Some(uc);
+                }
+                "placement" => {
+                    for (pk, pv) in f.map(val, &kp) {
+                        let pkp = format!("{kp}.{}", pk.name);
+                        match pk.name.as_str() {
+                            "constraints" => {
+                                s.placement.constraints = f
+                                    .list(pv, &pkp)
+                                    .iter()
+                                    .enumerate()
+                                    .filter_map(|(i, c)| {
+                                        f.string(c, &format!("{pkp}[{i}]")).map(|t| Spanned::new(t, c.pos))
+                                    })
+                                    .collect()
+                            }
+                            "preferences" => {
+                                for (i, pref) in f.list(pv, &pkp).iter().enumerate() {
+                                    let ip = format!("{pkp}[{i}]");
+                                    match pref.get("spread") {
+                                        Some(spread) => {
+                                            if let Some(t) = f.string(spread, &format!("{ip}.spread")) {
+                                                s.placement.spread.push(Spanned::new(t, spread.pos));
+                                            }
+                                        }
+                                        None => f.wrong_type(pref, &ip, "a mapping with `spread`"),
+                                    }
+                                }
+                            }
+                            "max_replicas_per_node" => f.not_converted.push(NotConverted {
+                                path: pkp,
+                                pos: pk.pos,
+                                reason: "use pod anti-affinity or topology spread constraints in Kubernetes",
+                                help: None,
+                            }),
+                            name if name.starts_with("x-") => {}
+                            other => f.diags.push(Diagnostic::at(
+                                Code::UnknownKey,
+                                pk.pos,
+                                format!("`{kp}` has no key `{other}`"),
+                            )),
                         }
                     }
                 }

@@ -9,6 +9,26 @@ use std::collections::BTreeMap;
 
 /// The `kompose.*` labels kompile implements.
 pub const KOMPOSE_LABELS: &[&str] = &[
+    "kompose.controller.port.expose",
+    "kompose.controller.type",
+    "kompose.cronjob.backoff_limit",
+    "kompose.cronjob.concurrency_policy",
+    "kompose.cronjob.schedule",
+    "kompose.hpa.cpu",
+    "kompose.hpa.memory",
+    "kompose.hpa.replicas.max",
+    "kompose.hpa.replicas.min",
+    "kompose.image-pull-policy",
+    "kompose.image-pull-secret",
+    "kompose.init.containers.command",
+    "kompose.init.containers.image",
+    "kompose.init.containers.name",
+    "kompose.security-context.fsgroup",
+    "kompose.service.expose",
+    "kompose.service.expose.ingress-class-name",
+    "kompose.service.expose.tls-secret",
+    "kompose.service.external-traffic-policy",
+    "kompose.service.group",
     "kompose.service.healthcheck.liveness.http_get_path",
     "kompose.service.healthcheck.liveness.http_get_port",
     "kompose.service.healthcheck.liveness.tcp_port",
@@ -22,9 +42,11 @@ pub const KOMPOSE_LABELS: &[&str] = &[
     "kompose.service.healthcheck.readiness.test",
     "kompose.service.healthcheck.readiness.timeout",
     "kompose.service.name_override",
+    "kompose.service.nodeport.port",
     "kompose.service.type",
     "kompose.volume.size",
     "kompose.volume.storage-class-name",
+    "kompose.volume.subpath",
     "kompose.volume.type",
 ];
 

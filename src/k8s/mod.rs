@@ -5,10 +5,13 @@
 //! never sees raw Compose YAML: only the model in `compose::model`. Names are decided once
 //! per service ([`ServiceNames`]) and reused for every object and every reference.
 
+mod autoscaling;
 mod env;
+mod ingress;
 mod labels;
 pub mod names;
 mod network;
+mod pod;
 mod probes;
 mod storage;
 pub mod validate;
@@ -47,10 +50,20 @@ impl VolumeStrategy {
     }
 }
 
+/// `--service-group-mode`: several services in one pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupMode {
+    /// Services sharing a `kompose.service.group` label.
+    Label,
+    /// Services with identical volume lists.
+    Volume,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Controller {
     Deployment,
     DaemonSet,
+    StatefulSet,
 }
 
 /// What the mapper needs beyond the project: the converter's own choices.
@@ -68,6 +81,9 @@ pub struct MapOptions {
     pub project_dir: String,
     /// `--secret-env`: environment variables whose names look secret go into a Secret.
     pub secret_env: bool,
+    pub group_mode: Option<GroupMode>,
+    /// `--service-group-name` for volume grouping.
+    pub group_name: Option<String>,
 }
 
 impl Default for MapOptions {
@@ -80,6 +96,8 @@ impl Default for MapOptions {
             controller: None,
             project_dir: String::new(),
             secret_env: false,
+            group_mode: None,
+            group_name: None,
         }
     }
 }
@@ -130,8 +148,12 @@ pub fn kind_rank(kind: &str) -> usize {
 /// The names one Compose service's objects use.
 #[derive(Debug, Clone)]
 pub struct ServiceNames {
-    /// Workload, Service, label value and (by default) container name.
+    /// The Service, derived objects and (by default) the container.
     pub object: String,
+    /// The workload: the same as `object`, or the group's name when services are grouped.
+    pub workload: String,
+    /// The `io.kompose.service` label value of the pods: the workload's name.
+    pub label: String,
 }
 
 /// Per-run mapping state: objects built so far, and the diagnostics.
@@ -142,6 +164,8 @@ pub(crate) struct Mapper<'a> {
     pub diags: Diagnostics,
     /// Secrets and ConfigMaps that live outside the output (`external: true`).
     pub external: Vec<(String, String)>,
+    /// Named-volume claims that became a StatefulSet's `volumeClaimTemplates`.
+    pub template_claims: std::collections::BTreeSet<String>,
 }
 
 impl Mapper<'_> {
@@ -171,8 +195,14 @@ pub struct Mapped {
 
 /// Map a project to Kubernetes objects.
 pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
-    let mut mapper =
-        Mapper { project, options, objects: Vec::new(), diags: Diagnostics::default(), external: Vec::new() };
+    let mut mapper = Mapper {
+        project,
+        options,
+        objects: Vec::new(),
+        diags: Diagnostics::default(),
+        external: Vec::new(),
+        template_claims: Default::default(),
+    };
     for nc in &project.not_converted {
         let mut d =
             Diagnostic::at(Code::NotConverted, nc.pos, format!("`{}` is not converted: {}", nc.path, nc.reason));
@@ -181,10 +211,17 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         }
         mapper.diags.push(d);
     }
-    let names = service_names(project, &mut mapper.diags);
+    let mut names = service_names(project, &mut mapper.diags);
+    let groups = groups(project, options, &mut names, &mut mapper.diags);
     for service in &project.services {
-        let service_names = &names[&service.name];
-        mapper.map_service(service, service_names, &names);
+        if groups.iter().any(|(_, members)| members.iter().any(|m| m.name == service.name)) {
+            continue;
+        }
+        mapper.map_service(service, &names[&service.name], &names);
+    }
+    for (group, members) in &groups {
+        let group_names = ServiceNames { object: group.clone(), workload: group.clone(), label: group.clone() };
+        mapper.map_group(members, &group_names, &names);
     }
     storage::map_top_level(&mut mapper);
     if let Some(ns) = &options.namespace {
@@ -235,12 +272,68 @@ fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String,
             );
         }
         taken.insert(object.clone(), service);
-        out.insert(service.name.clone(), ServiceNames { object });
+        out.insert(service.name.clone(), ServiceNames { workload: object.clone(), label: object.clone(), object });
     }
     out
 }
 
+/// Services that share one workload (`--service-group-mode`), by group name (a valid name),
+/// members sorted by name. Member names point their workload and label at the group.
+fn groups<'p>(
+    project: &'p Project,
+    options: &MapOptions,
+    names: &mut BTreeMap<String, ServiceNames>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, Vec<&'p Service>> {
+    let mut groups: BTreeMap<String, Vec<&Service>> = BTreeMap::new();
+    match options.group_mode {
+        None => return groups,
+        Some(GroupMode::Label) => {
+            for service in &project.services {
+                if let Some(label) = service.labels.get("kompose.service.group") {
+                    let group = names::dns_label(&label.value, "group");
+                    groups.entry(group).or_default().push(service);
+                }
+            }
+        }
+        Some(GroupMode::Volume) => {
+            let mut by_volumes: BTreeMap<Vec<String>, Vec<&Service>> = BTreeMap::new();
+            for service in project.services.iter().filter(|s| !s.volumes.is_empty()) {
+                let key: Vec<String> =
+                    service.volumes.iter().map(|m| format!("{:?}:{}:{}", m.source, m.target, m.read_only)).collect();
+                by_volumes.entry(key).or_default().push(service);
+            }
+            for members in by_volumes.into_values().filter(|m| m.len() > 1) {
+                let joined: Vec<&str> = members.iter().map(|m| names[&m.name].object.as_str()).collect();
+                let name = options.group_name.clone().unwrap_or_else(|| joined.join("-"));
+                groups.insert(names::dns_label(&name, "group"), members);
+            }
+        }
+    }
+    for (group, members) in groups.iter_mut() {
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        for member in members.iter() {
+            if let Some(n) = names.get_mut(&member.name) {
+                n.workload = group.clone();
+                n.label = group.clone();
+            }
+        }
+        if let Some(service) = project
+            .services
+            .iter()
+            .find(|s| names[&s.name].object == *group && !members.iter().any(|m| m.name == s.name))
+        {
+            diags.push(Diagnostic::at(
+                Code::DuplicateName,
+                service.pos,
+                format!("group `{group}` has the name of service `{}`, which is not in the group", service.name),
+            ));
+        }
+    }
+    groups
+}
+
 /// Labels every object of a service carries.
 pub(crate) fn service_labels(names: &ServiceNames) -> BTreeMap<String, String> {
-    BTreeMap::from([(SERVICE_LABEL.to_string(), names.object.clone())])
+    BTreeMap::from([(SERVICE_LABEL.to_string(), names.label.clone())])
 }

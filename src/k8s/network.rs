@@ -17,9 +17,13 @@ pub(crate) fn service(
     names: &ServiceNames,
     all: &BTreeMap<String, ServiceNames>,
     annotations: &BTreeMap<String, String>,
+    statefulset: bool,
 ) {
     let _ = all;
-    let kind = match labels::get(service, "kompose.service.type") {
+    let endpoint_dnsrr = service.endpoint_mode.as_ref().is_some_and(|m| m.value == "dnsrr");
+    let mut kind = match labels::get(service, "kompose.service.type") {
+        // A StatefulSet's governing Service is headless, and so is Swarm's DNS round robin.
+        None if statefulset || endpoint_dnsrr => "headless".to_string(),
         None => "clusterip".to_string(),
         Some(label) => {
             let value = label.value.to_ascii_lowercase();
@@ -128,6 +132,18 @@ pub(crate) fn service(
         }
         p.name = Some(if counts[&p.port] > 1 { format!("{}-{proto}", p.port) } else { p.port.to_string() });
     }
+    if statefulset && kind != "headless" {
+        mapper.warn(
+            Code::NotConverted,
+            service.pos,
+            format!(
+                "`{}` runs as a StatefulSet, whose Service must be headless: its `kompose.service.type` is not used",
+                service.name
+            ),
+            None,
+        );
+        kind = "headless".to_string();
+    }
     if ports.is_empty() && kind != "headless" {
         let referrers: Vec<&str> = mapper
             .project
@@ -162,6 +178,43 @@ pub(crate) fn service(
         "headless" => spec.cluster_ip = Some("None".into()),
         _ => {}
     }
+    if let Some(label) = labels::get(service, "kompose.service.nodeport.port") {
+        let ports = spec.ports.get_or_insert_with(Vec::new);
+        match label.value.parse::<i32>() {
+            Ok(n) if kind == "nodeport" && ports.len() == 1 && (1..=65535).contains(&n) => ports[0].node_port = Some(n),
+            _ => mapper.diags.push(
+                Diagnostic::at(
+                    Code::KomposeLabel,
+                    label.pos,
+                    format!("`kompose.service.nodeport.port: {}` needs `kompose.service.type: nodeport`, exactly one port, and a port number", label.value),
+                )
+                .with_help("node ports are usually 30000-32767"),
+            ),
+        }
+    }
+    if let Some(label) = labels::get(service, "kompose.service.external-traffic-policy") {
+        let value = match label.value.to_ascii_lowercase().as_str() {
+            "cluster" => Some("Cluster"),
+            "local" => Some("Local"),
+            _ => None,
+        };
+        match (value, kind.as_str()) {
+            (Some(v), "nodeport" | "loadbalancer") => spec.external_traffic_policy = Some(v.into()),
+            (Some(_), _) => mapper.warn(
+                Code::NotConverted,
+                label.pos,
+                "`kompose.service.external-traffic-policy` applies only to NodePort and LoadBalancer Services".into(),
+                None,
+            ),
+            (None, _) => mapper.diags.push(Diagnostic::at(
+                Code::KomposeLabel,
+                label.pos,
+                format!("`kompose.service.external-traffic-policy: {}` must be cluster or local", label.value),
+            )),
+        }
+    }
+    let first_port = spec.ports.as_ref().and_then(|p| p.first()).map(|p| p.port);
+    super::ingress::ingress(mapper, service, names, first_port, annotations, kind == "loadbalancer");
     let object = KService {
         metadata: ObjectMeta {
             name: Some(names.object.clone()),

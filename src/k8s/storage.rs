@@ -33,6 +33,66 @@ pub fn is_quantity(text: &str) -> bool {
 }
 
 impl Mapper<'_> {
+    /// A StatefulSet keeps its own claims: every claim only this service uses becomes a
+    /// `volumeClaimTemplate` (one claim per pod) instead of a PersistentVolumeClaim object.
+    pub(crate) fn claim_templates(
+        &mut self,
+        service: &Service,
+        pod: &mut k8s_openapi::api::core::v1::PodSpec,
+    ) -> Vec<PersistentVolumeClaim> {
+        let mut templates = Vec::new();
+        let Some(volumes) = pod.volumes.as_mut() else { return templates };
+        let project = self.project;
+        let mut kept = Vec::new();
+        for volume in volumes.drain(..) {
+            let Some(claim) = volume.persistent_volume_claim.as_ref().map(|c| c.claim_name.clone()) else {
+                kept.push(volume);
+                continue;
+            };
+            // A named volume other services mount stays a shared claim.
+            let shared = project.volumes.keys().any(|v| {
+                names::volume_label(v, "volume") == claim
+                    && project
+                        .services
+                        .iter()
+                        .filter(|s| s.volumes.iter().any(|m| m.source.as_deref() == Some(v.as_str())))
+                        .count()
+                        > 1
+            });
+            if shared {
+                kept.push(volume);
+                continue;
+            }
+            let spec = match self.objects.iter().position(|o| o.kind == "PersistentVolumeClaim" && o.name == claim) {
+                Some(index) => {
+                    let object = self.objects.remove(index);
+                    object.value.get("spec").and_then(|v| serde_json::from_value(v.clone()).ok())
+                }
+                None => {
+                    let def_size = project
+                        .volumes
+                        .iter()
+                        .find(|(k, _)| names::volume_label(k, "volume") == claim)
+                        .and_then(|(_, d)| d.labels.get("kompose.volume.size").cloned())
+                        .filter(|s| is_quantity(s));
+                    let (size, class) = self.service_claim_size(service);
+                    self.template_claims.insert(claim.clone());
+                    Some(claim_spec(def_size.unwrap_or(size), class))
+                }
+            };
+            templates.push(PersistentVolumeClaim {
+                metadata: ObjectMeta { name: Some(volume.name.clone()), ..ObjectMeta::default() },
+                spec,
+                ..PersistentVolumeClaim::default()
+            });
+        }
+        *volumes = kept;
+        if volumes.is_empty() {
+            pod.volumes = None;
+        }
+        templates
+    }
+
     fn size_label(&mut self, label: Option<&crate::compose::Spanned<String>>) -> Option<String> {
         let label = label?;
         if is_quantity(&label.value) {
@@ -53,18 +113,9 @@ impl Mapper<'_> {
     /// A claim. Always ReadWriteOnce: a new claim starts empty, so a read-only one could
     /// never receive data (mounts carry `readOnly` instead).
     fn claim(&mut self, name: &str, size: String, storage_class: Option<String>, origin: Option<Pos>) {
-        let access = "ReadWriteOnce";
         let object = PersistentVolumeClaim {
             metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
-            spec: Some(PersistentVolumeClaimSpec {
-                access_modes: Some(vec![access.into()]),
-                resources: Some(VolumeResourceRequirements {
-                    requests: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
-                    ..VolumeResourceRequirements::default()
-                }),
-                storage_class_name: storage_class,
-                ..PersistentVolumeClaimSpec::default()
-            }),
+            spec: Some(claim_spec(size, storage_class)),
             ..PersistentVolumeClaim::default()
         };
         self.add(Object::new("PersistentVolumeClaim", name, &object, origin));
@@ -95,6 +146,19 @@ impl Mapper<'_> {
             }
             None => self.options.volumes,
         }
+    }
+}
+
+/// A ReadWriteOnce claim of `size`.
+fn claim_spec(size: String, storage_class: Option<String>) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec!["ReadWriteOnce".into()]),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
+            ..VolumeResourceRequirements::default()
+        }),
+        storage_class_name: storage_class,
+        ..PersistentVolumeClaimSpec::default()
     }
 }
 
@@ -135,6 +199,7 @@ pub(crate) fn mounts(
 ) -> Vec<Volume> {
     let svc = names.object.clone();
     let strategy = mapper.strategy(service);
+    let label_subpath = labels::get(service, "kompose.volume.subpath").map(|l| l.value.clone());
     let mut volumes: Vec<Volume> = Vec::new();
     let mut mounts: Vec<VolumeMount> = Vec::new();
     let mut tmpfs_index = 0usize;
@@ -167,7 +232,13 @@ pub(crate) fn mounts(
                 if !volumes.iter().any(|v| v.name == name) {
                     volumes.push(volume);
                 }
-                add_mount(&mut mounts, &name, &target, mount.read_only, mount.subpath.clone());
+                add_mount(
+                    &mut mounts,
+                    &name,
+                    &target,
+                    mount.read_only,
+                    mount.subpath.clone().or_else(|| label_subpath.clone()),
+                );
             }
             (MountType::Volume, None) => {
                 let volume = match strategy {
@@ -180,7 +251,13 @@ pub(crate) fn mounts(
                         claim_volume(claim.clone(), claim, mount.read_only)
                     }
                 };
-                add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, mount.subpath.clone());
+                add_mount(
+                    &mut mounts,
+                    &volume.name.clone(),
+                    &target,
+                    mount.read_only,
+                    mount.subpath.clone().or_else(|| label_subpath.clone()),
+                );
                 volumes.push(volume);
             }
             (MountType::Bind, Some(source)) => {
@@ -317,10 +394,13 @@ fn bind_volume(
             }
             let object = config_map(&name, &[(key.clone(), bytes.clone())]);
             mapper.add(Object::new("ConfigMap", &name, &object, Some(mount.pos)));
+            // The file appears under the target's name, as the bind mount shows it.
+            let file = basename(&mount.target).to_string();
+            let file = if file.is_empty() || file.contains(':') { key.clone() } else { file };
             mounts.push(VolumeMount {
                 name: name.clone(),
                 mount_path: mount.target.clone(),
-                sub_path: Some(key.clone()),
+                sub_path: Some(file.clone()),
                 read_only: mount.read_only.then_some(true),
                 ..VolumeMount::default()
             });
@@ -328,7 +408,7 @@ fn bind_volume(
                 name: name.clone(),
                 config_map: Some(ConfigMapVolumeSource {
                     name: name.clone(),
-                    items: Some(vec![KeyToPath { key: key.clone(), path: key, mode: None }]),
+                    items: Some(vec![KeyToPath { key: key.clone(), path: file, mode: None }]),
                     ..ConfigMapVolumeSource::default()
                 }),
                 ..Volume::default()
@@ -470,6 +550,9 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             continue;
         }
         let claim = names::volume_label(name, "volume");
+        if mapper.template_claims.contains(&claim) {
+            continue;
+        }
         let size = mapper
             .size_label(
                 def.labels
@@ -503,6 +586,13 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             );
         }
         mapper.claim(&claim, size, class, Some(def.pos));
+        if let Some(selector) = def.labels.get("kompose.volume.selector") {
+            if let Some(object) =
+                mapper.objects.iter_mut().find(|o| o.kind == "PersistentVolumeClaim" && o.name == claim)
+            {
+                object.value["spec"]["selector"] = serde_json::json!({"matchLabels": {super::SERVICE_LABEL: selector}});
+            }
+        }
     }
     for (name, def) in &project.secrets {
         let object_name = names::volume_label(name, "secret");

@@ -83,7 +83,11 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
                 }
             }
             labels(&mut check, object.value.pointer("/spec/template/metadata/labels"), "pod template labels");
-            pod_spec(&mut check, pod, &present);
+            let templates: Vec<String> = items(object.value.pointer("/spec/volumeClaimTemplates"))
+                .iter()
+                .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str).map(String::from))
+                .collect();
+            pod_spec(&mut check, pod, &present, &templates);
         }
         match object.kind.as_str() {
             "Service" => service(&mut check, &pod_labels),
@@ -144,9 +148,9 @@ fn annotations(check: &mut Check, value: Option<&Value>) {
     }
 }
 
-fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>) {
+fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>, claim_templates: &[String]) {
     let has = |kind: &str, name: &str| present.contains(&(kind.to_string(), name.to_string()));
-    let mut volume_names = BTreeSet::new();
+    let mut volume_names: BTreeSet<String> = claim_templates.iter().cloned().collect();
     for volume in items(pod.get("volumes")) {
         let name = volume.get("name").and_then(Value::as_str).unwrap_or_default();
         if !is_dns1123_label(name) {
@@ -220,10 +224,12 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
                     );
                 }
                 let path = mount.get("mountPath").and_then(Value::as_str).unwrap_or_default();
-                if path.is_empty() || path.contains(':') && !path.starts_with('/') {
+                let b = path.as_bytes();
+                let windows = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+                if path.is_empty() || (!path.starts_with('/') && !windows) {
                     check.error(
                         Code::InvalidValue,
-                        format!("mount path `{path}` of `{vname}` is not a valid container path"),
+                        format!("mount path `{path}` of `{vname}` is not an absolute container path"),
                     );
                 }
             }

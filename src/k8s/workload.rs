@@ -7,19 +7,25 @@ use super::{labels, names, network, probes, storage, Controller, Mapper, Object,
 use crate::compose::Service;
 use crate::diag::Code;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::apps::v1::{RollingUpdateDeployment, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, HostAlias, Pod, PodSpec, PodTemplateSpec, ResourceRequirements,
     SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
 enum Kind {
     Deployment,
     DaemonSet,
+    StatefulSet,
     /// A bare Pod for a run-once service, with its restart policy.
     Pod(&'static str),
+    /// A run-once service with a `kompose.cronjob.schedule`.
+    CronJob(&'static str, String),
 }
 
 impl Mapper<'_> {
@@ -30,7 +36,65 @@ impl Mapper<'_> {
         all: &BTreeMap<String, ServiceNames>,
     ) {
         let kind = self.workload_kind(service);
-        let pod_labels = super::service_labels(names);
+        let statefulset = matches!(kind, Kind::StatefulSet);
+        let (pod, annotations) = self.build_pod(service, names, all, statefulset);
+        self.emit_workload(service, names, kind, pod, annotations);
+    }
+
+    /// Services grouped into one workload (`--service-group-mode`): one container per member,
+    /// in name order; each member keeps its own Service, selecting the group's pods.
+    pub(crate) fn map_group(
+        &mut self,
+        members: &[&Service],
+        names: &ServiceNames,
+        all: &BTreeMap<String, ServiceNames>,
+    ) {
+        let Some(first) = members.first() else { return };
+        let kind = self.workload_kind(first);
+        let statefulset = matches!(kind, Kind::StatefulSet);
+        let mut pod = PodSpec::default();
+        let mut annotations = BTreeMap::new();
+        for member in members {
+            let member_names = &all[&member.name];
+            let (part, member_annotations) = self.build_pod(member, member_names, all, statefulset);
+            annotations.extend(member_annotations);
+            pod.containers.extend(part.containers);
+            for volume in part.volumes.into_iter().flatten() {
+                let volumes = pod.volumes.get_or_insert_with(Vec::new);
+                if !volumes.iter().any(|v| v.name == volume.name) {
+                    volumes.push(volume);
+                }
+            }
+            for init in part.init_containers.into_iter().flatten() {
+                pod.init_containers.get_or_insert_with(Vec::new).push(init);
+            }
+            // Pod-level settings: the first member that sets one wins.
+            pod.hostname = pod.hostname.or(part.hostname);
+            pod.host_aliases = pod.host_aliases.or(part.host_aliases);
+            pod.security_context = pod.security_context.or(part.security_context);
+            pod.termination_grace_period_seconds =
+                pod.termination_grace_period_seconds.or(part.termination_grace_period_seconds);
+            pod.dns_config = pod.dns_config.or(part.dns_config);
+            pod.affinity = pod.affinity.or(part.affinity);
+            pod.image_pull_secrets = pod.image_pull_secrets.or(part.image_pull_secrets);
+            pod.service_account_name = pod.service_account_name.or(part.service_account_name);
+            pod.host_network = pod.host_network.or(part.host_network);
+            pod.host_pid = pod.host_pid.or(part.host_pid);
+            pod.host_ipc = pod.host_ipc.or(part.host_ipc);
+            pod.topology_spread_constraints = pod.topology_spread_constraints.or(part.topology_spread_constraints);
+        }
+        self.emit_workload(first, names, kind, pod, annotations);
+    }
+
+    /// The pod of one service (one container) plus its annotations; creates the service's
+    /// Service, ConfigMaps, Secrets and claims on the way.
+    fn build_pod(
+        &mut self,
+        service: &Service,
+        names: &ServiceNames,
+        all: &BTreeMap<String, ServiceNames>,
+        statefulset: bool,
+    ) -> (PodSpec, BTreeMap<String, String>) {
         let annotations = labels::annotations(self, service);
         let mut container = self.container(service, names);
         let mut pod = PodSpec::default();
@@ -54,7 +118,7 @@ impl Mapper<'_> {
                 None,
             );
         }
-        network::service(self, service, names, all, &annotations);
+        network::service(self, service, names, all, &annotations, statefulset);
         if let Some(hostname) = &service.hostname {
             if names::is_dns1123_label(&hostname.value) {
                 pod.hostname = Some(hostname.value.clone());
@@ -76,11 +140,40 @@ impl Mapper<'_> {
             // Rounded up: 0 would mean "kill at once", which a sub-second grace period is not.
             pod.termination_grace_period_seconds = Some(ceil_seconds(ns));
         }
+        self.pod_options(service, names, &mut pod, &mut container);
         pod.containers = vec![container];
+        (pod, annotations)
+    }
+
+    fn emit_workload(
+        &mut self,
+        service: &Service,
+        names: &ServiceNames,
+        kind: Kind,
+        mut pod: PodSpec,
+        annotations: BTreeMap<String, String>,
+    ) {
+        let pod_labels = super::service_labels(names);
         let annotations = (!annotations.is_empty()).then_some(annotations);
+        let mut workload_labels = pod_labels.clone();
+        for (key, value, pos) in &service.deploy_labels {
+            if key.starts_with("kompose.") {
+                continue;
+            }
+            if names::is_qualified_name(key) && names::is_label_value(value) {
+                workload_labels.entry(key.clone()).or_insert_with(|| value.clone());
+            } else {
+                self.warn(
+                    Code::InvalidLabel,
+                    *pos,
+                    format!("deploy label `{key}={value}` is not a valid Kubernetes label and is left out"),
+                    None,
+                );
+            }
+        }
         let meta = ObjectMeta {
-            name: Some(names.object.clone()),
-            labels: Some(pod_labels.clone()),
+            name: Some(names.workload.clone()),
+            labels: Some(workload_labels),
             annotations: annotations.clone(),
             ..ObjectMeta::default()
         };
@@ -100,26 +193,122 @@ impl Mapper<'_> {
                 let spec = DeploymentSpec {
                     replicas: Some(self.replicas(service)),
                     selector,
-                    // Pods sharing a ReadWriteOnce claim cannot overlap during a rollout.
-                    strategy: has_claims.then(|| DeploymentStrategy {
-                        type_: Some("Recreate".into()),
-                        ..DeploymentStrategy::default()
-                    }),
+                    strategy: self.rollout_strategy(service, has_claims),
                     template: template(pod),
                     ..DeploymentSpec::default()
                 };
                 let object = Deployment { metadata: meta, spec: Some(spec), ..Deployment::default() };
-                self.add(Object::new("Deployment", &names.object, &object, origin));
+                self.add(Object::new("Deployment", &names.workload, &object, origin));
             }
             Kind::DaemonSet => {
                 let spec = DaemonSetSpec { selector, template: template(pod), ..DaemonSetSpec::default() };
                 let object = DaemonSet { metadata: meta, spec: Some(spec), ..DaemonSet::default() };
-                self.add(Object::new("DaemonSet", &names.object, &object, origin));
+                self.add(Object::new("DaemonSet", &names.workload, &object, origin));
+            }
+            Kind::StatefulSet => {
+                let claims = self.claim_templates(service, &mut pod);
+                let spec = StatefulSetSpec {
+                    replicas: Some(self.replicas(service)),
+                    selector,
+                    service_name: Some(names.workload.clone()),
+                    template: template(pod),
+                    volume_claim_templates: (!claims.is_empty()).then_some(claims),
+                    ..StatefulSetSpec::default()
+                };
+                let object = StatefulSet { metadata: meta, spec: Some(spec), ..StatefulSet::default() };
+                self.add(Object::new("StatefulSet", &names.workload, &object, origin));
             }
             Kind::Pod(policy) => {
                 pod.restart_policy = Some(policy.into());
                 let object = Pod { metadata: meta, spec: Some(pod), ..Pod::default() };
-                self.add(Object::new("Pod", &names.object, &object, origin));
+                self.add(Object::new("Pod", &names.workload, &object, origin));
+            }
+            Kind::CronJob(policy, schedule) => {
+                pod.restart_policy = Some(policy.into());
+                let concurrency = self.concurrency_policy(service);
+                let backoff = self.backoff_limit(service);
+                let spec = CronJobSpec {
+                    schedule,
+                    concurrency_policy: concurrency,
+                    job_template: JobTemplateSpec {
+                        spec: Some(JobSpec { backoff_limit: backoff, template: template(pod), ..JobSpec::default() }),
+                        ..JobTemplateSpec::default()
+                    },
+                    ..CronJobSpec::default()
+                };
+                let object = CronJob { metadata: meta, spec: Some(spec), ..CronJob::default() };
+                self.add(Object::new("CronJob", &names.workload, &object, origin));
+            }
+        }
+        super::autoscaling::autoscaler(self, service, names, self.kind_name(service));
+    }
+
+    /// The workload kind name an autoscaler targets.
+    fn kind_name(&self, service: &Service) -> &'static str {
+        match self.objects.iter().rev().find(|o| o.origin == Some(service.pos)).map(|o| o.kind.as_str()) {
+            Some("StatefulSet") => "StatefulSet",
+            Some("DaemonSet") => "DaemonSet",
+            Some("Pod") => "Pod",
+            Some("CronJob") => "CronJob",
+            _ => "Deployment",
+        }
+    }
+
+    /// `deploy.update_config` → RollingUpdate; claims force Recreate (pods sharing a
+    /// ReadWriteOnce claim cannot overlap), which is never mixed with rollingUpdate settings.
+    fn rollout_strategy(&mut self, service: &Service, has_claims: bool) -> Option<DeploymentStrategy> {
+        if has_claims {
+            if let Some(uc) = &service.update_config {
+                self.warn(
+                    Code::NotConverted,
+                    uc.pos,
+                    "`deploy.update_config` is not converted: a service with persistent volumes is updated with `Recreate`, so two pods never hold one ReadWriteOnce claim".into(),
+                    None,
+                );
+            }
+            return Some(DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() });
+        }
+        let uc = service.update_config.as_ref()?;
+        let parallelism = uc.parallelism.filter(|p| *p > 0).unwrap_or(1).min(i64::from(i32::MAX)) as i32;
+        let (surge, unavailable) = match uc.order.as_deref() {
+            Some("start-first") => (parallelism, 0),
+            _ => (0, parallelism),
+        };
+        Some(DeploymentStrategy {
+            type_: Some("RollingUpdate".into()),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_surge: Some(IntOrString::Int(surge)),
+                max_unavailable: Some(IntOrString::Int(unavailable)),
+            }),
+        })
+    }
+
+    fn concurrency_policy(&mut self, service: &Service) -> Option<String> {
+        let label = labels::get(service, "kompose.cronjob.concurrency_policy")?;
+        match label.value.as_str() {
+            "Allow" | "Forbid" | "Replace" => Some(label.value.clone()),
+            other => {
+                self.diags.push(crate::diag::Diagnostic::at(
+                    Code::KomposeLabel,
+                    label.pos,
+                    format!("`kompose.cronjob.concurrency_policy: {other}` must be Allow, Forbid or Replace"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn backoff_limit(&mut self, service: &Service) -> Option<i32> {
+        let label = labels::get(service, "kompose.cronjob.backoff_limit")?;
+        match label.value.parse::<i32>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                self.diags.push(crate::diag::Diagnostic::at(
+                    Code::KomposeLabel,
+                    label.pos,
+                    format!("`kompose.cronjob.backoff_limit: {}` must be a whole number", label.value),
+                ));
+                None
             }
         }
     }
@@ -127,6 +316,7 @@ impl Mapper<'_> {
     fn workload_kind(&mut self, service: &Service) -> Kind {
         let restart = service.restart_condition.as_ref().or(service.restart.as_ref());
         let policy = restart.map(|r| (r.value.as_str(), r.pos));
+        let schedule = labels::get(service, "kompose.cronjob.schedule");
         let run_once = match policy {
             None | Some(("always" | "any" | "", _)) => None,
             Some(("unless-stopped", pos)) => {
@@ -149,6 +339,26 @@ impl Mapper<'_> {
                 None
             }
         };
+        if let (Some(policy), Some(schedule)) = (run_once, schedule) {
+            if valid_schedule(&schedule.value) {
+                return Kind::CronJob(policy, schedule.value.clone());
+            }
+            self.diags.push(
+                crate::diag::Diagnostic::at(
+                    Code::KomposeLabel,
+                    schedule.pos,
+                    format!("`kompose.cronjob.schedule: {}` is not a cron schedule", schedule.value),
+                )
+                .with_help("write five fields (`*/5 * * * *`) or a macro such as `@hourly`"),
+            );
+        } else if let Some(schedule) = schedule {
+            self.warn(
+                Code::NotConverted,
+                schedule.pos,
+                "`kompose.cronjob.schedule` applies only to services with `restart: \"no\"` or `on-failure`; this one keeps running".into(),
+                None,
+            );
+        }
         if let Some(policy) = run_once {
             if let Some(r) = restart {
                 self.warn(
@@ -163,9 +373,22 @@ impl Mapper<'_> {
             }
             return Kind::Pod(policy);
         }
+        if let Some(label) = labels::get(service, "kompose.controller.type") {
+            match label.value.to_ascii_lowercase().as_str() {
+                "deployment" => return Kind::Deployment,
+                "daemonset" => return Kind::DaemonSet,
+                "statefulset" => return Kind::StatefulSet,
+                other => self.diags.push(crate::diag::Diagnostic::at(
+                    Code::KomposeLabel,
+                    label.pos,
+                    format!("`kompose.controller.type: {other}` must be deployment, daemonset or statefulset"),
+                )),
+            }
+        }
         match self.options.controller {
             Some(Controller::DaemonSet) => Kind::DaemonSet,
             Some(Controller::Deployment) => Kind::Deployment,
+            Some(Controller::StatefulSet) => Kind::StatefulSet,
             None if service.global => Kind::DaemonSet,
             None => Kind::Deployment,
         }
@@ -234,6 +457,18 @@ impl Mapper<'_> {
             ..Container::default()
         };
         let mut ports: Vec<ContainerPort> = Vec::new();
+        let host_ports = labels::get(service, "kompose.controller.port.expose")
+            .is_some_and(|l| l.value.eq_ignore_ascii_case("true"));
+        for p in service.ports.iter().filter(|_| host_ports) {
+            let host_port = p.published.as_deref().and_then(|h| h.parse::<i32>().ok()).filter(|h| *h > 0);
+            ports.push(ContainerPort {
+                container_port: i32::from(p.target),
+                protocol: Some(p.protocol.to_ascii_uppercase()),
+                host_port,
+                host_ip: p.host_ip.clone().filter(|_| host_port.is_some()),
+                ..ContainerPort::default()
+            });
+        }
         let all = service
             .ports
             .iter()
@@ -326,6 +561,19 @@ impl Mapper<'_> {
         }
         (sc != SecurityContext::default()).then_some(sc)
     }
+}
+
+/// A cron schedule Kubernetes accepts: five fields, or a macro.
+fn valid_schedule(text: &str) -> bool {
+    let t = text.trim();
+    if t.starts_with('@') {
+        return matches!(t, "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly");
+    }
+    let fields: Vec<&str> = t.split_whitespace().collect();
+    fields.len() == 5
+        && fields
+            .iter()
+            .all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?')))
 }
 
 /// Whole seconds, rounded up; never negative.

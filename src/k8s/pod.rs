@@ -1,0 +1,305 @@
+//! Pod-level settings of a service: pod security context (`group_add`, `sysctls`,
+//! `kompose.security-context.fsgroup`), DNS (`dns`, `dns_search`, `dns_opt`), host
+//! namespaces (`pid`, `ipc`, `network_mode: host`), `/dev/shm` size (`shm_size`), scheduling
+//! (`deploy.placement`), and the `kompose.*` labels for image pulling, service accounts,
+//! init containers, host ports and ephemeral storage.
+
+use super::{labels, Mapper, ServiceNames};
+use crate::compose::{Service, Spanned};
+use crate::diag::{Code, Diagnostic};
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EmptyDirVolumeSource, LocalObjectReference, NodeAffinity, NodeSelector,
+    NodeSelectorRequirement, NodeSelectorTerm, PodDNSConfig, PodDNSConfigOption, PodSecurityContext, PodSpec, Sysctl,
+    TopologySpreadConstraint, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+impl Mapper<'_> {
+    fn label_error(&mut self, label: &Spanned<String>, message: String) {
+        self.diags.push(Diagnostic::at(Code::KomposeLabel, label.pos, message));
+    }
+
+    pub(crate) fn pod_options(
+        &mut self,
+        service: &Service,
+        names: &ServiceNames,
+        pod: &mut PodSpec,
+        container: &mut Container,
+    ) {
+        self.pod_security(service, pod);
+        if let Some(label) = labels::get(service, "kompose.image-pull-policy") {
+            match label.value.as_str() {
+                "Always" | "IfNotPresent" | "Never" => container.image_pull_policy = Some(label.value.clone()),
+                other => self.label_error(
+                    label,
+                    format!("`kompose.image-pull-policy: {other}` must be Always, IfNotPresent or Never"),
+                ),
+            }
+        }
+        if let Some(label) = labels::get(service, "kompose.image-pull-secret") {
+            pod.image_pull_secrets = Some(vec![LocalObjectReference { name: label.value.clone() }]);
+        }
+        if let Some(label) = labels::get(service, "kompose.serviceaccount-name") {
+            pod.service_account_name = Some(label.value.clone());
+        }
+        self.init_container(service, pod);
+        self.dns(service, pod);
+        self.host_namespaces(service, pod);
+        if let Some(size) = &service.shm_size {
+            let name = super::storage::derived(&names.object, "shm");
+            pod.volumes.get_or_insert_with(Vec::new).push(Volume {
+                name: name.clone(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    medium: Some("Memory".into()),
+                    size_limit: (size.value > 0).then(|| super::workload::memory_quantity(size.value)),
+                }),
+                ..Volume::default()
+            });
+            container.volume_mounts.get_or_insert_with(Vec::new).push(VolumeMount {
+                name,
+                mount_path: "/dev/shm".into(),
+                ..VolumeMount::default()
+            });
+        }
+        self.placement(service, names, pod);
+        self.ephemeral_storage(service, container);
+    }
+
+    fn pod_security(&mut self, service: &Service, pod: &mut PodSpec) {
+        let mut sc = PodSecurityContext::default();
+        if let Some(label) = labels::get(service, "kompose.security-context.fsgroup") {
+            match label.value.parse::<i64>() {
+                Ok(g) if g >= 0 => sc.fs_group = Some(g),
+                _ => self.label_error(
+                    label,
+                    format!("`kompose.security-context.fsgroup: {}` must be a group ID", label.value),
+                ),
+            }
+        }
+        let mut groups = Vec::new();
+        for g in &service.group_add {
+            match g.value.parse::<i64>() {
+                Ok(id) if id >= 0 => groups.push(id),
+                _ => self.warn(
+                    Code::UserNotNumeric,
+                    g.pos,
+                    format!("`group_add: {}` is not converted: Kubernetes needs numeric group IDs", g.value),
+                    Some("write the group's numeric ID".into()),
+                ),
+            }
+        }
+        if !groups.is_empty() {
+            sc.supplemental_groups = Some(groups);
+        }
+        let mut sysctls = Vec::new();
+        for (name, value, pos) in &service.sysctls {
+            let valid = !name.is_empty()
+                && name.split(['.', '/']).all(|part| {
+                    !part.is_empty()
+                        && part
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+                });
+            if valid {
+                sysctls.push(Sysctl { name: name.clone(), value: value.clone() });
+            } else {
+                self.warn(Code::NotConverted, *pos, format!("sysctl `{name}` is not a valid sysctl name"), None);
+            }
+        }
+        if !sysctls.is_empty() {
+            sc.sysctls = Some(sysctls);
+        }
+        if sc != PodSecurityContext::default() {
+            pod.security_context = Some(sc);
+        }
+    }
+
+    fn init_container(&mut self, service: &Service, pod: &mut PodSpec) {
+        let Some(image) = labels::get(service, "kompose.init.containers.image") else {
+            for key in ["kompose.init.containers.name", "kompose.init.containers.command"] {
+                if let Some(label) = labels::get(service, key) {
+                    self.label_error(label, format!("`{key}` needs `kompose.init.containers.image`"));
+                }
+            }
+            return;
+        };
+        let name = labels::get(service, "kompose.init.containers.name")
+            .map_or("init-service".to_string(), |n| n.value.clone());
+        let name = if super::names::is_dns1123_label(&name) {
+            name
+        } else {
+            super::names::volume_label(&name, "init-service")
+        };
+        let command = labels::get(service, "kompose.init.containers.command").map(|c| parse_command_label(&c.value));
+        pod.init_containers.get_or_insert_with(Vec::new).push(Container {
+            name,
+            image: Some(image.value.clone()),
+            command,
+            ..Container::default()
+        });
+    }
+
+    fn dns(&mut self, service: &Service, pod: &mut PodSpec) {
+        if service.dns.is_empty() && service.dns_search.is_empty() && service.dns_opt.is_empty() {
+            return;
+        }
+        let options: Vec<PodDNSConfigOption> = service
+            .dns_opt
+            .iter()
+            .map(|o| match o.split_once(':') {
+                Some((n, v)) => PodDNSConfigOption { name: Some(n.to_string()), value: Some(v.to_string()) },
+                None => PodDNSConfigOption { name: Some(o.clone()), value: None },
+            })
+            .collect();
+        // The cluster's DNS stays first (dnsPolicy ClusterFirst), so Services still resolve;
+        // Compose's servers are added after it.
+        pod.dns_config = Some(PodDNSConfig {
+            nameservers: (!service.dns.is_empty()).then(|| service.dns.clone()),
+            searches: (!service.dns_search.is_empty()).then(|| service.dns_search.clone()),
+            options: (!options.is_empty()).then_some(options),
+        });
+    }
+
+    fn host_namespaces(&mut self, service: &Service, pod: &mut PodSpec) {
+        for (key, value) in [("pid", &service.pid), ("ipc", &service.ipc), ("network_mode", &service.network_mode)] {
+            let Some(v) = value else { continue };
+            match (key, v.value.as_str()) {
+                ("pid", "host") => pod.host_pid = Some(true),
+                ("ipc", "host") => pod.host_ipc = Some(true),
+                ("network_mode", "host") => pod.host_network = Some(true),
+                ("network_mode", "bridge" | "default") | ("ipc", "private" | "shareable" | "") => {}
+                (_, other) => self.warn(
+                    Code::NotConverted,
+                    v.pos,
+                    format!("`{key}: {other}` is not converted: a pod shares only its own namespaces, or the host's"),
+                    None,
+                ),
+            }
+        }
+    }
+
+    fn placement(&mut self, service: &Service, names: &ServiceNames, pod: &mut PodSpec) {
+        let mut expressions = Vec::new();
+        for c in &service.placement.constraints {
+            match constraint(&c.value) {
+                Some(req) => expressions.push(req),
+                None => self.warn(
+                    Code::NotConverted,
+                    c.pos,
+                    format!("placement constraint `{}` is not converted", c.value),
+                    Some("kompile converts `node.hostname`, `node.platform.os`, `node.platform.arch` and `node.labels.<key>` with `==` or `!=`".into()),
+                ),
+            }
+        }
+        if !expressions.is_empty() {
+            pod.affinity = Some(Affinity {
+                node_affinity: Some(NodeAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                        node_selector_terms: vec![NodeSelectorTerm {
+                            match_expressions: Some(expressions),
+                            ..NodeSelectorTerm::default()
+                        }],
+                    }),
+                    ..NodeAffinity::default()
+                }),
+                ..Affinity::default()
+            });
+        }
+        let mut spreads = Vec::new();
+        for s in &service.placement.spread {
+            let key = s.value.strip_prefix("node.labels.").unwrap_or(&s.value).to_string();
+            spreads.push(TopologySpreadConstraint {
+                max_skew: 1,
+                topology_key: key,
+                when_unsatisfiable: "ScheduleAnyway".into(),
+                label_selector: Some(LabelSelector {
+                    match_labels: Some(super::service_labels(names)),
+                    ..LabelSelector::default()
+                }),
+                ..TopologySpreadConstraint::default()
+            });
+        }
+        if !spreads.is_empty() {
+            pod.topology_spread_constraints = Some(spreads);
+        }
+    }
+
+    fn ephemeral_storage(&mut self, service: &Service, container: &mut Container) {
+        for (key, value, pos) in &service.deploy_labels {
+            let side = match key.as_str() {
+                "kompose.ephemeral-storage.limit" => "limits",
+                "kompose.ephemeral-storage.request" => "requests",
+                _ => continue,
+            };
+            if !super::storage::is_quantity(value) {
+                self.diags.push(Diagnostic::at(
+                    Code::KomposeLabel,
+                    *pos,
+                    format!("`{key}: {value}` is not a storage size"),
+                ));
+                continue;
+            }
+            let resources = container.resources.get_or_insert_with(Default::default);
+            let map = if side == "limits" { &mut resources.limits } else { &mut resources.requests };
+            map.get_or_insert_with(Default::default).insert("ephemeral-storage".into(), Quantity(value.clone()));
+        }
+    }
+}
+
+/// `node.labels.zone == east` → a node selector requirement (Docker's constraint syntax).
+fn constraint(text: &str) -> Option<NodeSelectorRequirement> {
+    let (key, op, value) = if let Some((k, v)) = text.split_once("==") {
+        (k.trim(), "In", v.trim())
+    } else if let Some((k, v)) = text.split_once("!=") {
+        (k.trim(), "NotIn", v.trim())
+    } else {
+        return None;
+    };
+    let key = match key {
+        "node.hostname" => "kubernetes.io/hostname".to_string(),
+        "node.platform.os" | "engine.labels.operatingsystem" => "kubernetes.io/os".to_string(),
+        "node.platform.arch" => "kubernetes.io/arch".to_string(),
+        k => k.strip_prefix("node.labels.")?.to_string(),
+    };
+    if key.is_empty() || value.is_empty() {
+        return None;
+    }
+    Some(NodeSelectorRequirement { key, operator: op.into(), values: Some(vec![value.to_string()]) })
+}
+
+/// `kompose.init.containers.command`: `["sh", "-c", "x"]` (a list) or a plain command string.
+fn parse_command_label(text: &str) -> Vec<String> {
+    let trimmed = text.trim();
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {
+        return list;
+    }
+    if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        return inner.split(',').map(|p| p.trim().trim_matches(['"', '\'']).to_string()).collect();
+    }
+    match crate::compose::split_command(trimmed) {
+        Ok(split) if split.dropped.is_none() && !split.args.is_empty() => split.args,
+        _ => vec!["sh".into(), "-c".into(), trimmed.to_string()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraints() {
+        let r = constraint("node.labels.zone == east").unwrap();
+        assert_eq!((r.key.as_str(), r.operator.as_str()), ("zone", "In"));
+        let r = constraint("node.hostname!=web1").unwrap();
+        assert_eq!((r.key.as_str(), r.operator.as_str()), ("kubernetes.io/hostname", "NotIn"));
+        assert!(constraint("node.role == manager").is_none());
+    }
+
+    #[test]
+    fn init_commands() {
+        assert_eq!(parse_command_label(r#"["sh", "-c", "echo hi"]"#), ["sh", "-c", "echo hi"]);
+        assert_eq!(parse_command_label("echo hello"), ["echo", "hello"]);
+        assert_eq!(parse_command_label("a && b"), ["sh", "-c", "a && b"]);
+    }
+}
