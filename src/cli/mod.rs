@@ -129,6 +129,17 @@ struct ConvertArgs {
     /// Workload name for `--service-group-mode volume` (default: the members' names joined).
     #[arg(long)]
     service_group_name: Option<String>,
+    /// Turn Compose networks into NetworkPolicies: pods accept traffic only from pods on a
+    /// network they share.
+    #[arg(long)]
+    generate_network_policies: bool,
+    /// Add init containers that wait for each `depends_on` service to accept connections.
+    #[arg(long)]
+    wait_for_dependencies: bool,
+    /// Accepted for Kompose compatibility: kompile always mounts secrets as files where
+    /// Compose puts them.
+    #[arg(long, hide = true)]
+    secrets_as_files: bool,
     /// Deprecated Kompose alias for `--service-group-mode label`.
     #[arg(long, hide = true)]
     multiple_container_mode: bool,
@@ -157,9 +168,13 @@ struct ConvertArgs {
     /// Kompose's image push; not supported.
     #[arg(long, hide = true)]
     push_image: bool,
-    /// Kompose's Helm chart output; not supported yet.
-    #[arg(short = 'c', long, hide = true)]
+    /// Write a Helm chart (Chart.yaml, values.yaml with image, replicas, resources and Service
+    /// type, templates) into `-o DIR` (default: the compose file's name without extension).
+    #[arg(short = 'c', long, conflicts_with_all = ["stdout", "kustomize", "json"])]
     chart: bool,
+    /// Write a Kustomize base (one file per object plus kustomization.yaml) into `-o DIR`.
+    #[arg(long, requires = "out", conflicts_with_all = ["stdout", "json"])]
+    kustomize: bool,
 }
 
 /// How a project is loaded: shared by `convert` and `config`.
@@ -388,9 +403,6 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     if args.build.as_deref().is_some_and(|b| b != "none") || args.push_image {
         bail!("building and pushing images is not supported: build and push them in CI, then set `image:` in the compose file");
     }
-    if args.chart {
-        bail!("Helm chart output (`--chart`) is not supported yet");
-    }
     let mut options = Options::default();
     options.policy.strict = global.strict;
     options.policy.allow = parse_codes(&global.allow, "--allow")?;
@@ -407,6 +419,8 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
         (None, false) => None,
     };
     options.map.group_name = args.service_group_name.clone();
+    options.map.network_policies = args.generate_network_policies;
+    options.map.wait_for_dependencies = args.wait_for_dependencies;
     options.map.namespace = args.namespace.clone();
     if let Some(ns) = &args.namespace {
         if !kompile::k8s::names::is_dns1035_label(ns) {
@@ -518,6 +532,12 @@ fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
     };
     let quiet = global.suppress_warnings;
     match (target, args.out.as_deref()) {
+        (Target::Dir, None) if args.chart => {
+            let out = chart_dir(global);
+            let files = output::helm_chart(&conversion.objects, &chart_name(&out), indent);
+            let changes = write::plan_directory(&out, &files)?;
+            finish(args, quiet, &changes, || write::directory(&out, &files, &changes))
+        }
         (Target::Stdout, _) | (_, None) => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(stream().as_bytes()).context("cannot write to stdout")?;
@@ -525,7 +545,13 @@ fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
             Ok(0)
         }
         (Target::Dir, Some(out)) => {
-            let files = output::per_object_files(&conversion.objects, indent, args.json);
+            let files = if args.chart {
+                output::helm_chart(&conversion.objects, &chart_name(Path::new(out)), indent)
+            } else if args.kustomize {
+                output::kustomize(&conversion.objects, indent)
+            } else {
+                output::per_object_files(&conversion.objects, indent, args.json)
+            };
             let changes = write::plan_directory(Path::new(out), &files)?;
             finish(args, quiet, &changes, || write::directory(Path::new(out), &files, &changes))
         }
@@ -536,6 +562,22 @@ fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
             finish(args, quiet, &changes, || write::file(Path::new(out), contents.as_bytes(), secret))
         }
     }
+}
+
+/// Kompose's default chart folder: the first compose file's path without its extension.
+fn chart_dir(global: &Global) -> PathBuf {
+    let first = global.file.first().map(String::as_str).filter(|f| *f != "-").unwrap_or("compose.yaml");
+    Path::new(first).with_extension("")
+}
+
+/// A chart name from its folder: a valid DNS label.
+fn chart_name(dir: &Path) -> String {
+    let base = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "chart".into());
+    kompile::k8s::names::dns_label(&base, "chart")
 }
 
 /// After planning: `--check` prints the diff and writes nothing; otherwise write, and in hook
@@ -583,6 +625,9 @@ enum Target {
 
 impl Target {
     fn of(args: &ConvertArgs) -> Target {
+        if args.chart || args.kustomize {
+            return Target::Dir;
+        }
         match args.out.as_deref() {
             None | Some("-") => Target::Stdout,
             Some(out) if out.ends_with('/') || Path::new(out).is_dir() => Target::Dir,

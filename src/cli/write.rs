@@ -67,10 +67,11 @@ fn read_text(path: &Path) -> Result<Option<String>> {
 
 /// A manifest entry kompile may delete: a plain file name of its own kind, nothing else.
 fn safe_generated_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\'])
-        && (name.ends_with(".yaml") || name.ends_with(".json"))
+    let file = name.strip_prefix("templates/").unwrap_or(name);
+    !file.is_empty()
+        && !file.starts_with('.')
+        && !file.contains(['/', '\\'])
+        && (file.ends_with(".yaml") || file.ends_with(".json") || file.ends_with(".tpl"))
 }
 
 /// Files an earlier run generated in `dir`.
@@ -199,6 +200,12 @@ pub fn directory(dir: &Path, files: &[OutputFile], changes: &[Change]) -> Result
     for f in files {
         manifest.push_str(&f.name);
         manifest.push('\n');
+    }
+    for f in files {
+        if let Some(parent) = dir.join(&f.name).parent() {
+            fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
+            refuse_symlink(parent)?;
+        }
     }
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
     let all = files.iter().map(|f| (f.name.as_str(), f.contents.as_bytes(), f.secret)).chain([(

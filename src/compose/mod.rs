@@ -361,6 +361,11 @@ impl Loader<'_> {
             let mut f = fields!(self);
             for (k, v) in f.map(nets, "networks") {
                 networks.push(k.name.clone());
+                let explicit = v
+                    .get("name")
+                    .and_then(Node::scalar_string)
+                    .or_else(|| v.get("external").and_then(|e| e.get("name")).and_then(Node::scalar_string));
+                project.networks.insert(k.name.clone(), explicit);
                 for (sub, _) in f.map(v, &format!("networks.{}", k.name)) {
                     if !matches!(sub.name.as_str(), "name" | "external") && !sub.name.starts_with("x-") {
                         f.not_converted.push(NotConverted {

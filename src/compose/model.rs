@@ -26,6 +26,8 @@ pub struct Project {
     pub volumes: IndexMap<String, VolumeDef>,
     pub secrets: IndexMap<String, FileObject>,
     pub configs: IndexMap<String, FileObject>,
+    /// Top-level networks: key → the `name:` given (external networks keep their own name).
+    pub networks: IndexMap<String, Option<String>>,
     /// Keys present in the input that the converter does not turn into anything.
     pub not_converted: Vec<NotConverted>,
 }
@@ -128,6 +130,8 @@ pub struct Service {
     pub update_config: Option<UpdateConfig>,
     pub placement: Placement,
     pub endpoint_mode: Option<Spanned<String>>,
+    /// Networks the service joins, as listed (empty: the default network).
+    pub networks: Vec<String>,
 }
 
 /// `deploy.update_config`.

@@ -153,7 +153,7 @@ impl Loader<'_> {
                     })
                     .collect();
             }
-            "networks" => self.networks(v, p),
+            "networks" => s.networks = self.networks(v, p),
             "profiles" => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
                     f.string(item, &format!("{p}[{i}]"));
@@ -889,11 +889,13 @@ impl Loader<'_> {
         }
     }
 
-    fn networks(&mut self, v: &Node, p: &str) {
+    fn networks(&mut self, v: &Node, p: &str) -> Vec<String> {
         let mut f = fields!(self);
+        let mut names = Vec::new();
         match &v.value {
             Value::Map(entries) => {
                 for (k, val) in entries {
+                    names.push(k.name.clone());
                     for (sub, _) in f.map(val, &format!("{p}.{}", k.name)) {
                         if sub.name.starts_with("x-") {
                             continue;
@@ -909,10 +911,13 @@ impl Loader<'_> {
             }
             _ => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
-                    f.string(item, &format!("{p}[{i}]"));
+                    if let Some(n) = f.string(item, &format!("{p}[{i}]")) {
+                        names.push(n);
+                    }
                 }
             }
         }
+        names
     }
 }
 

@@ -12,6 +12,7 @@ mod labels;
 pub mod names;
 mod network;
 mod pod;
+mod policy;
 mod probes;
 mod storage;
 pub mod validate;
@@ -82,6 +83,10 @@ pub struct MapOptions {
     /// `--secret-env`: environment variables whose names look secret go into a Secret.
     pub secret_env: bool,
     pub group_mode: Option<GroupMode>,
+    /// `--generate-network-policies`.
+    pub network_policies: bool,
+    /// `--wait-for-dependencies`: init containers wait for each dependency's Service.
+    pub wait_for_dependencies: bool,
     /// `--service-group-name` for volume grouping.
     pub group_name: Option<String>,
 }
@@ -97,6 +102,8 @@ impl Default for MapOptions {
             project_dir: String::new(),
             secret_env: false,
             group_mode: None,
+            network_policies: false,
+            wait_for_dependencies: false,
             group_name: None,
         }
     }
@@ -224,6 +231,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         mapper.map_group(members, &group_names, &names);
     }
     storage::map_top_level(&mut mapper);
+    policy::policies(&mut mapper);
     if let Some(ns) = &options.namespace {
         namespace(&mut mapper, ns);
     }

@@ -18,6 +18,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
+/// The image of `--wait-for-dependencies` init containers (pinned: output must not change
+/// when a tag moves).
+pub const WAIT_IMAGE: &str = "busybox:1.36";
+
 enum Kind {
     Deployment,
     DaemonSet,
@@ -38,7 +42,8 @@ impl Mapper<'_> {
         let kind = self.workload_kind(service);
         let statefulset = matches!(kind, Kind::StatefulSet);
         let (pod, annotations) = self.build_pod(service, names, all, statefulset);
-        self.emit_workload(service, names, kind, pod, annotations);
+        let network_labels = super::policy::pod_labels(self, service);
+        self.emit_workload(service, names, kind, pod, annotations, network_labels);
     }
 
     /// Services grouped into one workload (`--service-group-mode`): one container per member,
@@ -54,7 +59,9 @@ impl Mapper<'_> {
         let statefulset = matches!(kind, Kind::StatefulSet);
         let mut pod = PodSpec::default();
         let mut annotations = BTreeMap::new();
+        let mut network_labels = BTreeMap::new();
         for member in members {
+            network_labels.extend(super::policy::pod_labels(self, member));
             let member_names = &all[&member.name];
             let (part, member_annotations) = self.build_pod(member, member_names, all, statefulset);
             annotations.extend(member_annotations);
@@ -83,7 +90,7 @@ impl Mapper<'_> {
             pod.host_ipc = pod.host_ipc.or(part.host_ipc);
             pod.topology_spread_constraints = pod.topology_spread_constraints.or(part.topology_spread_constraints);
         }
-        self.emit_workload(first, names, kind, pod, annotations);
+        self.emit_workload(first, names, kind, pod, annotations, network_labels);
     }
 
     /// The pod of one service (one container) plus its annotations; creates the service's
@@ -141,6 +148,9 @@ impl Mapper<'_> {
             pod.termination_grace_period_seconds = Some(ceil_seconds(ns));
         }
         self.pod_options(service, names, &mut pod, &mut container);
+        if self.options.wait_for_dependencies {
+            self.wait_for_dependencies(service, all, &mut pod);
+        }
         pod.containers = vec![container];
         (pod, annotations)
     }
@@ -152,8 +162,11 @@ impl Mapper<'_> {
         kind: Kind,
         mut pod: PodSpec,
         annotations: BTreeMap<String, String>,
+        network_labels: BTreeMap<String, String>,
     ) {
         let pod_labels = super::service_labels(names);
+        let mut template_labels = pod_labels.clone();
+        template_labels.extend(network_labels);
         let annotations = (!annotations.is_empty()).then_some(annotations);
         let mut workload_labels = pod_labels.clone();
         for (key, value, pos) in &service.deploy_labels {
@@ -179,7 +192,7 @@ impl Mapper<'_> {
         };
         let template = |pod: PodSpec| PodTemplateSpec {
             metadata: Some(ObjectMeta {
-                labels: Some(pod_labels.clone()),
+                labels: Some(template_labels.clone()),
                 annotations: annotations.clone(),
                 ..ObjectMeta::default()
             }),
@@ -220,6 +233,8 @@ impl Mapper<'_> {
             }
             Kind::Pod(policy) => {
                 pod.restart_policy = Some(policy.into());
+                let mut meta = meta;
+                meta.labels.get_or_insert_with(Default::default).extend(template_labels.clone());
                 let object = Pod { metadata: meta, spec: Some(pod), ..Pod::default() };
                 self.add(Object::new("Pod", &names.workload, &object, origin));
             }
@@ -241,6 +256,38 @@ impl Mapper<'_> {
             }
         }
         super::autoscaling::autoscaler(self, service, names, self.kind_name(service));
+    }
+
+    /// `--wait-for-dependencies`: one init container per dependency that waits until the
+    /// dependency's Service accepts connections (which, for a Service, means a ready pod).
+    fn wait_for_dependencies(&mut self, service: &Service, all: &BTreeMap<String, ServiceNames>, pod: &mut PodSpec) {
+        for dep in &service.depends_on {
+            let Some(target) = self.project.services.iter().find(|s| s.name == dep.value) else { continue };
+            let port = target
+                .ports
+                .iter()
+                .filter(|p| p.protocol == "tcp")
+                .map(|p| p.published.as_deref().and_then(|x| x.parse::<u16>().ok()).unwrap_or(p.target))
+                .chain(target.expose.iter().filter(|e| e.protocol == "tcp").map(|e| e.port))
+                .next();
+            let Some(port) = port else {
+                self.warn(
+                    Code::NoServiceDns,
+                    dep.pos,
+                    format!("`{}` cannot wait for `{}`: it declares no TCP port", service.name, dep.value),
+                    None,
+                );
+                continue;
+            };
+            let host = &all[&target.name].object;
+            let script = format!("until nc -z -w 2 {host} {port}; do echo waiting for {host}:{port}; sleep 2; done");
+            pod.init_containers.get_or_insert_with(Vec::new).push(Container {
+                name: super::storage::derived("wait-for", host),
+                image: Some(WAIT_IMAGE.into()),
+                command: Some(vec!["sh".into(), "-c".into(), script]),
+                ..Container::default()
+            });
+        }
     }
 
     /// The workload kind name an autoscaler targets.
