@@ -294,13 +294,37 @@ fn groups<'p>(
     diags: &mut Diagnostics,
 ) -> BTreeMap<String, Vec<&'p Service>> {
     let mut groups: BTreeMap<String, Vec<&Service>> = BTreeMap::new();
+    // `network_mode: service:x`: the service runs as another container of x's pod, sharing
+    // its network namespace, as in Compose.
+    for service in &project.services {
+        let Some(mode) = &service.network_mode else { continue };
+        let Some(target) = mode.value.strip_prefix("service:") else { continue };
+        let Some(host) = project.services.iter().find(|s| s.name == target) else {
+            diags.push(Diagnostic::at(
+                Code::UndefinedReference,
+                mode.pos,
+                format!("`network_mode: {}` names a service that is not in the project", mode.value),
+            ));
+            continue;
+        };
+        let group = names[&host.name].object.clone();
+        let members = groups.entry(group).or_default();
+        for member in [host, service] {
+            if !members.iter().any(|m| m.name == member.name) {
+                members.push(member);
+            }
+        }
+    }
     match options.group_mode {
-        None => return groups,
+        None => {}
         Some(GroupMode::Label) => {
             for service in &project.services {
                 if let Some(label) = service.labels.get("kompose.service.group") {
                     let group = names::dns_label(&label.value, "group");
-                    groups.entry(group).or_default().push(service);
+                    let members = groups.entry(group).or_default();
+                    if !members.iter().any(|m| m.name == service.name) {
+                        members.push(service);
+                    }
                 }
             }
         }

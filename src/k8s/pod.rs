@@ -169,6 +169,8 @@ impl Mapper<'_> {
                 ("ipc", "host") => pod.host_ipc = Some(true),
                 ("network_mode", "host") => pod.host_network = Some(true),
                 ("network_mode", "bridge" | "default") | ("ipc", "private" | "shareable" | "") => {}
+                // Handled by grouping: the service runs in the other service's pod.
+                ("network_mode", m) if m.starts_with("service:") => {}
                 (_, other) => self.warn(
                     Code::NotConverted,
                     v.pos,
