@@ -447,43 +447,47 @@ impl Loader<'_> {
         })
     }
 
-    /// `depends_on` must not form a cycle (Compose refuses to start such a project).
+    /// `depends_on` must not form a cycle (Compose refuses to start such a project). One
+    /// depth-first search over all services: linear in services plus dependencies.
     fn check_cycles(&mut self, project: &Project) {
-        let deps = |name: &str| -> Vec<&Spanned<String>> {
-            project.services.iter().find(|s| s.name == name).map(|s| s.depends_on.iter().collect()).unwrap_or_default()
-        };
-        let mut reported = std::collections::BTreeSet::new();
-        for service in &project.services {
-            // Depth-first search from each service, following depends_on.
-            let mut stack: Vec<(String, usize)> = vec![(service.name.clone(), 0)];
-            let mut path: Vec<String> = vec![service.name.clone()];
-            while let Some((name, idx)) = stack.pop() {
-                let next = deps(&name);
-                if idx >= next.len() {
-                    path.pop();
+        let index: std::collections::HashMap<&str, usize> =
+            project.services.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+        // 0 = not visited, 1 = on the current path, 2 = done.
+        let mut state = vec![0u8; project.services.len()];
+        for start in 0..project.services.len() {
+            if state[start] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            state[start] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let deps = &project.services[node].depends_on;
+                if *next >= deps.len() {
+                    state[node] = 2;
+                    stack.pop();
                     continue;
                 }
-                stack.push((name.clone(), idx + 1));
-                let dep = &next[idx];
-                if dep.value == service.name {
-                    let mut cycle = path.clone();
-                    cycle.push(service.name.clone());
-                    let mut key: Vec<String> = cycle[..cycle.len() - 1].to_vec();
-                    key.sort();
-                    if reported.insert(key) {
+                let dep = &deps[*next];
+                *next += 1;
+                let Some(&target) = index.get(dep.value.as_str()) else { continue };
+                match state[target] {
+                    0 => {
+                        state[target] = 1;
+                        stack.push((target, 0));
+                    }
+                    1 => {
+                        let from = stack.iter().position(|(n, _)| *n == target).unwrap_or(0);
+                        let mut cycle: Vec<&str> =
+                            stack[from..].iter().map(|(n, _)| project.services[*n].name.as_str()).collect();
+                        cycle.push(&project.services[target].name);
                         self.diags.push(Diagnostic::at(
                             Code::UndefinedReference,
                             dep.pos,
                             format!("dependency cycle: {}", cycle.join(" -> ")),
                         ));
                     }
-                    continue;
+                    _ => {}
                 }
-                if path.contains(&dep.value) || path.len() > project.services.len() {
-                    continue;
-                }
-                path.push(dep.value.clone());
-                stack.push((dep.value.clone(), 0));
             }
         }
     }
@@ -495,7 +499,8 @@ impl Loader<'_> {
         disabled: &[String],
         entries: &[(yaml::Key, Node)],
     ) {
-        let names: Vec<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
+        let names: std::collections::HashSet<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
+        let nodes: std::collections::HashMap<&str, &Node> = entries.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
         for service in &project.services {
             for mount in &service.volumes {
                 if let (MountType::Volume, Some(source)) = (mount.kind, &mount.source) {
@@ -543,7 +548,7 @@ impl Loader<'_> {
                     ));
                 }
             }
-            if let Some((_, node)) = entries.iter().find(|(k, _)| k.name == service.name) {
+            if let Some(node) = nodes.get(service.name.as_str()) {
                 if let Some(nets) = node.get("networks") {
                     let listed: Vec<(String, Pos)> = match &nets.value {
                         Value::Map(m) => m.iter().map(|(k, _)| (k.name.clone(), k.pos)).collect(),

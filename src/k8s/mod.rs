@@ -173,15 +173,32 @@ pub(crate) struct Mapper<'a> {
     pub external: Vec<(String, String)>,
     /// Named-volume claims that became a StatefulSet's `volumeClaimTemplates`.
     pub template_claims: std::collections::BTreeSet<String>,
+    /// Positions in `objects` by kind and name, so adding stays linear in large projects.
+    pub index: std::collections::HashMap<(String, String), Vec<usize>>,
 }
 
 impl Mapper<'_> {
     /// Add an object unless an identical one is already there (a shared env file, a shared
     /// volume); two different objects with one name are reported by the validator.
     pub fn add(&mut self, object: Object) {
-        if !self.objects.iter().any(|o| o.kind == object.kind && o.name == object.name && o.value == object.value) {
+        let key = (object.kind.clone(), object.name.clone());
+        let same =
+            self.index.get(&key).is_some_and(|indexes| indexes.iter().any(|&i| self.objects[i].value == object.value));
+        if !same {
+            self.index.entry(key).or_default().push(self.objects.len());
             self.objects.push(object);
         }
+    }
+
+    /// Remove the object of this kind and name (re-indexing the rest).
+    pub fn take(&mut self, kind: &str, name: &str) -> Option<Object> {
+        let position = self.objects.iter().position(|o| o.kind == kind && o.name == name)?;
+        let object = self.objects.remove(position);
+        self.index.clear();
+        for (i, o) in self.objects.iter().enumerate() {
+            self.index.entry((o.kind.clone(), o.name.clone())).or_default().push(i);
+        }
+        Some(object)
     }
 
     pub fn warn(&mut self, code: Code, pos: Pos, message: String, help: Option<String>) {
@@ -209,6 +226,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         diags: Diagnostics::default(),
         external: Vec::new(),
         template_claims: Default::default(),
+        index: Default::default(),
     };
     for nc in &project.not_converted {
         let mut d =

@@ -63,11 +63,8 @@ impl Mapper<'_> {
                 kept.push(volume);
                 continue;
             }
-            let spec = match self.objects.iter().position(|o| o.kind == "PersistentVolumeClaim" && o.name == claim) {
-                Some(index) => {
-                    let object = self.objects.remove(index);
-                    object.value.get("spec").and_then(|v| serde_json::from_value(v.clone()).ok())
-                }
+            let spec = match self.take("PersistentVolumeClaim", &claim) {
+                Some(object) => object.value.get("spec").and_then(|v| serde_json::from_value(v.clone()).ok()),
                 None => {
                     let def_size = project
                         .volumes

@@ -35,6 +35,31 @@ fn items(value: Option<&Value>) -> &[Value] {
     value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// Pod label sets, indexed by label pair so a selector is checked without scanning them all.
+struct PodLabels {
+    sets: Vec<BTreeMap<String, String>>,
+    by_pair: std::collections::HashMap<(String, String), Vec<usize>>,
+}
+
+impl PodLabels {
+    fn new(sets: Vec<BTreeMap<String, String>>) -> PodLabels {
+        let mut by_pair: std::collections::HashMap<(String, String), Vec<usize>> = Default::default();
+        for (i, set) in sets.iter().enumerate() {
+            for (k, v) in set {
+                by_pair.entry((k.clone(), v.clone())).or_default().push(i);
+            }
+        }
+        PodLabels { sets, by_pair }
+    }
+
+    fn matches(&self, selector: &BTreeMap<String, String>) -> bool {
+        let Some((k, v)) = selector.iter().next() else { return true };
+        self.by_pair.get(&(k.clone(), v.clone())).is_some_and(|candidates| {
+            candidates.iter().any(|&i| selector.iter().all(|(k, v)| self.sets[i].get(k) == Some(v)))
+        })
+    }
+}
+
 /// Validate every object; references must resolve to objects in `mapped` or to declared
 /// external objects.
 pub fn validate(mapped: &Mapped) -> Diagnostics {
@@ -46,8 +71,7 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
         .chain(mapped.external.iter().cloned())
         .collect();
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
-    let pod_labels: Vec<BTreeMap<String, String>> =
-        mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect();
+    let pod_labels = PodLabels::new(mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
     for object in &mapped.objects {
         let mut check = Check { object, diags: &mut diags };
         if !seen.insert((object.kind.clone(), object.name.clone())) {
@@ -260,7 +284,7 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
     }
 }
 
-fn service(check: &mut Check, pod_labels: &[BTreeMap<String, String>]) {
+fn service(check: &mut Check, pod_labels: &PodLabels) {
     let spec = check.object.value.get("spec").cloned().unwrap_or(Value::Null);
     let ports = items(spec.get("ports")).to_vec();
     let mut names = BTreeSet::new();
@@ -299,7 +323,7 @@ fn service(check: &mut Check, pod_labels: &[BTreeMap<String, String>]) {
         }
     }
     let selector = str_map(spec.get("selector"));
-    if !selector.is_empty() && !pod_labels.iter().any(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v))) {
+    if !selector.is_empty() && !pod_labels.matches(&selector) {
         check.error(Code::SelectorMismatch, "its selector matches no pod in the output".into());
     }
 }

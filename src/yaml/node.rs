@@ -132,6 +132,8 @@ enum FrameKind {
     /// Entries so far, the key waiting for its value, and merge sources seen (`<<`).
     Map {
         entries: Vec<(Key, Node)>,
+        /// Key → index in `entries`, for duplicate detection in linear time.
+        seen: HashMap<String, usize>,
         pending: Option<Key>,
         merges: Vec<(usize, Node)>,
     },
@@ -189,7 +191,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
                 let kind = if is_seq {
                     FrameKind::Seq(Vec::new())
                 } else {
-                    FrameKind::Map { entries: Vec::new(), pending: None, merges: Vec::new() }
+                    FrameKind::Map { entries: Vec::new(), seen: HashMap::new(), pending: None, merges: Vec::new() }
                 };
                 stack.push(Frame { kind, pos, anchor, tag });
                 None
@@ -217,11 +219,11 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
         match stack.last_mut() {
             None => docs.push(node),
             Some(Frame { kind: FrameKind::Seq(items), .. }) => items.push(node),
-            Some(Frame { kind: FrameKind::Map { entries, pending, merges }, .. }) => match pending.take() {
+            Some(Frame { kind: FrameKind::Map { entries, seen, pending, merges }, .. }) => match pending.take() {
                 None => *pending = Some(map_key(node)?),
                 Some(key) if key.name == "<<" && key_is_merge(&key) => merges.push((entries.len(), node)),
                 Some(key) => {
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                    if let Some((first, _)) = seen.get(&key.name).map(|&i| &entries[i]) {
                         return Err(Diagnostic::at(
                             Code::DuplicateKey,
                             key.pos,
@@ -229,6 +231,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
                         )
                         .with_help("remove one of the two entries"));
                     }
+                    seen.insert(key.name.clone(), entries.len());
                     entries.push((key, node));
                 }
             },
