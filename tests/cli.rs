@@ -746,17 +746,22 @@ fn emptyvols_uses_empty_dir_volumes() {
 }
 
 #[test]
-fn chart_flag_is_rejected_clearly() {
+fn chart_flag_writes_a_chart_where_kompose_does() {
     let s = Scratch::new("chart");
     s.web_project("compose.yaml");
-    for flag in ["-c", "--chart"] {
-        let out = s.run(&["convert", flag]);
-        assert_eq!(out.code, 2, "{flag}: {out:?}");
-        assert_eq!(out.stdout, "", "{flag}: {out:?}");
-        assert!(out.stderr.contains("Helm chart"), "{flag}: {out:?}");
-        assert!(out.stderr.contains("not supported"), "{flag}: {out:?}");
+    // Without -o, Kompose's default folder: the compose file's name without its extension.
+    let out = s.run(&["convert", "-f", "compose.yaml", "-c"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "", "a chart is never printed: {out:?}");
+    for file in ["Chart.yaml", "values.yaml", "templates/_helpers.tpl", "templates/web-deployment.yaml"] {
+        assert!(s.path("compose").join(file).is_file(), "compose/{file} missing: {out:?}");
     }
-    assert!(!s.path("web").exists() && !s.path("docker-compose").exists(), "no chart directory");
+    // --chart with -o, and the stdout conflict Kompose also refuses.
+    let out = s.run(&["convert", "--chart", "-o", "chart"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(s.path("chart/Chart.yaml").is_file());
+    let out = s.run(&["convert", "-c", "--stdout"]);
+    assert_eq!(out.code, 2, "{out:?}");
 }
 
 #[test]
