@@ -204,6 +204,9 @@ struct LoadArgs {
     /// Let the project read files anywhere. Do not use on untrusted compose files.
     #[arg(long)]
     allow_any_path: bool,
+    /// Largest compose file accepted, in bytes (default 16 MiB).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_input_bytes: Option<u64>,
     /// Deepest YAML nesting accepted (default 64).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_depth: Option<u32>,
@@ -304,6 +307,9 @@ fn load_options(args: &LoadArgs, project_dir: &Path) -> kompile::compose::LoadOp
     if let Some(depth) = args.max_depth {
         load.limits.max_depth = depth as usize;
     }
+    if let Some(bytes) = args.max_input_bytes {
+        load.max_input_bytes = bytes;
+    }
     if let Some(nodes) = args.max_nodes {
         load.limits.max_nodes = usize::try_from(nodes).unwrap_or(usize::MAX);
     }
@@ -312,10 +318,11 @@ fn load_options(args: &LoadArgs, project_dir: &Path) -> kompile::compose::LoadOp
 
 /// The compose files, their contents, the process environment and the project directory.
 fn inputs(global: &Global, load: &LoadArgs) -> Result<(Vec<ComposeFile>, IndexMap<String, String>, PathBuf)> {
+    let limit = load.max_input_bytes.unwrap_or(kompile::compose::LoadOptions::default().max_input_bytes);
     let env: IndexMap<String, String> =
         std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
     let paths = compose_paths(global, &env)?;
-    let files = read_inputs(&paths)?;
+    let files = read_inputs(&paths, limit)?;
     let project_dir = match &load.project_directory {
         Some(dir) => dir.clone(),
         None => paths
@@ -493,17 +500,31 @@ fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<
     bail!("no compose file found: pass `-f FILE`, or run in a directory with compose.yaml or docker-compose.yml")
 }
 
-fn read_inputs(paths: &[String]) -> Result<Vec<ComposeFile>> {
+fn read_inputs(paths: &[String], limit: u64) -> Result<Vec<ComposeFile>> {
     let mut files = Vec::new();
+    let too_large = |name: &str| {
+        anyhow::anyhow!(
+            "`{name}` is larger than {limit} bytes; raise the limit with `--max-input-bytes` if it is genuine"
+        )
+    };
     for path in paths {
         let contents = if path == "-" {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("cannot read the compose file from stdin")?;
+            std::io::stdin()
+                .take(limit + 1)
+                .read_to_end(&mut buf)
+                .context("cannot read the compose file from stdin")?;
+            if buf.len() as u64 > limit {
+                return Err(too_large("<stdin>"));
+            }
             buf
         } else {
             let p = Path::new(path);
             if p.is_dir() {
                 bail!("`{path}` is a directory; pass the compose file inside it");
+            }
+            if std::fs::metadata(p).is_ok_and(|m| m.len() > limit) {
+                return Err(too_large(path));
             }
             std::fs::read(p).with_context(|| format!("cannot read `{path}`"))?
         };

@@ -177,6 +177,14 @@ impl Loader<'_> {
             self.outside(pos, "include", &display);
             return None;
         }
+        if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {
+            self.diags.push(Diagnostic::at(
+                Code::YamlLimit,
+                pos,
+                format!("`{display}` is larger than {} bytes", self.options.max_input_bytes),
+            ));
+            return None;
+        }
         let bytes = match self.fs.read(path) {
             Ok(bytes) => bytes,
             Err(e) => {

@@ -73,6 +73,8 @@ pub struct LoadOptions {
     pub limits: Limits,
     /// Largest file (bind mount, secret, config) read into a manifest, in bytes.
     pub max_file_bytes: u64,
+    /// Largest compose file (including `extends` and `include` files), in bytes.
+    pub max_input_bytes: u64,
     /// `--env-file`: replaces `<project>/.env` as the source of interpolation variables.
     pub env_files: Vec<PathBuf>,
     /// The project directory's own name, for the default project name when the directory
@@ -93,6 +95,7 @@ impl Default for LoadOptions {
             project_name: None,
             limits: Limits::default(),
             max_file_bytes: 1024 * 1024,
+            max_input_bytes: 16 * 1024 * 1024,
             env_files: Vec::new(),
             directory_name: None,
             allow_paths: Vec::new(),
