@@ -78,6 +78,29 @@ pub(crate) fn autoscaler(mapper: &mut Mapper, service: &Service, names: &Service
     } else {
         max
     };
+    // Utilization is measured against requests: without them the autoscaler cannot act.
+    let requests_of = |resource: &str| {
+        service.reservations.cpus.is_some() && resource == "cpu"
+            || service.reservations.memory.is_some() && resource == "memory"
+    };
+    for (resource, wanted) in [("cpu", cpu.is_some() || memory.is_none()), ("memory", memory.is_some())] {
+        if wanted && !requests_of(resource) {
+            if let Some(label) = keys.iter().find_map(|k| labels::get(service, k)) {
+                mapper.warn(
+                    Code::NotConverted,
+                    label.pos,
+                    format!(
+                        "the autoscaler's {resource} target needs a {resource} request, and `{}` sets none",
+                        service.name
+                    ),
+                    Some(format!(
+                        "set `deploy.resources.reservations.{}`",
+                        if resource == "cpu" { "cpus" } else { "memory" }
+                    )),
+                );
+            }
+        }
+    }
     let mut metrics = Vec::new();
     if cpu.is_some() || memory.is_none() {
         metrics.push(metric("cpu", cpu.unwrap_or(50)));

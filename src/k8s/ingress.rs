@@ -94,6 +94,13 @@ pub(crate) fn ingress(
             }
         }
     }
+    for key in ["kompose.service.expose.tls-secret", "kompose.service.expose.ingress-class-name"] {
+        if let Some(label) = labels::get(service, key) {
+            if !label.value.eq_ignore_ascii_case("true") && !mapper.valid_object_name(label, key) {
+                return;
+            }
+        }
+    }
     let tls = labels::get(service, "kompose.service.expose.tls-secret").map(|secret| {
         vec![IngressTLS {
             hosts: (!hosts.is_empty()).then(|| hosts.clone()),

@@ -24,6 +24,7 @@ pub const KOMPOSE_LABELS: &[&str] = &[
     "kompose.init.containers.image",
     "kompose.init.containers.name",
     "kompose.security-context.fsgroup",
+    "kompose.serviceaccount-name",
     "kompose.service.expose",
     "kompose.service.expose.ingress-class-name",
     "kompose.service.expose.tls-secret",

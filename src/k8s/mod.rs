@@ -173,6 +173,8 @@ pub(crate) struct Mapper<'a> {
     pub external: Vec<(String, String)>,
     /// Named-volume claims that became a StatefulSet's `volumeClaimTemplates`.
     pub template_claims: std::collections::BTreeSet<String>,
+    /// The workload each service runs in (its own, or its group's).
+    pub workloads: BTreeMap<String, String>,
     /// Positions in `objects` by kind and name, so adding stays linear in large projects.
     pub index: std::collections::HashMap<(String, String), Vec<usize>>,
 }
@@ -227,6 +229,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         external: Vec::new(),
         template_claims: Default::default(),
         index: Default::default(),
+        workloads: BTreeMap::new(),
     };
     for nc in &project.not_converted {
         let mut d =
@@ -238,6 +241,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     }
     let mut names = service_names(project, &mut mapper.diags);
     let groups = groups(project, options, &mut names, &mut mapper.diags);
+    mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
     for service in &project.services {
         if groups.iter().any(|(_, members)| members.iter().any(|m| m.name == service.name)) {
             continue;

@@ -145,6 +145,23 @@ pub(crate) fn service(
         kind = "headless".to_string();
     }
     if ports.is_empty() && kind != "headless" {
+        for key in [
+            "kompose.service.type",
+            "kompose.service.expose",
+            "kompose.service.expose.tls-secret",
+            "kompose.service.expose.ingress-class-name",
+            "kompose.service.external-traffic-policy",
+            "kompose.service.nodeport.port",
+        ] {
+            if let Some(label) = labels::get(service, key) {
+                mapper.warn(
+                    Code::NotConverted,
+                    label.pos,
+                    format!("`{key}` is not converted: `{}` declares no port, so it gets no Service", service.name),
+                    Some("add `ports` or `expose`".into()),
+                );
+            }
+        }
         let referrers: Vec<&str> = mapper
             .project
             .services

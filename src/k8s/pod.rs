@@ -20,6 +20,15 @@ impl Mapper<'_> {
         self.diags.push(Diagnostic::at(Code::KomposeLabel, label.pos, message));
     }
 
+    /// A label naming a Kubernetes object must hold a valid name (a DNS-1123 subdomain).
+    pub(crate) fn valid_object_name(&mut self, label: &Spanned<String>, key: &str) -> bool {
+        let ok = super::names::is_dns1123_subdomain(&label.value);
+        if !ok {
+            self.label_error(label, format!("`{key}: {}` is not a valid Kubernetes object name", label.value));
+        }
+        ok
+    }
+
     pub(crate) fn pod_options(
         &mut self,
         service: &Service,
@@ -38,10 +47,14 @@ impl Mapper<'_> {
             }
         }
         if let Some(label) = labels::get(service, "kompose.image-pull-secret") {
-            pod.image_pull_secrets = Some(vec![LocalObjectReference { name: label.value.clone() }]);
+            if self.valid_object_name(label, "kompose.image-pull-secret") {
+                pod.image_pull_secrets = Some(vec![LocalObjectReference { name: label.value.clone() }]);
+            }
         }
         if let Some(label) = labels::get(service, "kompose.serviceaccount-name") {
-            pod.service_account_name = Some(label.value.clone());
+            if self.valid_object_name(label, "kompose.serviceaccount-name") {
+                pod.service_account_name = Some(label.value.clone());
+            }
         }
         self.init_container(service, pod);
         self.dns(service, pod);
@@ -64,6 +77,60 @@ impl Mapper<'_> {
         }
         self.placement(service, names, pod);
         self.ephemeral_storage(service, container);
+        self.host_namespace_conflicts(service, pod, container);
+    }
+
+    /// Settings the API server refuses together with host namespaces: a host port other than
+    /// the container port on the host network, and namespaced sysctls of a shared namespace.
+    fn host_namespace_conflicts(&mut self, service: &Service, pod: &mut PodSpec, container: &mut Container) {
+        let pos = service.network_mode.as_ref().or(service.ipc.as_ref()).map_or(service.pos, |m| m.pos);
+        if pod.host_network == Some(true) {
+            for port in container.ports.iter_mut().flatten() {
+                if port.host_port.is_some_and(|h| h != port.container_port) {
+                    port.host_port = None;
+                    port.host_ip = None;
+                    self.warn(
+                        Code::NotConverted,
+                        pos,
+                        format!("with `network_mode: host` the container listens on the host directly; host port mapping to {} is not converted", port.container_port),
+                        None,
+                    );
+                }
+            }
+        }
+        let Some(sc) = pod.security_context.as_mut() else { return };
+        let Some(sysctls) = sc.sysctls.as_mut() else { return };
+        let host_network = pod.host_network == Some(true);
+        let host_ipc = pod.host_ipc == Some(true);
+        let mut dropped = Vec::new();
+        sysctls.retain(|s| {
+            let net = s.name.starts_with("net.");
+            let ipc = s.name.starts_with("kernel.shm")
+                || s.name.starts_with("kernel.msg")
+                || s.name == "kernel.sem"
+                || s.name.starts_with("fs.mqueue.");
+            let keep = !(net && host_network || ipc && host_ipc);
+            if !keep {
+                dropped.push(s.name.clone());
+            }
+            keep
+        });
+        if sysctls.is_empty() {
+            sc.sysctls = None;
+        }
+        for name in dropped {
+            self.warn(
+                Code::NotConverted,
+                pos,
+                format!(
+                    "sysctl `{name}` is not converted: it would change the host's namespace, which this pod shares"
+                ),
+                None,
+            );
+        }
+        if pod.security_context.as_ref().is_some_and(|sc| *sc == PodSecurityContext::default()) {
+            pod.security_context = None;
+        }
     }
 
     fn pod_security(&mut self, service: &Service, pod: &mut PodSpec) {
@@ -144,6 +211,40 @@ impl Mapper<'_> {
         if service.dns.is_empty() && service.dns_search.is_empty() && service.dns_opt.is_empty() {
             return;
         }
+        let mut nameservers = Vec::new();
+        for server in &service.dns {
+            if server.parse::<std::net::IpAddr>().is_err() {
+                self.warn(
+                    Code::NotConverted,
+                    service.pos,
+                    format!("DNS server `{server}` is not an IP address and is left out"),
+                    None,
+                );
+            } else if nameservers.len() == 3 {
+                self.warn(
+                    Code::NotConverted,
+                    service.pos,
+                    format!("DNS server `{server}` is left out: a pod has at most 3"),
+                    None,
+                );
+            } else {
+                nameservers.push(server.clone());
+            }
+        }
+        let mut searches = Vec::new();
+        for domain in &service.dns_search {
+            let d = domain.trim_end_matches('.');
+            if super::names::is_dns1123_subdomain(d) && searches.len() < 32 {
+                searches.push(d.to_string());
+            } else {
+                self.warn(
+                    Code::NotConverted,
+                    service.pos,
+                    format!("DNS search domain `{domain}` is not a valid domain and is left out"),
+                    None,
+                );
+            }
+        }
         let options: Vec<PodDNSConfigOption> = service
             .dns_opt
             .iter()
@@ -154,9 +255,12 @@ impl Mapper<'_> {
             .collect();
         // The cluster's DNS stays first (dnsPolicy ClusterFirst), so Services still resolve;
         // Compose's servers are added after it.
+        if nameservers.is_empty() && searches.is_empty() && options.is_empty() {
+            return;
+        }
         pod.dns_config = Some(PodDNSConfig {
-            nameservers: (!service.dns.is_empty()).then(|| service.dns.clone()),
-            searches: (!service.dns_search.is_empty()).then(|| service.dns_search.clone()),
+            nameservers: (!nameservers.is_empty()).then_some(nameservers),
+            searches: (!searches.is_empty()).then_some(searches),
             options: (!options.is_empty()).then_some(options),
         });
     }

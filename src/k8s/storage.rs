@@ -74,7 +74,19 @@ impl Mapper<'_> {
                         .filter(|s| is_quantity(s));
                     let (size, class) = self.service_claim_size(service);
                     self.template_claims.insert(claim.clone());
-                    Some(claim_spec(def_size.unwrap_or(size), class))
+                    let mut spec = claim_spec(def_size.unwrap_or(size), class);
+                    let selector = project
+                        .volumes
+                        .iter()
+                        .find(|(k, _)| names::volume_label(k, "volume") == claim)
+                        .and_then(|(_, d)| d.labels.get("kompose.volume.selector").cloned());
+                    if let Some(selector) = selector {
+                        spec.selector = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                            match_labels: Some(BTreeMap::from([(super::SERVICE_LABEL.to_string(), selector)])),
+                            ..Default::default()
+                        });
+                    }
+                    Some(spec)
                 }
             };
             templates.push(PersistentVolumeClaim {
@@ -561,7 +573,12 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
         let class = labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
         let mut sharing: Vec<&str> = users.iter().map(|(s, _)| s.name.as_str()).collect();
         sharing.dedup();
-        if sharing.len() > 1 {
+        // Services grouped into one pod share the claim on one node: nothing to warn about.
+        let mut workloads: Vec<&str> =
+            sharing.iter().map(|s| mapper.workloads.get(*s).map_or(*s, String::as_str)).collect();
+        workloads.sort_unstable();
+        workloads.dedup();
+        if workloads.len() > 1 {
             mapper.warn(
                 Code::SharedVolume,
                 def.pos,

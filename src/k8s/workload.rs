@@ -56,6 +56,20 @@ impl Mapper<'_> {
     ) {
         let Some(first) = members.first() else { return };
         let kind = self.workload_kind(first);
+        for member in &members[1..] {
+            let restart = |s: &Service| s.restart_condition.as_ref().or(s.restart.as_ref()).map(|r| r.value.clone());
+            if restart(member) != restart(first) || member.global != first.global {
+                self.warn(
+                    Code::NotConverted,
+                    member.pos,
+                    format!(
+                        "`{}` runs in the pod of `{}`, whose restart policy and workload kind apply to both",
+                        member.name, first.name
+                    ),
+                    None,
+                );
+            }
+        }
         let statefulset = matches!(kind, Kind::StatefulSet);
         let mut pod = PodSpec::default();
         let mut annotations = BTreeMap::new();
@@ -200,6 +214,7 @@ impl Mapper<'_> {
         };
         let selector = LabelSelector { match_labels: Some(pod_labels.clone()), ..LabelSelector::default() };
         let origin = Some(service.pos);
+        self.report_unused_workload_keys(service, &kind);
         match kind {
             Kind::Deployment => {
                 let has_claims = pod.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some());
@@ -287,6 +302,52 @@ impl Mapper<'_> {
                 command: Some(vec!["sh".into(), "-c".into(), script]),
                 ..Container::default()
             });
+        }
+    }
+
+    /// Keys the chosen workload kind has no place for.
+    fn report_unused_workload_keys(&mut self, service: &Service, kind: &Kind) {
+        let kind_name = match kind {
+            Kind::Deployment => "Deployment",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::Pod(_) => "Pod",
+            Kind::CronJob(..) => "CronJob",
+        };
+        if let (Some(uc), "DaemonSet" | "StatefulSet" | "Pod" | "CronJob") = (&service.update_config, kind_name) {
+            self.warn(
+                Code::NotConverted,
+                uc.pos,
+                format!("`deploy.update_config` is not converted for a {kind_name}"),
+                None,
+            );
+        }
+        if let (Some(r), "DaemonSet" | "Pod" | "CronJob") = (&service.replicas, kind_name) {
+            self.warn(
+                Code::NotConverted,
+                r.pos,
+                format!(
+                    "`replicas` is not converted: a {kind_name} runs {}",
+                    if kind_name == "DaemonSet" { "one pod per node" } else { "one pod" }
+                ),
+                None,
+            );
+        }
+        if service.global && kind_name != "DaemonSet" {
+            self.warn(
+                Code::NotConverted,
+                service.pos,
+                format!("`deploy.mode: global` is not converted: `{}` runs as a {kind_name}, as asked", service.name),
+                None,
+            );
+        }
+        if let (Some(label), "Pod" | "CronJob") = (labels::get(service, "kompose.controller.type"), kind_name) {
+            self.warn(
+                Code::NotConverted,
+                label.pos,
+                format!("`kompose.controller.type` is not used: the service does not keep running, so it becomes a {kind_name}"),
+                None,
+            );
         }
     }
 
@@ -398,6 +459,7 @@ impl Mapper<'_> {
                 )
                 .with_help("write five fields (`*/5 * * * *`) or a macro such as `@hourly`"),
             );
+            return Kind::Pod(policy);
         } else if let Some(schedule) = schedule {
             self.warn(
                 Code::NotConverted,
@@ -613,14 +675,46 @@ impl Mapper<'_> {
 /// A cron schedule Kubernetes accepts: five fields, or a macro.
 fn valid_schedule(text: &str) -> bool {
     let t = text.trim();
+    if let Some(rest) = t.strip_prefix("@every ") {
+        return crate::compose::parse_duration(rest.trim()).is_ok_and(|ns| ns > 0);
+    }
     if t.starts_with('@') {
         return matches!(t, "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly");
     }
+    // A `TZ=` or `CRON_TZ=` prefix is refused by the API server; five fields with ranges.
+    const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
     let fields: Vec<&str> = t.split_whitespace().collect();
-    fields.len() == 5
-        && fields
-            .iter()
-            .all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?')))
+    let limits: [(u32, u32, &[&str], bool); 5] =
+        [(0, 59, &[], false), (0, 23, &[], false), (1, 31, &[], true), (1, 12, &MONTHS, false), (0, 7, &DAYS, true)];
+    if fields.len() != 5 {
+        return false;
+    }
+    let value = |text: &str, (lo, hi, names, _): (u32, u32, &[&str], bool)| -> bool {
+        if let Ok(n) = text.parse::<u32>() {
+            return (lo..=hi).contains(&n);
+        }
+        names.iter().any(|n| n.eq_ignore_ascii_case(text))
+    };
+    fields.iter().zip(limits).all(|(field, limit)| {
+        field.split(',').all(|part| {
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (part, None),
+            };
+            if step.is_some_and(|s| !s.parse::<u32>().is_ok_and(|n| n > 0)) {
+                return false;
+            }
+            match range {
+                "*" => true,
+                "?" => limit.3,
+                r => match r.split_once('-') {
+                    Some((a, b)) => value(a, limit) && value(b, limit),
+                    None => value(r, limit),
+                },
+            }
+        })
+    })
 }
 
 /// Whole seconds, rounded up; never negative.
@@ -718,6 +812,16 @@ fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cron_schedules() {
+        for ok in ["*/5 * * * *", "0 3 * * MON-FRI", "15 2 1 JAN *", "@hourly", "@every 5m", "0 0 ? * 0"] {
+            assert!(valid_schedule(ok), "{ok}");
+        }
+        for bad in ["99 * * * *", "x y z w v", "* * * *", "@often", "*/0 * * * *", "0 24 * * *", "? * * * *"] {
+            assert!(!valid_schedule(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn dollars_survive_kubernetes_expansion() {
