@@ -97,6 +97,7 @@ codes! {
     EmptyProject = "K111", Error, "the project defines no services";
     NoImage = "K112", Error, "a service has neither an image nor a build section";
     NoServiceSelected = "K113", Warning, "the active profiles select no service";
+    SeveralComposeFiles = "K114", Warning, "several default compose files exist; the first is used";
     FileOutsideProject = "K116", Error, "a file the project names lies outside the project directory";
     UnsetVariable = "K150", Warning, "a variable is not set and defaults to an empty string";
     ObsoleteVersion = "K151", Info, "the top-level `version` key is obsolete and ignored";

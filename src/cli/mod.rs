@@ -344,6 +344,7 @@ fn config(global: &Global, args: &ConfigArgs) -> Result<u8> {
         kompile::compose::project_environment(&env, &project_dir, &load.env_files, &RealFs, &mut sources, &mut diags);
     let (resolved, load_diags) = kompile::compose::resolve(&files, &env, &project_dir, &RealFs, &load, &mut sources);
     diags.0.extend(load_diags.0);
+    diags.0.extend(discovery_diagnostic());
     let mut policy = kompile::Policy { strict: global.strict, ..Default::default() };
     policy.allow = parse_codes(&global.allow, "--allow")?;
     policy.deny = parse_codes(&global.deny, "--deny")?;
@@ -355,7 +356,7 @@ fn config(global: &Global, args: &ConfigArgs) -> Result<u8> {
         return Ok(1);
     };
     let out = if args.services {
-        resolved.project.services.iter().map(|s| format!("{}\n", s.name)).collect::<String>()
+        kompile::compose::config::service_order(&resolved.project).iter().map(|s| format!("{s}\n")).collect::<String>()
     } else if args.volumes {
         resolved.project.volumes.keys().map(|v| format!("{v}\n")).collect::<String>()
     } else if args.list_profiles {
@@ -379,7 +380,7 @@ fn config(global: &Global, args: &ConfigArgs) -> Result<u8> {
         names.iter().map(|p| format!("{p}\n")).collect::<String>()
     } else {
         let absolute = std::fs::canonicalize(&project_dir).unwrap_or(project_dir.clone());
-        let value = kompile::compose::config::canonical(&resolved, &absolute, args.show_secrets);
+        let value = kompile::compose::config::canonical(&resolved, &absolute, args.show_secrets, load.interpolate);
         match args.format {
             ConfigFormat::Yaml => kompile::yaml::to_yaml(&value, 2),
             ConfigFormat::Json => format!("{}\n", serde_json::to_string_pretty(&value).context("cannot render JSON")?),
@@ -463,6 +464,19 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     Ok(options)
 }
 
+thread_local! {
+    /// A note from file discovery, reported with the run's diagnostics (K114).
+    static DISCOVERY_NOTE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The discovery note as a diagnostic, if discovery left one.
+fn discovery_diagnostic() -> Option<kompile::diag::Diagnostic> {
+    DISCOVERY_NOTE.with(|n| n.borrow_mut().take()).map(|message| {
+        kompile::diag::Diagnostic::new(Code::SeveralComposeFiles, None, message)
+            .with_help("pass `-f` to choose one, or remove the one you do not use")
+    })
+}
+
 const DEFAULT_FILES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
 const OVERRIDE_FILES: [&str; 4] =
     ["compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"];
@@ -484,7 +498,9 @@ fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<
         let found: Vec<&str> = DEFAULT_FILES.iter().copied().filter(|n| dir.join(n).is_file()).collect();
         if let Some(first) = found.first() {
             if found.len() > 1 {
-                eprintln!("warning: found several compose files ({}); using {first}", found.join(", "));
+                DISCOVERY_NOTE.with(|n| {
+                    *n.borrow_mut() = Some(format!("found several compose files ({}); using {first}", found.join(", ")))
+                });
             }
             let mut paths = vec![format!("{prefix}{first}")];
             if let Some(over) = OVERRIDE_FILES.iter().find(|n| dir.join(n).is_file()) {
@@ -536,7 +552,14 @@ fn read_inputs(paths: &[String], limit: u64) -> Result<Vec<ComposeFile>> {
 fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
     let (files, env, project_dir) = inputs(global, &args.load)?;
     let options = options(global, args, &project_dir)?;
-    let conversion = kompile::convert(&files, &env, &project_dir, &RealFs, &options);
+    let mut conversion = kompile::convert(&files, &env, &project_dir, &RealFs, &options);
+    if let Some(note) = discovery_diagnostic() {
+        conversion.diagnostics.insert(0, note);
+        conversion.diagnostics = options.policy.apply(std::mem::take(&mut conversion.diagnostics));
+        if conversion.has_errors() {
+            conversion.objects.clear();
+        }
+    }
 
     let target = Target::of(args);
     report(global, args, &conversion, target == Target::Stdout || args.check)?;

@@ -10,6 +10,56 @@ use crate::yaml::{Node, Value};
 use serde_json::{json, Map, Value as Json};
 use std::path::Path;
 
+/// Service names as `docker compose config --services` lists them: by name, each after the
+/// services it depends on.
+pub fn service_order(project: &super::Project) -> Vec<String> {
+    let mut names: Vec<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    let deps = |name: &str| -> Vec<String> {
+        let mut d: Vec<String> = project
+            .services
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.depends_on.iter().map(|d| d.value.clone()).collect())
+            .unwrap_or_default();
+        d.sort();
+        d
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut visiting: Vec<String> = Vec::new();
+    fn visit(
+        name: &str,
+        deps: &dyn Fn(&str) -> Vec<String>,
+        out: &mut Vec<String>,
+        visiting: &mut Vec<String>,
+        known: &[&str],
+    ) {
+        if out.iter().any(|o| o == name) || visiting.iter().any(|v| v == name) || !known.contains(&name) {
+            return;
+        }
+        visiting.push(name.to_string());
+        for dep in deps(name) {
+            visit(&dep, deps, out, visiting, known);
+        }
+        visiting.pop();
+        out.push(name.to_string());
+    }
+    for name in &names {
+        visit(name, &deps, &mut out, &mut visiting, &names);
+    }
+    out
+}
+
+/// Escape `$` as `$$` in every string, so the printed project loads back unchanged.
+fn escape_dollars(value: &mut Json) {
+    match value {
+        Json::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Json::Array(items) => items.iter_mut().for_each(escape_dollars),
+        Json::Object(map) => map.values_mut().for_each(escape_dollars),
+        _ => {}
+    }
+}
+
 /// Whether an environment variable's name suggests it holds a secret.
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -94,7 +144,7 @@ fn absolute(dir: &Path, path: &str) -> String {
 }
 
 /// The canonical project.
-pub fn canonical(resolved: &Resolved, project_dir: &Path, show_secrets: bool) -> Json {
+pub fn canonical(resolved: &Resolved, project_dir: &Path, show_secrets: bool, interpolated: bool) -> Json {
     let project = &resolved.project;
     let tree = &resolved.tree;
     let mut out = Map::new();
@@ -153,7 +203,11 @@ pub fn canonical(resolved: &Resolved, project_dir: &Path, show_secrets: bool) ->
             }
         }
     }
-    Json::Object(out)
+    let mut out = Json::Object(out);
+    if interpolated {
+        escape_dollars(&mut out);
+    }
+    out
 }
 
 fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Node>, dir: &Path, show_secrets: bool) {
@@ -183,7 +237,11 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
                 }
             }
         }
-        map.insert("environment".into(), Json::Object(env));
+        if env.is_empty() {
+            map.remove("environment");
+        } else {
+            map.insert("environment".into(), Json::Object(env));
+        }
     }
     if !s.env_files.is_empty() {
         let files: Vec<Json> = s
@@ -250,8 +308,8 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
                 if v.kind == MountType::Bind {
                     m.insert("bind".into(), json!({"create_host_path": true}));
                 }
-                if let Some(sp) = &v.subpath {
-                    m.insert("volume".into(), json!({"subpath": sp}));
+                if v.kind == MountType::Volume {
+                    m.insert("volume".into(), v.subpath.as_ref().map_or(json!({}), |sp| json!({"subpath": sp})));
                 }
                 Json::Object(m)
             })

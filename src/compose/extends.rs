@@ -100,6 +100,12 @@ impl Loader<'_> {
         let link = (base_name.clone(), file_path.clone().or_else(|| chain.last().and_then(|c| c.1.clone())));
         if chain.contains(&link) {
             let names: Vec<String> = chain.iter().map(|c| c.0.clone()).chain([base_name.clone()]).collect();
+            let mut key = names.clone();
+            key.sort();
+            key.dedup();
+            if !self.reported_cycles.insert(key) {
+                return None;
+            }
             self.diags.push(Diagnostic::at(
                 Code::UndefinedReference,
                 pos,

@@ -202,7 +202,7 @@ pub fn interpolate_tree(
                             format!("variable `{name}` is not set; `{}` uses an empty string", path.join(".")),
                         )
                         .with_help(format!(
-                            "set `{name}` in the environment or in `.env`, or give a default: `${{{name}:-value}}`"
+                            "set `{name}` in the environment or in an env file (`.env` or `--env-file`), or give a default: `${{{name}:-value}}`"
                         )),
                     );
                 }

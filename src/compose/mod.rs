@@ -113,6 +113,8 @@ pub(crate) struct Loader<'a> {
     pub fs: &'a dyn FileSystem,
     pub project_dir: PathBuf,
     pub options: &'a LoadOptions,
+    /// `extends` cycles already reported (by their members), so each is reported once.
+    pub reported_cycles: std::collections::BTreeSet<Vec<String>>,
 }
 
 /// The variables interpolation sees: the process environment, then the env files for names
@@ -214,6 +216,7 @@ pub fn resolve(
         fs,
         project_dir: project_dir.to_path_buf(),
         options,
+        reported_cycles: Default::default(),
     };
     let mut root: Option<Node> = None;
     for file in files {
@@ -745,6 +748,10 @@ impl Loader<'_> {
     /// Read a file the project names. `Ok(None)` when it does not exist; `Err(())` after
     /// reporting any other problem.
     pub(crate) fn read_project_file(&mut self, path: &str, pos: Pos, what: &str) -> Result<Option<Vec<u8>>, ()> {
+        if path == "/dev/null" {
+            // Compose reads it as an empty file; it names nothing to leak.
+            return Ok(Some(Vec::new()));
+        }
         let full = self.resolve(path);
         if !self.may_read(&full) {
             self.outside(pos, what, path);
