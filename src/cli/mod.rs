@@ -542,7 +542,15 @@ fn read_inputs(paths: &[String], limit: u64) -> Result<Vec<ComposeFile>> {
             if std::fs::metadata(p).is_ok_and(|m| m.len() > limit) {
                 return Err(too_large(path));
             }
-            std::fs::read(p).with_context(|| format!("cannot read `{path}`"))?
+            // Read at most the limit even when the size lies (a device such as /dev/zero).
+            let mut buf = Vec::new();
+            std::fs::File::open(p)
+                .and_then(|f| f.take(limit + 1).read_to_end(&mut buf))
+                .with_context(|| format!("cannot read `{path}`"))?;
+            if buf.len() as u64 > limit {
+                return Err(too_large(path));
+            }
+            buf
         };
         files.push(ComposeFile { name: if path == "-" { "<stdin>".into() } else { path.clone() }, contents });
     }

@@ -57,7 +57,16 @@ fn diff(path: &str, old: &str, new: &str) -> String {
         .to_string()
 }
 
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// An output file's current text. A symbolic link is an error: kompile neither reads nor
+/// writes through links (its target could be any file, shown in a diff).
 fn read_text(path: &Path) -> Result<Option<String>> {
+    if is_symlink(path) {
+        anyhow::bail!("`{}` is a symbolic link; kompile does not read or write through links", path.display());
+    }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -76,6 +85,9 @@ fn safe_generated_name(name: &str) -> bool {
 
 /// Files an earlier run generated in `dir`.
 pub fn previous(dir: &Path) -> Result<Vec<String>> {
+    if is_symlink(&dir.join(MANIFEST)) {
+        return Ok(Vec::new());
+    }
     Ok(read_text(&dir.join(MANIFEST))?
         .unwrap_or_default()
         .lines()
@@ -111,7 +123,8 @@ pub fn plan_directory(dir: &Path, files: &[OutputFile]) -> Result<Vec<Change>> {
         }
     }
     for name in previous(dir)? {
-        if files.iter().any(|f| f.name == name) {
+        // Links are never followed, removed or reported.
+        if files.iter().any(|f| f.name == name) || is_symlink(&dir.join(&name)) {
             continue;
         }
         if let Some(old) = read_text(&dir.join(&name))? {

@@ -127,8 +127,11 @@ pub fn parse_into(
                     j += 1;
                 }
                 if !closed {
-                    let rest: String = chars[i..].iter().take_while(|&&c| c != '\n').collect();
-                    return Err(DotenvError { line: start_line, message: format!("unterminated quoted value {rest}") });
+                    // Name the variable, never its value: it may be a secret.
+                    return Err(DotenvError {
+                        line: start_line,
+                        message: format!("the quoted value of `{key}` is not terminated"),
+                    });
                 }
                 i = j + 1;
                 if q == '\'' {
@@ -215,8 +218,8 @@ fn expand(
     substitute(value, &both).map(|s| s.text).map_err(|e| DotenvError {
         line,
         message: match e {
-            InterpolationError::Syntax => format!("invalid interpolation format in {value:?}"),
-            other => other.describe(value),
+            InterpolationError::Syntax => "invalid interpolation format (escape a literal `$` as `$$`)".to_string(),
+            other => other.describe(),
         },
     })
 }

@@ -149,6 +149,10 @@ impl Loader<'_> {
             self.outside(pos, "extends.file", &display);
             return None;
         }
+        if self.fs.kind(path) != Some(crate::fs::FileKind::File) {
+            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{display}` is not a regular file")));
+            return None;
+        }
         if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {
             self.diags.push(Diagnostic::at(
                 Code::YamlLimit,

@@ -51,7 +51,9 @@ impl Loader<'_> {
                     self.outside(entry.pos, "include.env_file", &super::display_path(&file));
                     continue;
                 }
-                match self.fs.read(&file).ok().and_then(|b| String::from_utf8(b).ok()) {
+                let regular = self.fs.kind(&file) == Some(crate::fs::FileKind::File)
+                    && self.fs.size(&file).is_some_and(|n| n <= self.options.max_file_bytes);
+                match self.fs.read(&file).ok().filter(|_| regular).and_then(|b| String::from_utf8(b).ok()) {
                     Some(text) => {
                         let outer = self.lookup;
                         if let Err(e) = dotenv::parse_into(&text, &mut extra, outer) {
@@ -175,6 +177,10 @@ impl Loader<'_> {
         let display = super::display_path(path);
         if !self.may_read(path) {
             self.outside(pos, "include", &display);
+            return None;
+        }
+        if self.fs.kind(path) != Some(crate::fs::FileKind::File) {
+            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{display}` is not a regular file")));
             return None;
         }
         if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {

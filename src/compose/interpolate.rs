@@ -16,9 +16,12 @@ pub enum InterpolationError {
 }
 
 impl InterpolationError {
-    pub fn describe(&self, template: &str) -> String {
+    /// The problem in words; never the text it was found in (that may be a secret).
+    pub fn describe(&self) -> String {
         match self {
-            InterpolationError::Syntax => format!("invalid interpolation format in `{template}`"),
+            InterpolationError::Syntax => {
+                "invalid interpolation format: a `${` does not start a valid `${VAR}` expression".to_string()
+            }
             InterpolationError::Required { name, message } if message.is_empty() => {
                 format!("required variable {name} is missing a value")
             }
@@ -209,14 +212,8 @@ pub fn interpolate_tree(
                 *s = result.text;
             }
             Err(err) => {
-                // A value under a secret-looking name is never echoed back.
-                let secret = path.last().is_some_and(|k| super::config::looks_secret(k));
-                let shown = if secret { super::config::MASK.to_string() } else { s.clone() };
-                let mut d = Diagnostic::at(
-                    Code::Interpolation,
-                    node.pos,
-                    format!("`{}`: {}", path.join("."), err.describe(&shown)),
-                );
+                let mut d =
+                    Diagnostic::at(Code::Interpolation, node.pos, format!("`{}`: {}", path.join("."), err.describe()));
                 if err == InterpolationError::Syntax {
                     d = d.with_help("escape a literal `$` as `$$`");
                 }

@@ -671,7 +671,12 @@ impl Loader<'_> {
                 Some(source) => {
                     out.insert(key.name.clone(), FileObject { pos: key.pos, source });
                 }
-                None if !self.diags.has_errors() => self.diags.push(Diagnostic::at(
+                // Reading failed and was reported: keep the name so references to it are
+                // not reported again as undefined.
+                None if self.diags.has_errors() => {
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External });
+                }
+                None => self.diags.push(Diagnostic::at(
                     Code::InvalidValue,
                     key.pos,
                     format!(
@@ -679,7 +684,6 @@ impl Loader<'_> {
                         if kind == "configs" { ", `content`" } else { "" }
                     ),
                 )),
-                None => {}
             }
         }
         out

@@ -72,7 +72,13 @@ impl Loader<'_> {
                     s.replicas.get_or_insert(Spanned::new(n, v.pos));
                 }
             }
-            "cpus" => s.limits.cpus = f.float(v, p).map(|c| Spanned::new(c, v.pos)),
+            "cpus" => {
+                let cpus = f.float(v, p);
+                if cpus.is_some_and(|c| c < 0.0) {
+                    f.invalid(v.pos, format!("`{p}` must not be negative"));
+                }
+                s.limits.cpus = cpus.filter(|c| *c >= 0.0).map(|c| Spanned::new(c, v.pos));
+            }
             "mem_limit" => s.limits.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
             "mem_reservation" => s.reservations.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
             "environment" => {

@@ -72,7 +72,7 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
             mapper.warn(
                 Code::InvalidLabel,
                 value.pos,
-                format!("label `{key}` is not a valid Kubernetes annotation key and is left out"),
+                format!("label `{}` is not a valid Kubernetes annotation key and is left out", shorten(key)),
                 Some(
                     "annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`"
                         .into(),
@@ -81,6 +81,15 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
         }
     }
     out
+}
+
+/// A key for a message: long keys are cut, so one diagnostic stays one readable line.
+fn shorten(key: &str) -> String {
+    if key.chars().count() <= 80 {
+        key.to_string()
+    } else {
+        format!("{}...", key.chars().take(77).collect::<String>())
+    }
 }
 
 /// The value of a `kompose.*` label, if set.

@@ -65,7 +65,7 @@ pub(crate) fn service(
             ..ServicePort::default()
         });
     };
-    for p in &service.ports {
+    for p in service.ports.iter().filter(|p| p.target != 0) {
         if let Some(ip) = p.host_ip.as_ref().filter(|ip| !matches!(ip.as_str(), "0.0.0.0" | "::")) {
             mapper.diags.push(
                 Diagnostic::at(
@@ -103,7 +103,7 @@ pub(crate) fn service(
         }
         push(i32::from(port), i32::from(p.target), &p.protocol, name, p.app_protocol.clone());
     }
-    for e in &service.expose {
+    for e in service.expose.iter().filter(|e| e.port != 0) {
         push(i32::from(e.port), i32::from(e.port), &e.protocol, None, None);
     }
     for (port, protocol, first, second) in clashes {

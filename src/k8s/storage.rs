@@ -459,7 +459,7 @@ fn bind_volume(
                 Code::NotConverted,
                 mount.pos,
                 format!("bind mount of `{source}` is not converted: {why}"),
-                Some("mount the data from a named volume, or use `--volumes hostPath`".into()),
+                Some("mount the data from a named volume instead".into()),
             );
             None
         }

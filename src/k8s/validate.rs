@@ -264,6 +264,15 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
                     check.error(Code::DuplicateName, format!("container `{name}` mounts two volumes at `{path}`"));
                 }
             }
+            for side in ["limits", "requests"] {
+                if let Some(map) = container.pointer(&format!("/resources/{side}")).and_then(Value::as_object) {
+                    for (resource, quantity) in map {
+                        if quantity.as_str().is_some_and(|q| q.starts_with('-')) {
+                            check.error(Code::InvalidValue, format!("container `{name}` {side} a negative {resource}"));
+                        }
+                    }
+                }
+            }
             for env in items(container.get("env")) {
                 let ename = env.get("name").and_then(Value::as_str).unwrap_or_default();
                 if ename.is_empty() || ename.contains('=') || !ename.bytes().all(|b| (0x20..0x7f).contains(&b)) {

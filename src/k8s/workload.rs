@@ -565,6 +565,20 @@ impl Mapper<'_> {
             tty: service.tty.then_some(true),
             ..Container::default()
         };
+        for p in service.ports.iter().filter(|p| p.target == 0) {
+            self.diags.push(crate::diag::Diagnostic::at(
+                Code::InvalidValue,
+                p.pos,
+                "container port 0 is not valid in Kubernetes (ports are 1-65535)",
+            ));
+        }
+        for e in service.expose.iter().filter(|e| e.port == 0) {
+            self.diags.push(crate::diag::Diagnostic::at(
+                Code::InvalidValue,
+                e.pos,
+                "exposed port 0 is not valid in Kubernetes (ports are 1-65535)",
+            ));
+        }
         let mut ports: Vec<ContainerPort> = Vec::new();
         let host_ports = labels::get(service, "kompose.controller.port.expose")
             .is_some_and(|l| l.value.eq_ignore_ascii_case("true"));
@@ -583,7 +597,7 @@ impl Mapper<'_> {
             .iter()
             .map(|p| (p.target, p.protocol.as_str()))
             .chain(service.expose.iter().map(|e| (e.port, e.protocol.as_str())));
-        for (port, protocol) in all {
+        for (port, protocol) in all.filter(|(port, _)| *port != 0) {
             let protocol = protocol.to_ascii_uppercase();
             if !ports
                 .iter()
