@@ -114,6 +114,13 @@ fn run_all() -> Vec<(String, String, String)> {
         };
         check(&row, expected_or_error(&row, "expected_bytes"), actual);
     }
+    for row in table("project_names.json") {
+        let input = row["input"].as_str().unwrap();
+        let normalized = compose::normalize_project_name(input);
+        check(&row, row["normalized"].clone(), json!(normalized));
+        let valid = compose::validate_project_name(input).is_ok();
+        check(&row, row["valid_if_explicit"].clone(), json!(valid));
+    }
     for row in table("command.json") {
         let actual = match compose::split_command(row["input"].as_str().unwrap()) {
             Ok(split) => json!(split.args),

@@ -301,6 +301,19 @@ pub fn merge_documents(base: &str, over: &str) -> Result<serde_json::Value, Stri
     Ok(config::to_json(&root))
 }
 
+/// An explicit project name (`-p`, `COMPOSE_PROJECT_NAME`) must already be normalised.
+pub fn validate_project_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("project name must not be empty".into());
+    }
+    if normalize_project_name(name) != name {
+        return Err(format!(
+            "invalid project name {name:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
+        ));
+    }
+    Ok(())
+}
+
 /// Docker Compose's project-name normalisation: lowercase, keep `[a-z0-9_-]`, trim leading
 /// `_`/`-`.
 pub fn normalize_project_name(name: &str) -> String {
@@ -341,12 +354,23 @@ impl Loader<'_> {
             .clone()
             .or_else(|| self.project_dir.file_name().map(|n| n.to_string_lossy().to_string()))
             .unwrap_or_default();
-        project.name = self
-            .options
-            .project_name
-            .clone()
-            .or_else(|| lookup("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()))
-            .unwrap_or_else(|| normalize_project_name(&name_from_file.unwrap_or(dir_name)));
+        let explicit =
+            self.options.project_name.clone().or_else(|| lookup("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()));
+        project.name = match explicit {
+            Some(name) => {
+                if let Err(e) = validate_project_name(&name) {
+                    self.diags.push(Diagnostic::new(Code::InvalidValue, None, e));
+                }
+                name
+            }
+            None => normalize_project_name(&name_from_file.unwrap_or(dir_name)),
+        };
+        if project.name.is_empty() {
+            self.diags.push(
+                Diagnostic::new(Code::InvalidValue, None, "project name must not be empty")
+                    .with_help("set `name:` in the compose file or pass `-p NAME`"),
+            );
+        }
 
         let get = |name: &str| converted.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
         if let Some(volumes) = get("volumes") {
