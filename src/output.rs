@@ -91,19 +91,33 @@ pub fn kustomize(objects: &[Object], indent: usize) -> Vec<OutputFile> {
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 
 /// Placeholders put into objects before rendering, then replaced by template expressions.
-struct Placeholders(Vec<(String, String)>);
+/// The token prefix is chosen so that it occurs nowhere in the object's own text.
+struct Placeholders {
+    prefix: String,
+    pairs: Vec<(String, String)>,
+}
 
 impl Placeholders {
+    fn for_object(value: &serde_json::Value) -> Placeholders {
+        let text = value.to_string();
+        let mut prefix = "KOMPILEPLACEHOLDER".to_string();
+        while text.contains(&prefix) {
+            prefix.push('Z');
+        }
+        Placeholders { prefix, pairs: Vec::new() }
+    }
+
     fn add(&mut self, expression: String) -> serde_json::Value {
-        let token = format!("KOMPILEPLACEHOLDER{}X", self.0.len());
-        self.0.push((token.clone(), expression));
+        let token = format!("{}{}X", self.prefix, self.pairs.len());
+        self.pairs.push((token.clone(), expression));
         serde_json::Value::String(token)
     }
 
+    /// Escape the object's own `{{` (Helm would evaluate it), then insert the expressions.
     fn apply(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut out = text.replace("{{", "{{ \"{{\" }}");
         // Longest tokens first, so `...1X` never matches inside `...11X`.
-        let mut pairs: Vec<&(String, String)> = self.0.iter().collect();
+        let mut pairs: Vec<&(String, String)> = self.pairs.iter().collect();
         pairs.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
         for (token, expression) in pairs {
             out = out.replace(token, expression);
@@ -155,12 +169,14 @@ pub fn helm_chart(objects: &[Object], chart_name: &str, indent: usize) -> Vec<Ou
     let mut templates = Vec::new();
     for object in objects {
         let mut value = object.value.clone();
-        let mut ph = Placeholders(Vec::new());
+        let mut ph = Placeholders::for_object(&value);
         let workload = matches!(object.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "Pod" | "CronJob");
         if workload {
             if let Some(replicas) = value.pointer_mut("/spec/replicas") {
                 values_workloads.insert(object.name.clone(), json!({"replicas": replicas.clone()}));
-                *replicas = ph.add(format!("{{{{ index .Values \"workloads\" {:?} \"replicas\" }}}}", object.name));
+                // `int64`: Helm reads values as floats, which print as `1e+06` from a million on.
+                *replicas =
+                    ph.add(format!("{{{{ int64 (index .Values \"workloads\" {:?} \"replicas\") }}}}", object.name));
             }
             let pod = match object.kind.as_str() {
                 "Pod" => value.pointer_mut("/spec"),
@@ -168,6 +184,7 @@ pub fn helm_chart(objects: &[Object], chart_name: &str, indent: usize) -> Vec<Ou
                 _ => value.pointer_mut("/spec/template/spec"),
             };
             if let Some(containers) = pod.and_then(|p| p.get_mut("containers")).and_then(Value::as_array_mut) {
+                let mut workload_containers = Map::new();
                 for container in containers {
                     let name = container.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
                     let mut entry = Map::new();
@@ -175,7 +192,8 @@ pub fn helm_chart(objects: &[Object], chart_name: &str, indent: usize) -> Vec<Ou
                         let (repository, tag) = split_image(image.as_str().unwrap_or_default());
                         entry.insert("image".into(), json!({"repository": repository, "tag": tag}));
                         *image = ph.add(format!(
-                            "{{{{ template \"kompile.image\" (index .Values \"containers\" {name:?} \"image\") }}}}"
+                            "{{{{ template \"kompile.image\" (index .Values \"containers\" {:?} {name:?} \"image\") }}}}",
+                            object.name
                         ));
                     }
                     if let Some(resources) = container.get_mut("resources").and_then(Value::as_object_mut) {
@@ -185,14 +203,16 @@ pub fn helm_chart(objects: &[Object], chart_name: &str, indent: usize) -> Vec<Ou
                             let mut side_values = Map::new();
                             for (resource, quantity) in map.iter_mut() {
                                 side_values.insert(resource.clone(), quantity.clone());
-                                *quantity = ph.add(quoted(&["containers", &name, "resources", side, resource]));
+                                *quantity =
+                                    ph.add(quoted(&["containers", &object.name, &name, "resources", side, resource]));
                             }
                             res_values.insert(side.clone(), Value::Object(side_values));
                         }
                         entry.insert("resources".into(), Value::Object(res_values));
                     }
-                    values_containers.insert(name, Value::Object(entry));
+                    workload_containers.insert(name, Value::Object(entry));
                 }
+                values_containers.insert(object.name.clone(), Value::Object(workload_containers));
             }
         }
         if object.kind == "Service" {
