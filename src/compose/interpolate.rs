@@ -186,6 +186,18 @@ fn expand_braced(
     Ok(())
 }
 
+/// `services.web.ports[0]`: keys joined with dots, list indexes in brackets.
+fn dotted(path: &[String]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        if !out.is_empty() && !segment.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(segment);
+    }
+    out
+}
+
 /// Interpolate every string value of `node` in place (keys are never touched). `path` is the
 /// dotted path of `node` for messages.
 pub fn interpolate_tree(
@@ -202,7 +214,7 @@ pub fn interpolate_tree(
                         Diagnostic::at(
                             Code::UnsetVariable,
                             node.pos,
-                            format!("variable `{name}` is not set; `{}` uses an empty string", path.join(".")),
+                            format!("variable `{name}` is not set; `{}` uses an empty string", dotted(path)),
                         )
                         .with_help(format!(
                             "set `{name}` in the environment or in an env file (`.env` or `--env-file`), or give a default: `${{{name}:-value}}`"
@@ -213,7 +225,7 @@ pub fn interpolate_tree(
             }
             Err(err) => {
                 let mut d =
-                    Diagnostic::at(Code::Interpolation, node.pos, format!("`{}`: {}", path.join("."), err.describe()));
+                    Diagnostic::at(Code::Interpolation, node.pos, format!("`{}`: {}", dotted(path), err.describe()));
                 if err == InterpolationError::Syntax {
                     d = d.with_help("escape a literal `$` as `$$`");
                 }
@@ -222,7 +234,7 @@ pub fn interpolate_tree(
         },
         Value::Seq(items) => {
             for (idx, item) in items.iter_mut().enumerate() {
-                path.push(idx.to_string());
+                path.push(format!("[{idx}]"));
                 interpolate_tree(item, path, lookup, diags);
                 path.pop();
             }
