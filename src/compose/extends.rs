@@ -3,9 +3,9 @@
 //! with the same per-key rules as multi-file merging; relative paths of a base from another
 //! directory are rebased so they still point at the same files.
 
-use super::{interpolate, merge, Loader};
+use super::{merge, Loader};
 use crate::diag::{Code, Diagnostic, Pos};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{Node, Value};
 use std::path::{Component, Path, PathBuf};
 
 /// Where a base service comes from: its node and the directory its paths are relative to.
@@ -144,56 +144,11 @@ impl Loader<'_> {
     }
 
     fn load_file_services(&mut self, path: &Path, pos: Pos) -> Option<Node> {
-        let display = super::display_path(path);
-        if !self.may_read(path) {
-            self.outside(pos, "extends.file", &display);
-            return None;
-        }
-        if self.fs.kind(path) != Some(crate::fs::FileKind::File) {
-            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{display}` is not a regular file")));
-            return None;
-        }
-        if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {
-            self.diags.push(Diagnostic::at(
-                Code::YamlLimit,
-                pos,
-                format!("`{display}` is larger than {} bytes", self.options.max_input_bytes),
-            ));
-            return None;
-        }
-        let bytes = match self.fs.read(path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                self.diags.push(Diagnostic::at(
-                    Code::FileRead,
-                    pos,
-                    format!("cannot read `{display}` for `extends`: {e}"),
-                ));
-                return None;
-            }
-        };
-        let id = self.sources.add(&display);
-        let text = match super::decode(&bytes, id) {
-            Ok(t) => t.to_string(),
-            Err(d) => {
-                self.diags.push(d);
-                return None;
-            }
-        };
-        let mut docs = match yaml::parse(&text, id, self.options.limits) {
-            Ok(docs) => docs,
-            Err(d) => {
-                self.diags.push(d);
-                return None;
-            }
-        };
-        let mut doc = docs.drain(..).find(|d| !d.is_null())?;
-        if self.options.interpolate {
-            interpolate::interpolate_tree(&mut doc, &mut Vec::new(), self.lookup, &mut self.diags);
-        }
+        let doc = self.load_compose_file(path, pos, "extends.file", None)?;
         match doc.get("services") {
             Some(s) => Some(s.clone()),
             None => {
+                let display = super::display_path(path);
                 self.diags.push(Diagnostic::at(
                     Code::UndefinedReference,
                     pos,

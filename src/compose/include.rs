@@ -5,9 +5,9 @@
 //! underneath the including file: definitions in the including file win.
 
 use super::extends::{rebase, rebase_paths};
-use super::{dotenv, interpolate, merge, Loader};
+use super::{dotenv, merge, Loader};
 use crate::diag::{Code, Diagnostic, Pos};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{Node, Value};
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
@@ -174,65 +174,7 @@ impl Loader<'_> {
     }
 
     fn load_included(&mut self, path: &Path, pos: Pos, extra: &IndexMap<String, String>) -> Option<Node> {
-        let display = super::display_path(path);
-        if !self.may_read(path) {
-            self.outside(pos, "include", &display);
-            return None;
-        }
-        if self.fs.kind(path) != Some(crate::fs::FileKind::File) {
-            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{display}` is not a regular file")));
-            return None;
-        }
-        if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {
-            self.diags.push(Diagnostic::at(
-                Code::YamlLimit,
-                pos,
-                format!("`{display}` is larger than {} bytes", self.options.max_input_bytes),
-            ));
-            return None;
-        }
-        let bytes = match self.fs.read(path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                self.diags.push(Diagnostic::at(
-                    Code::FileRead,
-                    pos,
-                    format!("cannot read included file `{display}`: {e}"),
-                ));
-                return None;
-            }
-        };
-        let id = self.sources.add(&display);
-        let text = match super::decode(&bytes, id) {
-            Ok(t) => t.to_string(),
-            Err(d) => {
-                self.diags.push(d);
-                return None;
-            }
-        };
-        let docs = match yaml::parse(&text, id, self.options.limits) {
-            Ok(docs) => docs,
-            Err(d) => {
-                self.diags.push(d);
-                return None;
-            }
-        };
-        let mut root: Option<Node> = None;
-        for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
-            if self.options.interpolate {
-                let outer = self.lookup;
-                let lookup = |name: &str| outer(name).or_else(|| extra.get(name).cloned());
-                interpolate::interpolate_tree(&mut doc, &mut Vec::new(), &lookup, &mut self.diags);
-            }
-            root = Some(match root {
-                None => merge::strip_tags(doc),
-                Some(mut acc) => {
-                    merge::merge(&mut acc, doc, &mut Vec::new());
-                    acc
-                }
-            });
-        }
-        root
+        self.load_compose_file(path, pos, "include", Some(extra))
     }
 }
 

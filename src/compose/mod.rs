@@ -723,6 +723,73 @@ impl Loader<'_> {
         self.project_dir.join(path)
     }
 
+    /// Read, parse and interpolate another compose file (for `extends.file` and `include`):
+    /// its documents merged into one tree. `extra` adds variables the project environment
+    /// does not set (an included project's own env files).
+    pub(crate) fn load_compose_file(
+        &mut self,
+        path: &Path,
+        pos: Pos,
+        what: &str,
+        extra: Option<&IndexMap<String, String>>,
+    ) -> Option<Node> {
+        let display = display_path(path);
+        if !self.may_read(path) {
+            self.outside(pos, what, &display);
+            return None;
+        }
+        if self.fs.kind(path) != Some(FileKind::File) {
+            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{display}` is not a regular file")));
+            return None;
+        }
+        if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {
+            self.diags.push(Diagnostic::at(
+                Code::YamlLimit,
+                pos,
+                format!("`{display}` is larger than {} bytes", self.options.max_input_bytes),
+            ));
+            return None;
+        }
+        let bytes = match self.fs.read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{what}`: cannot read `{display}`: {e}")));
+                return None;
+            }
+        };
+        let id = self.sources.add(&display);
+        let text = match decode(&bytes, id) {
+            Ok(t) => t.to_string(),
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let docs = match yaml::parse(&text, id, self.options.limits) {
+            Ok(docs) => docs,
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let mut root: Option<Node> = None;
+        for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
+            if self.options.interpolate {
+                let outer = self.lookup;
+                let lookup = |name: &str| outer(name).or_else(|| extra.and_then(|e| e.get(name).cloned()));
+                interpolate::interpolate_tree(&mut doc, &mut Vec::new(), &lookup, &mut self.diags);
+            }
+            root = Some(match root {
+                None => merge::strip_tags(doc),
+                Some(mut acc) => {
+                    merge::merge(&mut acc, doc, &mut Vec::new());
+                    acc
+                }
+            });
+        }
+        root
+    }
+
     /// `path` with symlinks resolved as far as it exists, the rest normalised.
     fn real_path(&self, path: &Path) -> PathBuf {
         if let Some(real) = self.fs.canonical(path) {
