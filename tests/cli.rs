@@ -3,12 +3,12 @@
 //! diagnostics on stderr and Kompose flag compatibility. Every test runs the real binary with
 //! a cleared environment in its own scratch directory, removed when the test ends.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kompile");
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use support::{output, Scratch, BIN, UNKNOWN_KEY, WARN_ONLY, WEB_PLAIN};
 
 /// A service with a published port, a bind-mounted directory (a ConfigMap) and a named volume
 /// (a PersistentVolumeClaim): four objects.
@@ -25,33 +25,6 @@ volumes:
   data: {}
 ";
 
-/// The same service with no relative paths, so it converts identically from stdin.
-const WEB_PLAIN: &str = "\
-services:
-  web:
-    image: nginx:1.27
-    ports:
-      - \"8080:80\"
-";
-
-/// An error diagnostic: a misspelt service key.
-const UNKNOWN_KEY: &str = "\
-services:
-  app:
-    image: busybox:1.36
-    enviroment:
-      A: b
-";
-
-/// Only a warning: `ulimits` is not converted.
-const WARN_ONLY: &str = "\
-services:
-  app:
-    image: busybox:1.36
-    ulimits:
-      nofile: 65535
-";
-
 /// A Secret from a file, used by a service.
 const SECRET: &str = "\
 services:
@@ -64,88 +37,16 @@ secrets:
     file: db_password.txt
 ";
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// The WEB project: compose file under `name` plus the bind-mounted `site/` directory.
+trait WebProject {
+    fn web_project(&self, name: &str);
 }
 
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-/// A scratch directory unique to one test, removed when the test ends.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kompile-cli-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn write(&self, rel: &str, contents: &str) {
-        let path = self.path(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(path, contents).unwrap();
-    }
-
-    /// The WEB project: compose file under `name` plus the bind-mounted `site/` directory.
+impl WebProject for Scratch {
     fn web_project(&self, name: &str) {
         self.write(name, WEB);
         self.write("site/index.html", "<h1>hello</h1>\n");
     }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).current_dir(&self.dir).env_clear().stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        output(self.command(args))
-    }
-
-    fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
-        let mut cmd = self.command(args);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("the kompile binary runs");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn output(mut cmd: Command) -> Out {
-    let out = cmd.output().expect("the kompile binary runs");
-    let out = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    };
-    assert!(!out.stderr.contains("panicked"), "kompile panicked: {out:?}");
-    out
 }
 
 /// kompile's record of the files it generated in an output directory (not an object).

@@ -3,16 +3,13 @@
 //! kompile's loader functions. Rows where kompile deliberately differs are listed in
 //! `testdata/compose-go/differences.txt` with the reason; any other disagreement fails.
 
+mod support;
+
 use indexmap::IndexMap;
 use kompile::compose;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::Path;
-
-fn table(name: &str) -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/compose-go").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use support::{assert_only_documented_differences, compose_go_table};
 
 fn lookup_from(env: &Value) -> impl Fn(&str) -> Option<String> + '_ {
     move |name: &str| env.get(name).and_then(Value::as_str).map(String::from)
@@ -33,7 +30,7 @@ fn run_all() -> Vec<(String, String, String)> {
             row[key].clone()
         }
     };
-    for row in table("interpolation.json") {
+    for row in compose_go_table("interpolation.json") {
         let lookup = lookup_from(&row["env"]);
         let actual = match compose::substitute(row["template"].as_str().unwrap(), &lookup) {
             Ok(s) => json!(s.text),
@@ -41,7 +38,7 @@ fn run_all() -> Vec<(String, String, String)> {
         };
         check(&row, expected_or_error(&row, "expected"), actual);
     }
-    for row in table("dotenv.json") {
+    for row in compose_go_table("dotenv.json") {
         let lookup = lookup_from(&row["lookup"]);
         let mut vars = IndexMap::new();
         let mut result = Ok(());
@@ -58,7 +55,7 @@ fn run_all() -> Vec<(String, String, String)> {
         };
         check(&row, expected, actual);
     }
-    for row in table("ports.json") {
+    for row in compose_go_table("ports.json") {
         let input = match &row["input"] {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -67,24 +64,21 @@ fn run_all() -> Vec<(String, String, String)> {
             Ok(ports) => json!(ports
                 .iter()
                 .map(|p| {
-                    let mut m = serde_json::Map::new();
-                    m.insert("target".into(), json!(p.target));
-                    if let Some(pb) = &p.published {
-                        m.insert("published".into(), json!(pb));
+                    let mut port = json!({"target": p.target, "protocol": p.protocol, "mode": "ingress"});
+                    if let Some(published) = &p.published {
+                        port["published"] = json!(published);
                     }
                     if let Some(ip) = &p.host_ip {
-                        m.insert("host_ip".into(), json!(ip));
+                        port["host_ip"] = json!(ip);
                     }
-                    m.insert("protocol".into(), json!(p.protocol));
-                    m.insert("mode".into(), json!("ingress"));
-                    Value::Object(m)
+                    port
                 })
                 .collect::<Vec<_>>()),
             Err(_) => json!({"error": true}),
         };
         check(&row, expected_or_error(&row, "expected"), actual);
     }
-    for row in table("volumes.json") {
+    for row in compose_go_table("volumes.json") {
         let actual = match compose::parse_volume(row["input"].as_str().unwrap()) {
             Ok(v) => {
                 json!({"type": v.kind.as_str(), "source": v.source, "target": v.target, "read_only": v.read_only})
@@ -100,28 +94,28 @@ fn run_all() -> Vec<(String, String, String)> {
         };
         check(&row, expected, actual);
     }
-    for row in table("durations.json") {
+    for row in compose_go_table("durations.json") {
         let actual = match compose::parse_duration(row["input"].as_str().unwrap()) {
             Ok(ns) => json!(ns),
             Err(_) => json!({"error": true}),
         };
         check(&row, expected_or_error(&row, "expected_ns"), actual);
     }
-    for row in table("byte_sizes.json") {
+    for row in compose_go_table("byte_sizes.json") {
         let actual = match compose::parse_bytes(row["input"].as_str().unwrap()) {
             Ok(n) => json!(n),
             Err(_) => json!({"error": true}),
         };
         check(&row, expected_or_error(&row, "expected_bytes"), actual);
     }
-    for row in table("project_names.json") {
+    for row in compose_go_table("project_names.json") {
         let input = row["input"].as_str().unwrap();
         let normalized = compose::normalize_project_name(input);
         check(&row, row["normalized"].clone(), json!(normalized));
         let valid = compose::validate_project_name(input).is_ok();
         check(&row, row["valid_if_explicit"].clone(), json!(valid));
     }
-    for row in table("command.json") {
+    for row in compose_go_table("command.json") {
         let actual = match compose::split_command(row["input"].as_str().unwrap()) {
             Ok(split) => json!(split.args),
             Err(_) => json!({"error": true}),
@@ -131,36 +125,7 @@ fn run_all() -> Vec<(String, String, String)> {
     out
 }
 
-fn documented() -> BTreeMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/compose-go/differences.txt");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (id, why) = l.split_once(' ').unwrap_or((l, ""));
-            (id.to_string(), why.trim().to_string())
-        })
-        .collect()
-}
-
 #[test]
 fn loader_agrees_with_compose_go() {
-    let documented = documented();
-    let mismatches = run_all();
-    let undocumented: Vec<String> = mismatches
-        .iter()
-        .filter(|(id, _, _)| !documented.contains_key(id))
-        .map(|(id, e, a)| format!("{id}: expected {e}, kompile gives {a}"))
-        .collect();
-    assert!(
-        undocumented.is_empty(),
-        "{} rows disagree with compose-go:\n{}",
-        undocumented.len(),
-        undocumented.join("\n")
-    );
-    // A documented difference that no longer differs must be removed from the list.
-    for id in documented.keys() {
-        assert!(mismatches.iter().any(|(m, _, _)| m == id), "{id} is listed in differences.txt but now agrees");
-    }
+    assert_only_documented_differences(&run_all(), "differences.txt", "rows");
 }

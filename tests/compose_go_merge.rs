@@ -17,14 +17,10 @@
 //! therefore turned into mappings before comparing, so only the merged content counts, not
 //! its spelling or the order of keys.
 
-use serde_json::{Map, Value};
-use std::collections::BTreeMap;
-use std::path::Path;
+mod support;
 
-fn rows() -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/compose-go/merge.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use serde_json::{Map, Value};
+use support::{assert_only_documented_differences, compose_go_table};
 
 /// Service attributes kompile merges by key (`src/compose/merge.rs` `KEYED`).
 const SERVICE_KEYED: [&str; 5] = ["environment", "labels", "annotations", "sysctls", "extra_hosts"];
@@ -139,7 +135,7 @@ fn normalise(mut project: Value) -> Value {
 fn run_all() -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     let mut merged_rows = 0;
-    for row in rows() {
+    for row in compose_go_table("merge.json") {
         let op = row["op"].as_str().unwrap();
         if op == "unicity" {
             // kompile applies de-duplication only during merges (see the module comment).
@@ -161,19 +157,6 @@ fn run_all() -> Vec<(String, String, String)> {
     out
 }
 
-fn documented() -> BTreeMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/compose-go/merge-differences.txt");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (id, why) = l.split_once(' ').unwrap_or((l, ""));
-            (id.to_string(), why.trim().to_string())
-        })
-        .collect()
-}
-
 #[test]
 fn normalisation_examples() {
     let v = keyed(serde_json::json!(["A=1", "B=", "C", "A=2"]), "environment");
@@ -186,21 +169,5 @@ fn normalisation_examples() {
 
 #[test]
 fn merge_agrees_with_compose_go() {
-    let documented = documented();
-    let mismatches = run_all();
-    let undocumented: Vec<String> = mismatches
-        .iter()
-        .filter(|(id, _, _)| !documented.contains_key(id))
-        .map(|(id, e, a)| format!("{id}: expected {e}, kompile gives {a}"))
-        .collect();
-    assert!(
-        undocumented.is_empty(),
-        "{} merge rows disagree with compose-go:\n{}",
-        undocumented.len(),
-        undocumented.join("\n")
-    );
-    // A documented difference that no longer differs must be removed from the list.
-    for id in documented.keys() {
-        assert!(mismatches.iter().any(|(m, _, _)| m == id), "{id} is listed in merge-differences.txt but now agrees");
-    }
+    assert_only_documented_differences(&run_all(), "merge-differences.txt", "merge rows");
 }

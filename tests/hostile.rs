@@ -8,12 +8,13 @@
 //! resident memory grows past `MAX_RSS`. The limits are hang and runaway guards, not
 //! benchmarks. The golden cases `testdata/cases/hostile-*` cover single-file hostile YAML.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
-
-const BIN: &str = env!("CARGO_BIN_EXE_kompile");
+use support::{Scratch, WEB_PLAIN as WEB};
 
 /// Resident memory a run may reach before it is killed as runaway (Linux only).
 const MAX_RSS_BYTES: u64 = 1024 * 1024 * 1024;
@@ -57,51 +58,21 @@ impl std::fmt::Debug for Out {
     }
 }
 
-/// A scratch directory unique to one test, removed when the test ends.
-struct Scratch {
-    dir: PathBuf,
+/// Guarded runs of kompile in a scratch directory.
+trait GuardedRun {
+    fn run_guarded(&self, args: &[&str]) -> Out;
+    fn run_guarded_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out;
 }
 
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kompile-hostile-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
-        let path = self.path(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(path, contents).unwrap();
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).current_dir(&self.dir).env_clear();
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
+impl GuardedRun for Scratch {
+    fn run_guarded(&self, args: &[&str]) -> Out {
         guarded(self.command(args), None, HANG_GUARD)
     }
 
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+    fn run_guarded_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
         let mut cmd = self.command(args);
         cmd.envs(env.iter().copied());
         guarded(cmd, None, HANG_GUARD)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -187,14 +158,6 @@ fn fingerprint(path: &Path) -> (SystemTime, Vec<u8>) {
     (meta.modified().unwrap(), std::fs::read(path).unwrap())
 }
 
-const WEB: &str = "\
-services:
-  web:
-    image: nginx:1.27
-    ports:
-      - \"8080:80\"
-";
-
 // ---------------------------------------------------------------------------------------------
 // (a) Scale: many services
 
@@ -209,7 +172,7 @@ fn five_thousand_services_convert_in_bounded_time() {
         ));
     }
     s.write("compose.yaml", &compose);
-    let out = s.run(&["convert", "-f", "compose.yaml"]);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
     assert_not_killed("5,000 services", &out);
     eprintln!("5,000 services: {:?}, peak RSS {:?} bytes", out.elapsed, out.peak_rss);
     assert_eq!(out.code, 0, "{out:?}");
@@ -238,7 +201,7 @@ fn huge_compose(bytes: usize) -> Vec<u8> {
 fn thirty_megabyte_compose_file_is_refused_without_exhausting_memory() {
     let s = Scratch::new("thirty_mb_file");
     s.write("compose.yaml", huge_compose(30 * 1024 * 1024));
-    let out = s.run(&["convert", "-f", "compose.yaml"]);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
     assert_not_killed("30 MB file", &out);
     eprintln!("30 MB file: exit {} in {:?}, peak RSS {:?} bytes", out.code, out.elapsed, out.peak_rss);
     assert_eq!(out.code, 2, "over the 16 MiB input limit: {out:?}");
@@ -285,7 +248,7 @@ fn output_directory_symlink_is_not_written_through() {
     let target = s.path("target.txt");
     std::os::unix::fs::symlink(&target, s.path("out/web-deployment.yaml")).unwrap();
     let before = fingerprint(&target);
-    let out = s.run(&["convert", "-f", "compose.yaml", "-o", "out/"]);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml", "-o", "out/"]);
     assert_not_killed("-o through a symlink", &out);
     assert_ne!(out.code, 0, "writing through a symlink must fail: {out:?}");
     assert!(out.stderr.contains("web-deployment.yaml"), "the message names the link: {out:?}");
@@ -313,7 +276,7 @@ fn check_mode_does_not_print_the_contents_behind_an_output_symlink() {
     std::fs::create_dir_all(s.path("out")).unwrap();
     std::os::unix::fs::symlink(s.path("target.txt"), s.path("out/web-deployment.yaml")).unwrap();
     let before = fingerprint(&s.path("target.txt"));
-    let out = s.run(&["convert", "-f", "compose.yaml", "--check", "-o", "out/"]);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml", "--check", "-o", "out/"]);
     assert_not_killed("--check through a symlink", &out);
     assert_ne!(out.code, 0, "{out:?}");
     assert_eq!(fingerprint(&s.path("target.txt")), before, "the link's target was touched");
@@ -335,7 +298,7 @@ fn check_mode_does_not_print_the_contents_behind_a_manifest_listed_symlink() {
     s.write("out/.kompile-manifest", "old.yaml\n");
     std::os::unix::fs::symlink(s.path("target.txt"), s.path("out/old.yaml")).unwrap();
     let before = fingerprint(&s.path("target.txt"));
-    let out = s.run(&["convert", "-f", "compose.yaml", "--check", "-o", "out/"]);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml", "--check", "-o", "out/"]);
     assert_not_killed("--check", &out);
     assert_eq!(fingerprint(&s.path("target.txt")), before, "the link's target was touched");
     assert!(
@@ -355,7 +318,7 @@ fn manifest_listed_symlink_is_not_followed_or_falsely_reported_removed() {
     s.write("out/.kompile-manifest", "old.yaml\n");
     std::os::unix::fs::symlink(s.path("target.txt"), s.path("out/old.yaml")).unwrap();
     let before = fingerprint(&s.path("target.txt"));
-    let out = s.run(&["convert", "-f", "compose.yaml", "-o", "out/"]);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml", "-o", "out/"]);
     assert_not_killed("write", &out);
     assert_eq!(fingerprint(&s.path("target.txt")), before, "the link's target was touched");
     if std::fs::symlink_metadata(s.path("out/old.yaml")).is_ok() {
@@ -399,7 +362,7 @@ fn hostile_manifest_entries_are_never_deleted_or_touched() {
         .collect();
     for args in [&["convert", "-f", "compose.yaml", "-o", "out/"][..], &["convert", "-f", "compose.yaml", "-o", "out/"]]
     {
-        let out = s.run(args);
+        let out = s.run_guarded(args);
         assert_not_killed("-o with a hostile manifest", &out);
         assert_eq!(out.code, 0, "{out:?}");
         for (path, before) in &watched {
@@ -433,7 +396,8 @@ fn config_masks_secret_values() {
     let s = Scratch::new("config_masks");
     secrets_project(&s);
     for format in ["yaml", "json"] {
-        let out = s.run_env(&["config", "-f", "compose.yaml", "--format", format], &[("DB_PASSWORD", DB_PASSWORD)]);
+        let out =
+            s.run_guarded_env(&["config", "-f", "compose.yaml", "--format", format], &[("DB_PASSWORD", DB_PASSWORD)]);
         assert_eq!(out.code, 0, "{out:?}");
         for value in [DB_PASSWORD, API_TOKEN] {
             assert!(!out.stdout.contains(value) && !out.stderr.contains(value), "{format}: `{value}` printed: {out:?}");
@@ -447,7 +411,7 @@ fn config_masks_secret_values() {
 fn config_show_secrets_prints_secret_values() {
     let s = Scratch::new("config_show");
     secrets_project(&s);
-    let out = s.run_env(&["config", "-f", "compose.yaml", "--show-secrets"], &[("DB_PASSWORD", DB_PASSWORD)]);
+    let out = s.run_guarded_env(&["config", "-f", "compose.yaml", "--show-secrets"], &[("DB_PASSWORD", DB_PASSWORD)]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains(DB_PASSWORD), "{out:?}");
     assert!(out.stdout.contains(API_TOKEN), "{out:?}");
@@ -475,7 +439,7 @@ fn env_file_syntax_error_does_not_print_the_value() {
         format!("API_TOKEN=\"${{{LEAKED}\""),
     ] {
         s.write("app.env", format!("A=1\n{line}\nB=2\n"));
-        let out = s.run(&["convert", "-f", "compose.yaml"]);
+        let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
         assert_no_value(&format!("app.env line `{line}`"), &out);
         assert!(out.stderr.contains("app.env:2:"), "the position is given: {out:?}");
     }
@@ -488,7 +452,7 @@ fn dotenv_syntax_error_does_not_print_the_value() {
     for line in [format!("API_TOKEN=\"{LEAKED}"), format!("API_TOKEN=${{{LEAKED}")] {
         s.write(".env", format!("A=1\n{line}\n"));
         for cmd in ["convert", "config"] {
-            let out = s.run(&[cmd, "-f", "compose.yaml"]);
+            let out = s.run_guarded(&[cmd, "-f", "compose.yaml"]);
             assert_no_value(&format!("{cmd}: .env line `{line}`"), &out);
             assert!(out.stderr.contains(".env:2:"), "the position is given: {out:?}");
         }
@@ -506,7 +470,7 @@ fn interpolation_error_in_environment_map_does_not_print_the_value() {
         "services:\n  app:\n    image: busybox:1.36\n    environment: {DB_PASSWORD: \"abc${def\"}\n",
     );
     for cmd in ["convert", "config"] {
-        let out = s.run(&[cmd, "-f", "compose.yaml"]);
+        let out = s.run_guarded(&[cmd, "-f", "compose.yaml"]);
         assert_not_killed(cmd, &out);
         assert_eq!(out.code, 1, "{out:?}");
         assert!(out.stderr.contains("error[K109]"), "{out:?}");
@@ -523,7 +487,7 @@ fn interpolation_error_in_environment_list_does_not_print_the_value() {
         "services:\n  app:\n    image: busybox:1.36\n    environment:\n      - DB_PASSWORD=abc${def\n",
     );
     for cmd in ["convert", "config"] {
-        let out = s.run(&[cmd, "-f", "compose.yaml"]);
+        let out = s.run_guarded(&[cmd, "-f", "compose.yaml"]);
         assert_not_killed(cmd, &out);
         assert_eq!(out.code, 1, "{out:?}");
         assert!(out.stderr.contains("error[K109]"), "{out:?}");
@@ -559,12 +523,12 @@ fn crlf_and_bom_give_the_same_output_as_plain_lf() {
     let mut bom = b"\xef\xbb\xbf".to_vec();
     bom.extend_from_slice(ENCODED.replace('\n', "\r\n").as_bytes());
     s.write("bom-crlf.yaml", bom);
-    let lf = s.run(&["convert", "-f", "lf.yaml"]);
+    let lf = s.run_guarded(&["convert", "-f", "lf.yaml"]);
     assert_eq!(lf.code, 0, "{lf:?}");
     assert_eq!(lf.stderr, "", "{lf:?}");
     assert!(lf.stdout.contains("line one\n") && !lf.stdout.contains('\r'), "{lf:?}");
     for file in ["crlf.yaml", "bom-crlf.yaml"] {
-        let out = s.run(&["convert", "-f", file]);
+        let out = s.run_guarded(&["convert", "-f", file]);
         assert_eq!(out.code, 0, "{file}: {out:?}");
         assert_eq!(out.stderr, "", "{file}: {out:?}");
         assert_eq!(out.stdout, lf.stdout, "{file}: output differs from the LF file");

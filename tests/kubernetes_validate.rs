@@ -18,10 +18,12 @@
 //! When it cannot be set up (no `python3`, no network), the tests print why and return, unless
 //! the `CI` environment variable is set: then that is a failure.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use support::{case_args, case_dirs, run_case, Out, Scratch};
 
 /// The Kubernetes versions whose schemas every manifest must satisfy.
 const KUBERNETES_VERSIONS: [&str; 2] = ["1.33", "1.37"];
@@ -36,62 +38,6 @@ const MIN_FILES: u64 = 20;
 // ---------------------------------------------------------------------------------------------
 // The golden cases, discovered and run as tests/golden.rs does.
 
-fn case_dirs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs = Vec::new();
-    for parent in ["testdata/cases", "examples"] {
-        let Ok(entries) = std::fs::read_dir(root.join(parent)) else { continue };
-        for entry in entries.flatten() {
-            if entry.path().is_dir() {
-                dirs.push(entry.path());
-            }
-        }
-    }
-    dirs.sort();
-    dirs
-}
-
-/// Arguments from the case's `args` file: one per line, blank lines and `#` comments skipped.
-fn case_args(dir: &Path) -> Vec<String> {
-    match std::fs::read_to_string(dir.join("args")) {
-        Ok(text) => {
-            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
-        }
-        Err(_) => vec!["convert".into(), "-f".into(), "compose.yaml".into()],
-    }
-}
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-/// Run the binary in a case folder with `args`: environment only from the `env` file,
-/// standard input from the `stdin` file (or none).
-fn run_kompile(dir: &Path, args: &[String]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kompile"));
-    cmd.args(args).current_dir(dir).env_clear();
-    if let Ok(text) = std::fs::read_to_string(dir.join("env")) {
-        for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-            let (k, v) = line.split_once('=').unwrap_or((line, ""));
-            cmd.env(k, v);
-        }
-    }
-    let stdin_file = dir.join("stdin");
-    if stdin_file.exists() {
-        cmd.stdin(std::fs::File::open(stdin_file).unwrap());
-    } else {
-        cmd.stdin(Stdio::null());
-    }
-    let out = cmd.output().expect("the kompile binary runs");
-    Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
-
 /// `cases__ports-udp`, `examples__fastapi`: unique across both case folders.
 fn case_name(dir: &Path) -> String {
     let parent = dir.parent().and_then(Path::file_name).unwrap().to_string_lossy();
@@ -105,140 +51,25 @@ fn is_json_flag(arg: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // The Python venv with the independent tools.
 
-fn is_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-/// The target directory (`CARGO_TARGET_TMPDIR` is `<target dir>/tmp`, so this follows
-/// `CARGO_TARGET_DIR` and `build.target-dir` too).
-fn target_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Path::to_path_buf)
-}
-
-fn venv_python_in(venv: &Path) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    }
-}
-
-/// Run a setup command; its stderr (tail) in the error.
-fn setup_step(what: &str, cmd: &mut Command) -> Result<Output, String> {
-    let out =
-        cmd.stdin(Stdio::null()).output().map_err(|e| format!("{what}: cannot run {:?}: {e}", cmd.get_program()))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(format!("{what} failed ({}):\n{}", out.status, tail.join("\n")));
-    }
-    Ok(out)
-}
-
-/// Whether this interpreter has exactly the pinned packages.
-fn has_requirements(python: &Path) -> bool {
-    let names: Vec<&str> = REQUIREMENTS.iter().map(|r| r.split_once("==").unwrap().0).collect();
-    let check = "import importlib.metadata as m, sys\n\
-                 print(' '.join(n + '==' + m.version(n) for n in sys.argv[1:]))";
-    let Ok(out) = Command::new(python).args(["-I", "-B", "-c", check]).args(&names).stdin(Stdio::null()).output()
-    else {
-        return false;
-    };
-    out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == REQUIREMENTS.join(" ")
-}
-
-/// Build the venv in a directory of this process's own, then rename it into place: renaming
-/// is atomic, so two test processes setting up at once cannot see a half-built venv.
-fn set_up_venv() -> Result<PathBuf, String> {
-    let target = target_dir();
-    let venv = target.join("kv-venv");
-    let python = venv_python_in(&venv);
-    if has_requirements(&python) {
-        return Ok(python);
-    }
-    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
-    // Leftovers of processes that died while building (Linux: their /proc entry is gone).
-    if let Ok(entries) = std::fs::read_dir(&target) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix("kv-venv.tmp-") {
-                if Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists() {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-    }
-    let tmp = target.join(format!("kv-venv.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    eprintln!("kubernetes_validate: creating {} with {}", venv.display(), REQUIREMENTS.join(" "));
-    let built = (|| {
-        setup_step("python3 -m venv", Command::new("python3").arg("-m").arg("venv").arg(&tmp))?;
-        setup_step(
-            "pip install",
-            Command::new(venv_python_in(&tmp))
-                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet"])
-                .args(["--timeout", "30", "--retries", "2"])
-                .args(REQUIREMENTS),
-        )?;
-        if has_requirements(&venv_python_in(&tmp)) {
-            Ok(())
-        } else {
-            Err(format!("the new venv {} lacks {}", tmp.display(), REQUIREMENTS.join(" ")))
-        }
-    })();
-    if let Err(e) = built {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if std::fs::rename(&tmp, &venv).is_err() {
-        // Another process got there first, or an outdated venv is in the way.
-        if has_requirements(&python) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Ok(python);
-        }
-        let _ = std::fs::remove_dir_all(&venv);
-        std::fs::rename(&tmp, &venv).map_err(|e| format!("cannot move the venv into {}: {e}", venv.display()))?;
-    }
-    if has_requirements(&python) {
-        Ok(python)
-    } else {
-        Err(format!("{} does not run after the venv was moved into place", python.display()))
-    }
-}
-
 /// The venv's interpreter; `None` (with a message on stderr) when it cannot be set up and
 /// `CI` is unset. With `CI` set, a setup problem fails the test.
 fn python_or_skip(test: &str) -> Option<PathBuf> {
-    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match VENV.get_or_init(set_up_venv) {
-        Ok(python) => Some(python.clone()),
-        Err(e) if is_ci() => panic!("CI is set, so the validation tools must be available:\n{e}"),
-        Err(e) => {
-            eprintln!(
-                "kubernetes_validate::{test}: SKIPPED, the Python venv with kubernetes-validate \
-                 could not be set up (this is a failure when CI is set):\n{e}"
-            );
-            None
-        }
-    }
+    support::python_or_skip(test, "kv-venv", &REQUIREMENTS)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Running the validator.
 
-/// A fresh scratch directory of this process under the target's tmp dir.
-fn scratch_dir(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kubernetes-validate-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("manifests")).unwrap();
-    std::fs::create_dir_all(dir.join("roundtrip")).unwrap();
-    dir
+/// A fresh scratch directory under the target's tmp dir, kept when the test fails.
+fn scratch_dir(tag: &str) -> Scratch {
+    let scratch = Scratch::in_target_tmp(tag, true);
+    std::fs::create_dir_all(scratch.path("manifests")).unwrap();
+    std::fs::create_dir_all(scratch.path("roundtrip")).unwrap();
+    scratch
 }
 
 fn spawn_validator(python: &Path, version: &str, scratch: &Path, roundtrip: bool) -> Child {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/validate.py");
+    let script = support::root().join("tests/support/validate.py");
     let mut cmd = Command::new(python);
     // -I: ignore PYTHON* variables and the user's site-packages; -B: write no .pyc into tests/.
     cmd.args(["-I", "-B"]).arg(script).args(["--kube-version", version]);
@@ -311,7 +142,7 @@ fn every_golden_output_is_valid_kubernetes_and_reads_back_as_yaml_1_1() {
     for dir in case_dirs() {
         let name = case_name(&dir);
         let args = case_args(&dir);
-        let run = run_kompile(&dir, &args);
+        let run = Out::lossy(run_case(&dir, &args));
         assert!(!run.stderr.contains("panicked"), "{name}: kompile panicked:\n{}", run.stderr);
         // Manifests on stdout: a successful `convert` that printed something (`-o FILE` prints
         // nothing, `--check` prints diffs, other subcommands print no manifests).
@@ -322,14 +153,14 @@ fn every_golden_output_is_valid_kubernetes_and_reads_back_as_yaml_1_1() {
         }
         let json = args.iter().any(|a| is_json_flag(a));
         let ext = if json { "json" } else { "yaml" };
-        std::fs::write(scratch.join("manifests").join(format!("{name}.{ext}")), &run.stdout).unwrap();
+        std::fs::write(scratch.path("manifests").join(format!("{name}.{ext}")), &run.stdout).unwrap();
         files += 1;
         if json {
             continue; // B compares the YAML with a --json run: nothing to compare here
         }
         let mut json_args = args.clone();
         json_args.push("--json".into());
-        let json_run = run_kompile(&dir, &json_args);
+        let json_run = Out::lossy(run_case(&dir, &json_args));
         if json_run.code != 0 || json_run.stdout.trim().is_empty() {
             problems.push(format!(
                 "{name}: `kompile {}` exited {} with no JSON on stdout:\n{}",
@@ -339,14 +170,14 @@ fn every_golden_output_is_valid_kubernetes_and_reads_back_as_yaml_1_1() {
             ));
             continue;
         }
-        let roundtrip = scratch.join("roundtrip");
+        let roundtrip = scratch.path("roundtrip");
         std::fs::write(roundtrip.join(format!("{name}.yaml")), &run.stdout).unwrap();
         std::fs::write(roundtrip.join(format!("{name}.json")), &json_run.stdout).unwrap();
         pairs += 1;
     }
     assert!(files >= MIN_FILES, "only {files} golden outputs to validate; expected at least {MIN_FILES}");
 
-    let reports = validate_all(&python, &scratch);
+    let reports = validate_all(&python, &scratch.dir);
     let mut failures: Vec<String> = problems;
     for r in &reports {
         let (seen, resources) = (count(&r.summary, "files"), count(&r.summary, "resources"));
@@ -369,10 +200,9 @@ fn every_golden_output_is_valid_kubernetes_and_reads_back_as_yaml_1_1() {
     assert!(
         failures.is_empty(),
         "kompile emitted manifests that Kubernetes would reject (files kept in {}):\n{}",
-        scratch.display(),
+        scratch.dir.display(),
         failures.join("\n")
     );
-    let _ = std::fs::remove_dir_all(&scratch);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,7 +378,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
 fn the_validator_rejects_invalid_manifests() {
     let Some(python) = python_or_skip("the_validator_rejects_invalid_manifests") else { return };
     let scratch = scratch_dir("selfcheck");
-    let write = |sub: &str, name: &str, text: &str| std::fs::write(scratch.join(sub).join(name), text).unwrap();
+    let write = |sub: &str, name: &str, text: &str| std::fs::write(scratch.dir.join(sub).join(name), text).unwrap();
     write("manifests", "valid.yaml", VALID);
     write("manifests", "invalid.yaml", INVALID);
     write(
@@ -579,7 +409,7 @@ fn the_validator_rejects_invalid_manifests() {
     );
     write("roundtrip", "bad.json", &list(&cm(r#"{"flag": "yes", "mode": "0755"}"#)));
 
-    for r in validate_all(&python, &scratch) {
+    for r in validate_all(&python, &scratch.dir) {
         let v = &r.version;
         assert_eq!(r.code, 1, "Kubernetes {v}: the validator must fail on the broken manifests:\n{}", r.output);
         for (file, only, text) in EXPECTED {
@@ -597,5 +427,4 @@ fn the_validator_rejects_invalid_manifests() {
             assert_eq!(names(&r.summary, "roundtrip_failures"), ["bad"], "Kubernetes {v}:\n{}", r.output);
         }
     }
-    let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -10,33 +10,14 @@
 //! unless `CI` is set: then it fails. The properties GitHub code scanning needs are checked in
 //! Rust as well, without Python.
 
+mod support;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-
-const BIN: &str = env!("CARGO_BIN_EXE_kompile");
-
-/// Only a warning: K201 at 4:5.
-const WARN_ONLY: &str = "\
-services:
-  app:
-    image: busybox:1.36
-    ulimits:
-      nofile: 65535
-";
+use std::process::{Command, Stdio};
+use support::{python_or_skip, Out, Scratch, UNKNOWN_KEY, WARN_ONLY, WEB_PLAIN as CLEAN};
 
 const WARN_MESSAGE: &str = "`services.app.ulimits` is not converted: Kubernetes has no per-container ulimits";
 const WARN_HELP: &str = "set limits in the image entrypoint or the node's container runtime";
-
-/// An error: K107 at 4:5.
-const UNKNOWN_KEY: &str = "\
-services:
-  app:
-    image: busybox:1.36
-    enviroment:
-      A: b
-";
 
 /// Two infos (K151 at 1:1, K208 at 3:3) and two warnings (K210 at 6:7, K201 at 7:5). The
 /// label key holds `%`, `,`, `:` and a space, which reach the K210 message.
@@ -50,82 +31,6 @@ services:
     ulimits:
       nofile: 1
 ";
-
-/// No diagnostics at all.
-const CLEAN: &str = "\
-services:
-  web:
-    image: nginx:1.27
-    ports:
-      - \"8080:80\"
-";
-
-// ---------------------------------------------------------------------------------------------
-// Running the binary.
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-/// A scratch directory unique to one test, removed when the test ends.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kompile-report-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn write(&self, rel: &str, contents: &str) {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, contents).unwrap();
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-    }
-
-    /// Runs kompile here with an empty environment plus `env`.
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).current_dir(&self.dir).env_clear().envs(env.iter().copied()).stdin(Stdio::null());
-        let out = cmd.output().expect("the kompile binary runs");
-        let out = Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        };
-        assert!(!out.stderr.contains("panicked"), "kompile panicked: {out:?}");
-        out
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        self.run_env(args, &[])
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn parse_json(text: &str, what: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{what} is not one JSON document ({e}):\n{text}"))
@@ -473,120 +378,10 @@ for path in sys.argv[1:]:
         print(f"ERROR {path}: {where}: {error.message}")
 "#;
 
-fn is_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-fn target_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Path::to_path_buf)
-}
-
-fn venv_python_in(venv: &Path) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    }
-}
-
-fn setup_step(what: &str, cmd: &mut Command) -> Result<Output, String> {
-    let out =
-        cmd.stdin(Stdio::null()).output().map_err(|e| format!("{what}: cannot run {:?}: {e}", cmd.get_program()))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let lines: Vec<&str> = stderr.lines().collect();
-        return Err(format!("{what} failed ({}):\n{}", out.status, lines[lines.len().saturating_sub(15)..].join("\n")));
-    }
-    Ok(out)
-}
-
-fn has_requirements(python: &Path) -> bool {
-    let names: Vec<&str> = SARIF_REQUIREMENTS.iter().map(|r| r.split_once("==").unwrap().0).collect();
-    let check = "import importlib.metadata as m, sys\n\
-                 print(' '.join(n + '==' + m.version(n) for n in sys.argv[1:]))";
-    let Ok(out) = Command::new(python).args(["-I", "-B", "-c", check]).args(&names).stdin(Stdio::null()).output()
-    else {
-        return false;
-    };
-    out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == SARIF_REQUIREMENTS.join(" ")
-}
-
-/// Built in a directory of this process's own and renamed into place, so concurrent test
-/// processes never see a half-built venv.
-fn set_up_venv() -> Result<PathBuf, String> {
-    let target = target_dir();
-    let venv = target.join("sarif-venv");
-    let python = venv_python_in(&venv);
-    if has_requirements(&python) {
-        return Ok(python);
-    }
-    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
-    if let Ok(entries) = std::fs::read_dir(&target) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix("sarif-venv.tmp-") {
-                if Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists() {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-    }
-    let tmp = target.join(format!("sarif-venv.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    eprintln!("report_formats: creating {} with {}", venv.display(), SARIF_REQUIREMENTS.join(" "));
-    let built = (|| {
-        setup_step("python3 -m venv", Command::new("python3").arg("-m").arg("venv").arg(&tmp))?;
-        setup_step(
-            "pip install",
-            Command::new(venv_python_in(&tmp))
-                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet"])
-                .args(["--timeout", "30", "--retries", "2"])
-                .args(SARIF_REQUIREMENTS),
-        )?;
-        if has_requirements(&venv_python_in(&tmp)) {
-            Ok(())
-        } else {
-            Err(format!("the new venv {} lacks {}", tmp.display(), SARIF_REQUIREMENTS.join(" ")))
-        }
-    })();
-    if let Err(e) = built {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if std::fs::rename(&tmp, &venv).is_err() {
-        if has_requirements(&python) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Ok(python);
-        }
-        let _ = std::fs::remove_dir_all(&venv);
-        std::fs::rename(&tmp, &venv).map_err(|e| format!("cannot move the venv into {}: {e}", venv.display()))?;
-    }
-    if has_requirements(&python) {
-        Ok(python)
-    } else {
-        Err(format!("{} does not run after the venv was moved into place", python.display()))
-    }
-}
-
-fn python_or_skip(test: &str) -> Option<PathBuf> {
-    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match VENV.get_or_init(set_up_venv) {
-        Ok(python) => Some(python.clone()),
-        Err(e) if is_ci() => panic!("CI is set, so the SARIF schema venv must be available:\n{e}"),
-        Err(e) => {
-            eprintln!(
-                "report_formats::{test}: SKIPPED, the venv with the SARIF schema could not be set up \
-                 (this is a failure when CI is set):\n{e}"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn sarif_is_valid_against_the_official_sarif_2_1_0_schema() {
-    let Some(python) = python_or_skip("sarif_is_valid_against_the_official_sarif_2_1_0_schema") else {
+    let test = "sarif_is_valid_against_the_official_sarif_2_1_0_schema";
+    let Some(python) = python_or_skip(test, "sarif-venv", &SARIF_REQUIREMENTS) else {
         return;
     };
     let s = Scratch::new("sarif_schema");
@@ -612,14 +407,14 @@ fn sarif_is_valid_against_the_official_sarif_2_1_0_schema() {
     // Controls: the validator must reject a wrong level, a missing version and a bad uri.
     let mut broken = parse_json(&s.read("warning.sarif"), "warning.sarif");
     broken["runs"][0]["results"][0]["level"] = "fatal".into();
-    s.write("broken-level.sarif", &broken.to_string());
+    s.write("broken-level.sarif", broken.to_string());
     let mut broken = parse_json(&s.read("warning.sarif"), "warning.sarif");
     broken.as_object_mut().unwrap().remove("version");
-    s.write("broken-version.sarif", &broken.to_string());
+    s.write("broken-version.sarif", broken.to_string());
     let mut broken = parse_json(&s.read("warning.sarif"), "warning.sarif");
     broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
         "my app/compose.yaml".into();
-    s.write("broken-uri.sarif", &broken.to_string());
+    s.write("broken-uri.sarif", broken.to_string());
     let controls = ["broken-level.sarif", "broken-version.sarif", "broken-uri.sarif"];
 
     let out = Command::new(&python)
@@ -704,7 +499,7 @@ fn machine_formats_go_to_stderr_when_check_prints_a_diff() {
     s.write("compose.yaml", WARN_ONLY);
     let out = s.run(&["convert", "-f", "compose.yaml", "-o", "k8s/"]);
     assert_eq!(out.code, 0, "{out:?}");
-    s.write("compose.yaml", &WARN_ONLY.replace("busybox:1.36", "busybox:1.37"));
+    s.write("compose.yaml", WARN_ONLY.replace("busybox:1.36", "busybox:1.37"));
     for format in MACHINE {
         let out = s.run(&["convert", "-f", "compose.yaml", "-o", "k8s/", "--check", "--format", format]);
         assert_eq!(out.code, 1, "drift: {out:?}");
