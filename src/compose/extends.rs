@@ -17,6 +17,13 @@ struct Base {
 impl Loader<'_> {
     /// Resolve every `extends` in `root.services`.
     pub(super) fn resolve_extends(&mut self, root: &mut Node) {
+        let has_extends = root
+            .get("services")
+            .and_then(Node::as_map)
+            .is_some_and(|e| e.iter().any(|(_, s)| s.get("extends").is_some()));
+        if !has_extends {
+            return;
+        }
         let Some(services) = root.get("services").cloned() else { return };
         let Value::Map(entries) = &services.value else { return };
         let mut resolved: Vec<(String, Node)> = Vec::new();

@@ -330,7 +330,7 @@ impl Loader<'_> {
         let mut project = Project::default();
         let mut f = fields!(self);
         let entries = f.map(root, "the top level");
-        let converted: Vec<_> = f.check_keys(entries, keys::TOP_LEVEL_KEYS, "").into_iter().cloned().collect();
+        let converted: Vec<&(yaml::Key, Node)> = f.check_keys(entries, keys::TOP_LEVEL_KEYS, "");
         // check_keys reports top-level paths as `.key`; fix them up.
         for nc in self.not_converted.iter_mut() {
             if let Some(rest) = nc.path.strip_prefix('.') {
@@ -352,8 +352,15 @@ impl Loader<'_> {
             .options
             .directory_name
             .clone()
-            .or_else(|| self.project_dir.file_name().map(|n| n.to_string_lossy().to_string()))
-            .unwrap_or_default();
+            .or_else(|| {
+                self.fs
+                    .canonical(&self.project_dir)
+                    .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
+            })
+            .or_else(|| self.project_dir.file_name().map(|n| n.to_string_lossy().to_string()));
+        // No directory name at all (an in-memory project): Compose's usual default.
+        let at_root = self.fs.canonical(&self.project_dir).is_some_and(|d| d.parent().is_none());
+        let dir_name = dir_name.unwrap_or_else(|| if at_root { String::new() } else { "default".to_string() });
         let explicit =
             self.options.project_name.clone().or_else(|| lookup("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()));
         project.name = match explicit {
@@ -411,9 +418,9 @@ impl Loader<'_> {
         let active = self.active_profiles(lookup);
         if let Some(services) = get("services") {
             let mut f = fields!(self);
-            let entries = f.map(services, "services").to_vec();
+            let entries = f.map(services, "services");
             let mut disabled = Vec::new();
-            for (key, node) in &entries {
+            for (key, node) in entries {
                 if !valid_service_name(&key.name) {
                     self.diags.push(Diagnostic::at(
                         Code::InvalidValue,
@@ -429,7 +436,7 @@ impl Loader<'_> {
                 let service = self.read_service(&key.name, key.pos, node);
                 project.services.push(service);
             }
-            self.check_references(&project, &networks, &disabled, &entries);
+            self.check_references(&project, &networks, &disabled, entries);
             self.check_cycles(&project);
             if project.services.is_empty() && !disabled.is_empty() {
                 self.diags.push(

@@ -540,17 +540,17 @@ fn data_key(source: &str) -> String {
 pub(crate) fn map_top_level(mapper: &mut Mapper) {
     let project = mapper.project;
     // Named volumes: one claim each, shared by every service that mounts it.
+    // The services mounting each named volume, in one pass.
+    let mut users_of: std::collections::HashMap<&str, Vec<(&Service, bool)>> = Default::default();
+    for s in &project.services {
+        for m in s.volumes.iter().filter(|m| m.kind == MountType::Volume) {
+            if let Some(source) = m.source.as_deref() {
+                users_of.entry(source).or_default().push((s, m.read_only));
+            }
+        }
+    }
     for (name, def) in &project.volumes {
-        let users: Vec<(&Service, bool)> = project
-            .services
-            .iter()
-            .flat_map(|s| {
-                s.volumes
-                    .iter()
-                    .filter(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(name.as_str()))
-                    .map(move |m| (s, m.read_only))
-            })
-            .collect();
+        let users = users_of.remove(name.as_str()).unwrap_or_default();
         let Some((first, _)) = users.first() else {
             continue;
         };

@@ -28,6 +28,10 @@ const TOP_FIRST: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
 fn sorted_keys(map: &serde_json::Map<String, Value>, top: bool) -> Vec<&String> {
     let mut keys: Vec<&String> = map.keys().collect();
+    // serde_json's map is ordered by key already; only the top level is re-ranked.
+    if !top && keys.windows(2).all(|w| w[0] <= w[1]) {
+        return keys;
+    }
     keys.sort_by(|a, b| {
         let rank = |k: &str| {
             if top {
