@@ -1,1 +1,305 @@
-fn main(){}
+//! Conversion throughput against a parse-and-re-emit baseline (std-only harness).
+//!
+//! `cargo bench` generates, in memory, compose projects of 1, 100, 1,000 and 10,000
+//! realistic services (image, a published port, an environment map, a named volume, a
+//! healthcheck, deploy resources, labels) and times:
+//!
+//! - **convert**: `kompile::convert` plus rendering with `kompile::output::yaml_stream`;
+//! - **baseline**: `kompile::yaml::parse` of the same text, the node tree turned into a
+//!   `serde_json::Value`, re-emitted with `kompile::yaml::to_yaml`.
+//!
+//! Each measurement has one warm-up run, then runs until it has at least 3 samples and has
+//! spent its time budget (or reached 50 samples); it reports the median and the minimum.
+//! A second table times the pipeline stages once per size, to show where the time goes.
+//!
+//! Other modes:
+//! - without `--bench` (as `cargo test --benches` runs it): a quick smoke run, 1 and 100
+//!   services, one sample each;
+//! - `--one-shot convert|baseline FILE`: run one side once on a file and exit, so that
+//!   `scripts/bench-memory.sh` can measure peak RSS of the baseline in its own process;
+//! - `--one-shot stages FILE`: run the stages once, printing RSS and peak RSS after each.
+
+use indexmap::IndexMap;
+use kompile::compose::ComposeFile;
+use kompile::diag::{Diagnostics, Sources};
+use kompile::fs::{FileKind, FileSystem};
+use kompile::yaml::{self, Node, Value};
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A file system with nothing in it: the generated projects name no files.
+struct EmptyFs;
+
+impl FileSystem for EmptyFs {
+    fn kind(&self, _: &Path) -> Option<FileKind> {
+        None
+    }
+    fn size(&self, _: &Path) -> Option<u64> {
+        None
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        Err(io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))
+    }
+    fn list(&self, path: &Path) -> io::Result<Vec<String>> {
+        Err(io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))
+    }
+}
+
+/// A compose file of `n` services; the same shape `scripts/bench-memory.sh` writes.
+fn generate(n: usize) -> String {
+    let mut out = String::with_capacity(700 * n + 64);
+    out.push_str("services:\n");
+    for i in 0..n {
+        let name = format!("svc-{i:05}");
+        let host = 10000 + i;
+        let patch = i % 10;
+        writeln!(
+            out,
+            r#"  {name}:
+    image: registry.example.com/team/{name}:1.2.{patch}
+    ports:
+      - "{host}:8080"
+    environment:
+      LOG_LEVEL: info
+      SERVICE_NAME: {name}
+      HTTP_PORT: "8080"
+      DATABASE_URL: postgres://db:5432/app
+    volumes:
+      - data-{i:05}:/var/lib/data
+    healthcheck:
+      test: ["CMD", "curl", "-f", "http://localhost:8080/health"]
+      interval: 30s
+      timeout: 5s
+      retries: 3
+    deploy:
+      resources:
+        limits:
+          cpus: "0.5"
+          memory: 256M
+        reservations:
+          cpus: "0.1"
+          memory: 64M
+    labels:
+      com.example.team: payments
+      com.example.tier: backend"#
+        )
+        .unwrap();
+    }
+    out.push_str("volumes:\n");
+    for i in 0..n {
+        writeln!(out, "  data-{i:05}: {{}}").unwrap();
+    }
+    out
+}
+
+/// The end-to-end side: convert, then render the YAML stream. Returns the output length.
+fn convert_and_render(files: &[ComposeFile]) -> usize {
+    let env = IndexMap::new();
+    let conversion = kompile::convert(files, &env, Path::new("."), &EmptyFs, &kompile::Options::default());
+    assert!(!conversion.has_errors(), "the generated project must convert: {:?}", conversion.diagnostics.first());
+    let text = kompile::output::yaml_stream(&conversion.objects, 2);
+    assert!(!text.is_empty());
+    text.len()
+}
+
+fn to_json(node: &Node) -> serde_json::Value {
+    match &node.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Str(s) => serde_json::Value::String(s.clone()),
+        Value::Seq(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => {
+            serde_json::Value::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect())
+        }
+    }
+}
+
+/// The baseline: parse the same YAML, re-emit it. Returns the output length.
+fn parse_and_emit(text: &str) -> usize {
+    let docs = yaml::parse(text, 0, yaml::Limits::default()).expect("the generated YAML parses");
+    let mut out = String::new();
+    for doc in &docs {
+        out.push_str("---\n");
+        out.push_str(&yaml::to_yaml(&to_json(doc), 2));
+    }
+    assert!(!out.is_empty());
+    out.len()
+}
+
+struct Stats {
+    median: Duration,
+    min: Duration,
+    samples: usize,
+}
+
+/// One warm-up run, then samples until `budget` is spent (at least 3, at most 50).
+fn measure(budget: Duration, mut run: impl FnMut() -> usize) -> Stats {
+    black_box(run());
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 3 || (times.len() < 50 && start.elapsed() < budget) {
+        let t = Instant::now();
+        black_box(run());
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Stats { median: times[times.len() / 2], min: times[0], samples: times.len() }
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.3} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+/// The pipeline stages timed once, for the breakdown table. With `memory`, also prints the
+/// process's current and peak RSS after each stage (Linux only).
+fn stages(text: &str, files: &[ComposeFile], memory: bool) -> [Duration; 5] {
+    let report = |stage: &str| {
+        if memory {
+            println!("after {stage:<8} {}", rss());
+        }
+    };
+    report("start");
+    let env = IndexMap::new();
+    let options = kompile::Options::default();
+    let t = Instant::now();
+    black_box(yaml::parse(text, 0, options.load.limits).expect("parses"));
+    let parse = t.elapsed();
+    report("parse");
+
+    let mut sources = Sources::default();
+    let t = Instant::now();
+    let (project, diags) = kompile::compose::load(files, &env, Path::new("."), &EmptyFs, &options.load, &mut sources);
+    let load = t.elapsed();
+    assert!(!diags.has_errors());
+    let project = project.expect("the generated project loads");
+    report("load");
+
+    let t = Instant::now();
+    let (mapped, diags) = kompile::k8s::map(&project, &options.map);
+    let map = t.elapsed();
+    assert!(!diags.has_errors());
+    report("map");
+
+    let t = Instant::now();
+    let diags: Diagnostics = kompile::k8s::validate(&mapped);
+    let validate = t.elapsed();
+    assert!(!diags.has_errors());
+
+    report("validate");
+
+    let t = Instant::now();
+    let text = kompile::output::yaml_stream(&mapped.objects, 2);
+    let render = t.elapsed();
+    report("render");
+    drop(black_box(text));
+    [parse, load, map, validate, render]
+}
+
+/// `VmRSS` and `VmHWM` from /proc/self/status.
+fn rss() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).map_or("?".to_string(), |v| v.trim().to_string())
+    };
+    format!("rss {:>12}  peak {:>12}", field("VmRSS:"), field("VmHWM:"))
+}
+
+fn one_shot(mode: &str, path: &str) {
+    let text = std::fs::read_to_string(path).expect("the compose file can be read");
+    if mode == "stages" {
+        let files = [ComposeFile { name: path.to_string(), contents: text.clone().into_bytes() }];
+        let [parse, load, map, validate, render] = stages(&text, &files, true);
+        println!(
+            "yaml parse {}, compose load {}, k8s map {}, k8s validate {}, render {}",
+            ms(parse),
+            ms(load),
+            ms(map),
+            ms(validate),
+            ms(render)
+        );
+        return;
+    }
+    let len = match mode {
+        "convert" => convert_and_render(&[ComposeFile { name: path.to_string(), contents: text.into_bytes() }]),
+        "baseline" => parse_and_emit(&text),
+        other => panic!("unknown mode `{other}`: use convert or baseline"),
+    };
+    println!("{mode}: {len} bytes of output");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--one-shot") {
+        let (Some(mode), Some(path)) = (args.get(1), args.get(2)) else {
+            panic!("usage: convert --one-shot convert|baseline|stages FILE");
+        };
+        one_shot(mode, path);
+        return;
+    }
+    let full = args.iter().any(|a| a == "--bench");
+    let sizes: &[usize] = if full { &[1, 100, 1_000, 10_000] } else { &[1, 100] };
+    let budget = if full { Duration::from_secs(2) } else { Duration::ZERO };
+
+    println!("kompile convert benchmark ({})", if full { "full" } else { "smoke run; `cargo bench` for numbers" });
+    println!();
+    println!(
+        "| services | convert (median) | convert (min) | baseline (median) | baseline (min) | ratio | convert per service | samples |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut breakdown = Vec::new();
+    for &n in sizes {
+        let text = generate(n);
+        let files = [ComposeFile { name: "compose.yaml".into(), contents: text.clone().into_bytes() }];
+        let (convert, baseline) = if full {
+            (measure(budget, || convert_and_render(&files)), measure(budget, || parse_and_emit(&text)))
+        } else {
+            let one = |run: &dyn Fn() -> usize| {
+                let t = Instant::now();
+                black_box(run());
+                let d = t.elapsed();
+                Stats { median: d, min: d, samples: 1 }
+            };
+            (one(&|| convert_and_render(&files)), one(&|| parse_and_emit(&text)))
+        };
+        let ratio = convert.median.as_secs_f64() / baseline.median.as_secs_f64();
+        println!(
+            "| {n} | {} | {} | {} | {} | {ratio:.2}x | {} | {}/{} |",
+            ms(convert.median),
+            ms(convert.min),
+            ms(baseline.median),
+            ms(baseline.min),
+            us(convert.median / n as u32),
+            convert.samples,
+            baseline.samples,
+        );
+        if full {
+            breakdown.push((n, stages(&text, &files, false)));
+        }
+    }
+    if full {
+        println!();
+        println!("Stages, one run each (load includes its own YAML parse):");
+        println!();
+        println!("| services | yaml parse | compose load | k8s map | k8s validate | render |");
+        println!("|---:|---:|---:|---:|---:|---:|");
+        for (n, [parse, load, map, validate, render]) in breakdown {
+            println!("| {n} | {} | {} | {} | {} | {} |", ms(parse), ms(load), ms(map), ms(validate), ms(render));
+        }
+    }
+}
