@@ -1,0 +1,20 @@
+//! Arbitrary text through `kompile::yaml::parse`; every document that parses is converted
+//! to JSON and written back out with `kompile::yaml::to_yaml`. Must not panic.
+#![no_main]
+
+use kompile::compose::config::to_json;
+use kompile::yaml::{parse, to_yaml, Limits};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(docs) = parse(text, 0, Limits::default()) else {
+        return;
+    };
+    for doc in &docs {
+        let json = to_json(doc);
+        let _ = to_yaml(&json, 2);
+    }
+});
