@@ -232,8 +232,9 @@ pub const TOP_LEVEL_KEYS: &[(&str, Handling)] = &[
     ("volumes", Converted),
 ];
 
+/// The handling of `key`; tables are sorted (a test checks), so this is a binary search.
 pub fn lookup(table: &[(&str, Handling)], key: &str) -> Option<Handling> {
-    table.iter().find(|(k, _)| *k == key).map(|(_, h)| *h)
+    table.binary_search_by(|(k, _)| (*k).cmp(key)).ok().map(|i| table[i].1)
 }
 
 #[cfg(test)]
