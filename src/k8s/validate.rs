@@ -294,15 +294,17 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
 }
 
 fn service(check: &mut Check, pod_labels: &PodLabels) {
-    let spec = check.object.value.get("spec").cloned().unwrap_or(Value::Null);
-    let ports = items(spec.get("ports")).to_vec();
+    let object = check.object;
+    let null = Value::Null;
+    let spec = object.value.get("spec").unwrap_or(&null);
+    let ports = items(spec.get("ports"));
     let mut names = BTreeSet::new();
     let mut keys = BTreeSet::new();
     let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
     if ports.is_empty() && !headless {
         check.error(Code::InvalidPort, "a Service that is not headless needs at least one port".into());
     }
-    for port in &ports {
+    for port in ports {
         let number = port.get("port").and_then(Value::as_i64).unwrap_or(0);
         if !(1..=65535).contains(&number) {
             check.error(Code::InvalidPort, format!("port {number} is outside 1-65535"));

@@ -210,35 +210,37 @@ pub fn is_plain_safe(s: &str) -> bool {
 /// timestamp. Conservative: any string made only of digits, `_`, `.` and `:` counts.
 fn looks_like_number_or_date(s: &str) -> bool {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body.is_empty() {
-        return false;
+    let b = body.as_bytes();
+    // Most strings start with a letter that no number, date or special float starts with.
+    match b.first() {
+        None => return false,
+        Some(c) if !(c.is_ascii_digit() || *c == b'.') => return false,
+        _ => {}
     }
-    let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), ".inf" | ".nan") {
+    if body.eq_ignore_ascii_case(".inf") || body.eq_ignore_ascii_case(".nan") {
         return true;
     }
-    let is = |set: &str, text: &str| !text.is_empty() && text.chars().all(|c| set.contains(c));
-    if let Some(rest) = lower.strip_prefix("0x") {
-        return is("0123456789abcdef_", rest);
+    let is = |set: &[u8], text: &[u8]| !text.is_empty() && text.iter().all(|c| set.contains(&c.to_ascii_lowercase()));
+    if b.len() > 2 && b[0] == b'0' {
+        match b[1].to_ascii_lowercase() {
+            b'x' => return is(b"0123456789abcdef_", &b[2..]),
+            b'o' => return is(b"01234567_", &b[2..]),
+            b'b' => return is(b"01_", &b[2..]),
+            _ => {}
+        }
     }
-    if let Some(rest) = lower.strip_prefix("0o") {
-        return is("01234567_", rest);
-    }
-    if let Some(rest) = lower.strip_prefix("0b") {
-        return is("01_", rest);
-    }
-    if body.chars().any(|c| c.is_ascii_digit()) && is("0123456789_.:", body) {
+    if b.iter().any(u8::is_ascii_digit) && is(b"0123456789_.:", b) {
         return true;
     }
     // Exponent forms: `1e3`, `1.5E-2`.
-    if let Some((mantissa, exponent)) = lower.split_once('e') {
-        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        if mantissa.chars().any(|c| c.is_ascii_digit()) && is("0123456789_.", mantissa) && is("0123456789", exponent) {
+    if let Some(e) = b.iter().position(|c| c.eq_ignore_ascii_case(&b'e')) {
+        let (mantissa, exponent) = (&b[..e], &b[e + 1..]);
+        let exponent = exponent.strip_prefix(b"+").or_else(|| exponent.strip_prefix(b"-")).unwrap_or(exponent);
+        if mantissa.iter().any(u8::is_ascii_digit) && is(b"0123456789_.", mantissa) && is(b"0123456789", exponent) {
             return true;
         }
     }
     // Timestamps: `2001-12-14`, `2001-12-14t21:59:43.10-05:00`.
-    let b = body.as_bytes();
     b.len() >= 8
         && b[..4].iter().all(u8::is_ascii_digit)
         && b[4] == b'-'
