@@ -26,6 +26,7 @@ pub mod keys;
 mod merge;
 pub mod model;
 mod ports;
+mod schema;
 mod service;
 mod units;
 mod volumes;
@@ -274,6 +275,14 @@ pub fn resolve(
         return (None, loader.diags);
     }
     let project = loader.read_project(&root, &lookup);
+    // The schema adds what the reader does not check itself; a position the reader already
+    // reported is not reported twice.
+    let reported: std::collections::HashSet<Pos> = loader.diags.0.iter().filter_map(|d| d.pos).collect();
+    for d in schema::validate(&root) {
+        if d.pos.is_some_and(|p| !reported.contains(&p)) {
+            loader.diags.push(d);
+        }
+    }
     let Loader { mut diags, not_converted, .. } = loader;
     let mut project = project;
     project.not_converted = not_converted;
