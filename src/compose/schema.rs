@@ -190,7 +190,8 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
         let ok = allowed.iter().any(|a| match (a, &text) {
             (Schema::String(s), Some(t)) => s == t,
             (Schema::Null, None) => node.is_null(),
-            (other, Some(t)) => other.to_string() == *t,
+            (Schema::Number(n), Some(t)) => t.parse::<f64>().ok() == n.as_f64(),
+            (Schema::Bool(b), Some(t)) => t.parse::<bool>().ok() == Some(*b),
             _ => false,
         });
         if !ok {
