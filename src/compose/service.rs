@@ -602,9 +602,13 @@ impl Loader<'_> {
                         Ok(spec) => {
                             for option in &spec.dropped_options {
                                 f.not_converted.push(NotConverted {
-                                    path: format!("{ip} (`:{option}`)"),
+                                    path: format!("{ip}:{option}"),
                                     pos: item.pos,
-                                    reason: "SELinux relabelling and mount propagation options are not converted",
+                                    reason: if option.eq_ignore_ascii_case("z") {
+                                        "SELinux relabelling is done by the cluster's storage, not per mount"
+                                    } else {
+                                        "mount propagation options are not converted"
+                                    },
                                     help: None,
                                 });
                             }
