@@ -11,6 +11,26 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
+/// The port common server images listen on, for a hint only (never used as a value).
+fn well_known_port(image: &str) -> Option<u16> {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    let name = name.split([':', '@']).next().unwrap_or(name);
+    Some(match name {
+        "postgres" | "postgis" | "timescaledb" => 5432,
+        "mysql" | "mariadb" | "percona" => 3306,
+        "redis" | "valkey" | "keydb" => 6379,
+        "mongo" | "mongodb" => 27017,
+        "memcached" => 11211,
+        "rabbitmq" => 5672,
+        "elasticsearch" | "opensearch" => 9200,
+        "nginx" | "httpd" | "caddy" | "traefik" => 80,
+        "zookeeper" => 2181,
+        "kafka" => 9092,
+        "minio" => 9000,
+        _ => return None,
+    })
+}
+
 pub(crate) fn service(
     mapper: &mut Mapper,
     service: &Service,
@@ -179,7 +199,13 @@ pub(crate) fn service(
                     service.name,
                     service.name
                 ),
-                Some(format!("add the port it listens on: `expose: [\"<port>\"]` under `services.{}`", service.name)),
+                Some(match well_known_port(service.image.as_ref().map(|i| i.value.as_str()).unwrap_or_default()) {
+                    Some(port) => format!(
+                        "add the port it listens on under `services.{}`: for this image usually `expose: [\"{port}\"]`",
+                        service.name
+                    ),
+                    None => format!("add the port it listens on: `expose: [\"<port>\"]` under `services.{}`", service.name),
+                }),
             );
         }
         return;
