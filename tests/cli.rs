@@ -702,3 +702,24 @@ fn explain_unknown_code_exits_2() {
     assert_eq!(out.stdout, "", "{out:?}");
     assert!(out.stderr.contains("K999"), "{out:?}");
 }
+
+#[test]
+fn allow_path_lets_a_project_read_a_named_directory_outside_it() {
+    let s = Scratch::new("allow_path");
+    s.write("shared/common.env", "SHARED_SETTING=from-outside\n");
+    s.write("app/compose.yaml", "services:\n  web:\n    image: nginx:1.27\n    env_file: [../shared/common.env]\n");
+    // By default the file outside the project directory is refused, by name, unread.
+    let out = s.run(&["convert", "-f", "app/compose.yaml"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("K116") && out.stderr.contains("../shared/common.env"), "{out:?}");
+    assert!(!out.stderr.contains("from-outside") && !out.stdout.contains("from-outside"), "{out:?}");
+    // --allow-path names the directory; --allow-any-path lifts the policy.
+    let out = s.run(&["convert", "-f", "app/compose.yaml", "--allow-path", "shared"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("SHARED_SETTING: from-outside"), "{out:?}");
+    let out = s.run(&["convert", "-f", "app/compose.yaml", "--allow-path", "app"]);
+    assert_eq!(out.code, 1, "another directory does not help: {out:?}");
+    let out = s.run(&["convert", "-f", "app/compose.yaml", "--allow-any-path"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("SHARED_SETTING: from-outside"), "{out:?}");
+}
