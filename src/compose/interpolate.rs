@@ -187,7 +187,7 @@ fn expand_braced(
 }
 
 /// `services.web.ports[0]`: keys joined with dots, list indexes in brackets.
-fn dotted(path: &[String]) -> String {
+pub(crate) fn dotted(path: &[String]) -> String {
     let mut out = String::new();
     for segment in path {
         if !out.is_empty() && !segment.starts_with('[') {

@@ -224,7 +224,7 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
                         continue;
                     }
                 }
-                if !base_items.iter().any(|b| same(b, &item)) {
+                if !base_items.iter().any(|b| b.same_as(&item)) {
                     base_items.push(item);
                 }
             }
@@ -245,17 +245,6 @@ fn is_appended_nested(path: &[String]) -> bool {
         [s, _, n, _, l] if s == "services" && n == "networks" => matches!(l.as_str(), "aliases" | "link_local_ips"),
         [n, _, i, c] => n == "networks" && i == "ipam" && c == "config",
         _ => false,
-    }
-}
-
-/// Structural equality, ignoring positions.
-fn same(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((kp, p), (kq, q))| kp.name == kq.name && same(p, q))
-        }
-        (x, y) => x == y,
     }
 }
 

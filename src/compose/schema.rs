@@ -36,17 +36,9 @@ pub fn validate(root: &Node) -> Vec<Diagnostic> {
 }
 
 fn dotted(path: &[String]) -> String {
-    let mut out = String::new();
-    for segment in path {
-        if !out.is_empty() && !segment.starts_with('[') {
-            out.push('.');
-        }
-        out.push_str(segment);
-    }
-    if out.is_empty() {
-        "the top level".into()
-    } else {
-        out
+    match super::interpolate::dotted(path) {
+        p if p.is_empty() => "the top level".into(),
+        p => p,
     }
 }
 
@@ -111,16 +103,6 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
                 })
         }
         _ => true,
-    }
-}
-
-fn same(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((kp, p), (kq, q))| kp.name == kq.name && same(p, q))
-        }
-        (x, y) => x == y,
     }
 }
 
@@ -275,7 +257,7 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
             }
             if schema.get("uniqueItems").and_then(Schema::as_bool) == Some(true) {
                 for (i, item) in items.iter().enumerate() {
-                    if items[..i].iter().any(|earlier| same(earlier, item)) {
+                    if items[..i].iter().any(|earlier| earlier.same_as(item)) {
                         path.push(format!("[{i}]"));
                         out.push(Violation {
                             pos: item.pos,

@@ -78,6 +78,17 @@ impl Node {
         matches!(self.value, Value::Null)
     }
 
+    /// Structural equality, ignoring positions, tags and how scalars were written.
+    pub fn same_as(&self, other: &Node) -> bool {
+        match (&self.value, &other.value) {
+            (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.same_as(q)),
+            (Value::Map(x), Value::Map(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|((kp, p), (kq, q))| kp.name == kq.name && p.same_as(q))
+            }
+            (x, y) => x == y,
+        }
+    }
+
     /// What kind of value this is, in the words a message uses.
     pub fn kind_name(&self) -> &'static str {
         match self.value {
