@@ -130,6 +130,11 @@ pub struct Service {
     pub update_config: Option<UpdateConfig>,
     pub placement: Placement,
     pub endpoint_mode: Option<Spanned<String>>,
+    /// `post_start` / `pre_stop` hook commands (exec form), with the hook's position.
+    pub post_start: Vec<Spanned<Vec<String>>>,
+    pub pre_stop: Vec<Spanned<Vec<String>>>,
+    /// Labels from `label_file`s (the `labels` key wins over them).
+    pub file_labels: Vec<(String, Spanned<String>)>,
     /// Networks the service joins, as listed (empty: the default network).
     pub networks: Vec<String>,
 }

@@ -1,10 +1,11 @@
-//! Validation against the Compose Specification's JSON schema (`compose-spec.json`, carried
-//! unchanged from compose-spec/compose-spec, Apache-2.0), as compose-go validates every
-//! project after merging. The reader already checks every key it converts; the schema adds
+//! Validation against the Compose Specification's JSON schema: `compose-spec.json` is the
+//! copy compose-go embeds and validates with (carried unchanged; compose-spec, Apache-2.0),
+//! so kompile accepts exactly what Docker Compose accepts. It is applied after merging. The reader already checks every key it converts; the schema adds
 //! the rest: unknown keys and wrong types inside keys kompile does not convert (`logging`,
 //! `ulimits`, `build`, ...). It supports the subset of JSON Schema draft-07 the file uses:
 //! `type`, `properties`, `patternProperties`, `additionalProperties`, `items`, `oneOf`,
-//! `$ref`, `required`, `enum`, `minimum`, `maximum`, `uniqueItems`, `pattern`.
+//! `$ref` (to `$defs` or `definitions`), `required`, `enum`, `minimum`, `maximum`,
+//! `uniqueItems`, `pattern`.
 
 use crate::diag::{Code, Diagnostic, Pos};
 use crate::yaml::{Node, Value};
@@ -46,8 +47,14 @@ fn resolve(schema: &Schema) -> &Schema {
     let mut s = schema;
     for _ in 0..16 {
         let Some(reference) = s.get("$ref").and_then(Schema::as_str) else { break };
-        let Some(name) = reference.strip_prefix("#/definitions/") else { break };
-        match spec().pointer(&format!("/definitions/{name}")) {
+        let target = if let Some(name) = reference.strip_prefix("#/$defs/") {
+            spec().pointer(&format!("/$defs/{name}"))
+        } else if let Some(name) = reference.strip_prefix("#/definitions/") {
+            spec().pointer(&format!("/definitions/{name}"))
+        } else {
+            None
+        };
+        match target {
             Some(target) => s = target,
             None => break,
         }

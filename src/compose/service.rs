@@ -24,6 +24,10 @@ impl Loader<'_> {
             self.read_service_key(&mut service, &key.name, value, &p);
         }
         self.read_env_files(&mut service);
+        // `labels` wins over the label files.
+        for (key, value) in std::mem::take(&mut service.file_labels) {
+            service.labels.entry(key).or_insert(value);
+        }
         service
     }
 
@@ -102,6 +106,42 @@ impl Loader<'_> {
                 }
             }
             "extra_hosts" => self.extra_hosts(s, v, p),
+            "post_start" | "pre_stop" => {
+                let hooks = self.hooks(v, p);
+                if key == "post_start" {
+                    s.post_start = hooks;
+                } else {
+                    s.pre_stop = hooks;
+                }
+            }
+            "label_file" => {
+                for (path, node) in f.string_or_list(v, p) {
+                    let pos = node.pos;
+                    match self.read_project_file(&path, pos, "label_file") {
+                        Ok(Some(bytes)) => {
+                            let text = String::from_utf8_lossy(&bytes).into_owned();
+                            let mut vars = IndexMap::new();
+                            let none = |_: &str| None;
+                            match dotenv::parse_into(&text, &mut vars, &none) {
+                                Ok(()) => {
+                                    s.file_labels.extend(vars.into_iter().map(|(k, v)| (k, Spanned::new(v, pos))))
+                                }
+                                Err(e) => self.diags.push(Diagnostic::at(
+                                    Code::InvalidValue,
+                                    pos,
+                                    format!("label file `{path}` line {}: {}", e.line, e.message),
+                                )),
+                            }
+                        }
+                        Ok(None) => self.diags.push(Diagnostic::at(
+                            Code::FileRead,
+                            pos,
+                            format!("label file `{path}` not found"),
+                        )),
+                        Err(()) => {}
+                    }
+                }
+            }
             "ports" => self.ports(s, v, p),
             "expose" => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
@@ -200,6 +240,39 @@ impl Loader<'_> {
             }
             _ => {}
         }
+    }
+
+    /// `post_start` / `pre_stop`: a list of hooks; each hook's `command` in exec form.
+    fn hooks(&mut self, v: &Node, p: &str) -> Vec<Spanned<Vec<String>>> {
+        let mut out = Vec::new();
+        let items: Vec<Node> = fields!(self).list(v, p).to_vec();
+        for (i, item) in items.iter().enumerate() {
+            let ip = format!("{p}[{i}]");
+            let entries = fields!(self).map(item, &ip).to_vec();
+            let mut command = None;
+            for (k, val) in &entries {
+                let kp = format!("{ip}.{}", k.name);
+                match k.name.as_str() {
+                    "command" => command = self.command(val, &kp),
+                    "user" | "privileged" | "working_dir" | "environment" => self.not_converted.push(NotConverted {
+                        path: kp,
+                        pos: k.pos,
+                        reason:
+                            "a Kubernetes lifecycle hook runs with the container's own user, directory and environment",
+                        help: None,
+                    }),
+                    name if name.starts_with("x-") => {}
+                    other => {
+                        self.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{ip}` has no key `{other}`")))
+                    }
+                }
+            }
+            match command {
+                Some(cmd) if !cmd.is_empty() => out.push(Spanned::new(cmd, item.pos)),
+                _ => self.diags.push(Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}` needs a `command`"))),
+            }
+        }
+        out
     }
 
     fn bytes(&mut self, v: &Node, p: &str) -> Option<i64> {

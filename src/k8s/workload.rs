@@ -10,8 +10,8 @@ use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, Deploymen
 use k8s_openapi::api::apps::v1::{RollingUpdateDeployment, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, HostAlias, Pod, PodSpec, PodTemplateSpec, ResourceRequirements,
-    SecurityContext,
+    Capabilities, Container, ContainerPort, ExecAction, HostAlias, Lifecycle, LifecycleHandler, Pod, PodSpec,
+    PodTemplateSpec, ResourceRequirements, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -614,6 +614,25 @@ impl Mapper<'_> {
             container.ports = Some(ports);
         }
         container.resources = resources(service);
+        let hook = |hooks: &[crate::compose::Spanned<Vec<String>>]| -> Option<LifecycleHandler> {
+            let command = match hooks {
+                [] => return None,
+                [one] => one.value.clone(),
+                // Several hooks run in order, as Compose runs them; Kubernetes has one handler.
+                many => {
+                    let script: Vec<String> = many
+                        .iter()
+                        .map(|h| h.value.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" "))
+                        .collect();
+                    vec!["sh".into(), "-c".into(), script.join(" && ")]
+                }
+            };
+            Some(LifecycleHandler { exec: Some(ExecAction { command: Some(command) }), ..LifecycleHandler::default() })
+        };
+        let (post_start, pre_stop) = (hook(&service.post_start), hook(&service.pre_stop));
+        if post_start.is_some() || pre_stop.is_some() {
+            container.lifecycle = Some(Lifecycle { post_start, pre_stop, ..Lifecycle::default() });
+        }
         container.security_context = self.security_context(service);
         container.image_pull_policy = self.pull_policy(service);
         container
@@ -729,6 +748,15 @@ fn valid_schedule(text: &str) -> bool {
             }
         })
     })
+}
+
+/// One shell word: kept as is when safe, otherwise in single quotes.
+fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// Whole seconds, rounded up; never negative.
