@@ -24,10 +24,10 @@ impl Check<'_> {
     }
 }
 
-fn str_map(value: Option<&Value>) -> BTreeMap<String, String> {
+fn str_map(value: Option<&Value>) -> BTreeMap<&str, &str> {
     value
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s))).collect())
         .unwrap_or_default()
 }
 
@@ -36,25 +36,25 @@ fn items(value: Option<&Value>) -> &[Value] {
 }
 
 /// Pod label sets, indexed by label pair so a selector is checked without scanning them all.
-struct PodLabels {
-    sets: Vec<BTreeMap<String, String>>,
-    by_pair: std::collections::HashMap<(String, String), Vec<usize>>,
+struct PodLabels<'a> {
+    sets: Vec<BTreeMap<&'a str, &'a str>>,
+    by_pair: std::collections::HashMap<(&'a str, &'a str), Vec<usize>>,
 }
 
-impl PodLabels {
-    fn new(sets: Vec<BTreeMap<String, String>>) -> PodLabels {
-        let mut by_pair: std::collections::HashMap<(String, String), Vec<usize>> = Default::default();
+impl<'a> PodLabels<'a> {
+    fn new(sets: Vec<BTreeMap<&'a str, &'a str>>) -> PodLabels<'a> {
+        let mut by_pair: std::collections::HashMap<(&'a str, &'a str), Vec<usize>> = Default::default();
         for (i, set) in sets.iter().enumerate() {
             for (k, v) in set {
-                by_pair.entry((k.clone(), v.clone())).or_default().push(i);
+                by_pair.entry((*k, *v)).or_default().push(i);
             }
         }
         PodLabels { sets, by_pair }
     }
 
-    fn matches(&self, selector: &BTreeMap<String, String>) -> bool {
+    fn matches(&self, selector: &BTreeMap<&str, &str>) -> bool {
         let Some((k, v)) = selector.iter().next() else { return true };
-        self.by_pair.get(&(k.clone(), v.clone())).is_some_and(|candidates| {
+        self.by_pair.get(&(*k, *v)).is_some_and(|candidates| {
             candidates.iter().any(|&i| selector.iter().all(|(k, v)| self.sets[i].get(k) == Some(v)))
         })
     }
@@ -133,7 +133,7 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
 }
 
 /// The pod spec and pod labels of an object that runs pods.
-fn pod_template(object: &Object) -> Option<(&Value, BTreeMap<String, String>)> {
+fn pod_template(object: &Object) -> Option<(&Value, BTreeMap<&str, &str>)> {
     match object.kind.as_str() {
         "Pod" => Some((object.value.get("spec")?, str_map(object.value.pointer("/metadata/labels")))),
         "Deployment" | "DaemonSet" | "StatefulSet" | "Job" => Some((
@@ -150,10 +150,10 @@ fn pod_template(object: &Object) -> Option<(&Value, BTreeMap<String, String>)> {
 
 fn labels(check: &mut Check, value: Option<&Value>, what: &str) {
     for (k, v) in str_map(value) {
-        if !is_qualified_name(&k) {
+        if !is_qualified_name(k) {
             check.error(Code::InvalidObjectLabel, format!("{what}: `{k}` is not a valid label key"));
         }
-        if !is_label_value(&v) {
+        if !is_label_value(v) {
             check.error(Code::InvalidObjectLabel, format!("{what}: `{v}` is not a valid value for label `{k}`"));
         }
     }
