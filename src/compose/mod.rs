@@ -911,7 +911,7 @@ impl Loader<'_> {
     }
 
     /// What a bind mount's host path holds, for turning it into a ConfigMap.
-    pub(crate) fn host_path(&mut self, source: &str, _pos: Pos) -> HostPath {
+    pub(crate) fn host_path(&mut self, source: &str) -> HostPath {
         let full = self.resolve(source);
         let limit = self.options.max_file_bytes;
         if !self.may_read(&full) {

@@ -35,11 +35,9 @@ pub(crate) fn service(
     mapper: &mut Mapper,
     service: &Service,
     names: &ServiceNames,
-    all: &BTreeMap<String, ServiceNames>,
     annotations: &BTreeMap<String, String>,
     statefulset: bool,
 ) {
-    let _ = all;
     let endpoint_dnsrr = service.endpoint_mode.as_ref().is_some_and(|m| m.value == "dnsrr");
     let mut kind = match labels::get(service, "kompose.service.type") {
         // A StatefulSet's governing Service is headless, and so is Swarm's DNS round robin.

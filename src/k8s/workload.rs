@@ -32,6 +32,19 @@ enum Kind {
     CronJob(&'static str, String),
 }
 
+impl Kind {
+    /// The Kubernetes kind this becomes.
+    fn name(&self) -> &'static str {
+        match self {
+            Kind::Deployment => "Deployment",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::Pod(_) => "Pod",
+            Kind::CronJob(..) => "CronJob",
+        }
+    }
+}
+
 impl Mapper<'_> {
     pub(crate) fn map_service(
         &mut self,
@@ -139,7 +152,7 @@ impl Mapper<'_> {
                 None,
             );
         }
-        network::service(self, service, names, all, &annotations, statefulset);
+        network::service(self, service, names, &annotations, statefulset);
         if let Some(hostname) = &service.hostname {
             if names::is_dns1123_label(&hostname.value) {
                 pod.hostname = Some(hostname.value.clone());
@@ -215,6 +228,7 @@ impl Mapper<'_> {
         let selector = LabelSelector { match_labels: Some(pod_labels.clone()), ..LabelSelector::default() };
         let origin = Some(service.pos);
         self.report_unused_workload_keys(service, &kind);
+        let kind_name = kind.name();
         match kind {
             Kind::Deployment => {
                 let has_claims = pod.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some());
@@ -270,7 +284,7 @@ impl Mapper<'_> {
                 self.add(Object::new("CronJob", &names.workload, &object, origin));
             }
         }
-        super::autoscaling::autoscaler(self, service, names, self.kind_name(service));
+        super::autoscaling::autoscaler(self, service, names, kind_name);
     }
 
     /// `--wait-for-dependencies`: one init container per dependency that waits until the
@@ -307,13 +321,7 @@ impl Mapper<'_> {
 
     /// Keys the chosen workload kind has no place for.
     fn report_unused_workload_keys(&mut self, service: &Service, kind: &Kind) {
-        let kind_name = match kind {
-            Kind::Deployment => "Deployment",
-            Kind::DaemonSet => "DaemonSet",
-            Kind::StatefulSet => "StatefulSet",
-            Kind::Pod(_) => "Pod",
-            Kind::CronJob(..) => "CronJob",
-        };
+        let kind_name = kind.name();
         if let (Some(uc), "DaemonSet" | "StatefulSet" | "Pod" | "CronJob") = (&service.update_config, kind_name) {
             self.warn(
                 Code::NotConverted,
@@ -348,17 +356,6 @@ impl Mapper<'_> {
                 format!("`kompose.controller.type` is not used: the service does not keep running, so it becomes a {kind_name}"),
                 None,
             );
-        }
-    }
-
-    /// The workload kind name an autoscaler targets.
-    fn kind_name(&self, service: &Service) -> &'static str {
-        match self.objects.iter().rev().find(|o| o.origin == Some(service.pos)).map(|o| o.kind.as_str()) {
-            Some("StatefulSet") => "StatefulSet",
-            Some("DaemonSet") => "DaemonSet",
-            Some("Pod") => "Pod",
-            Some("CronJob") => "CronJob",
-            _ => "Deployment",
         }
     }
 
