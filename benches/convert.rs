@@ -6,7 +6,7 @@
 //!
 //! - **convert**: `kompile::convert` plus rendering with `kompile::output::yaml_stream`;
 //! - **baseline**: `kompile::yaml::parse` of the same text, the node tree turned into a
-//!   `serde_json::Value`, re-emitted with `kompile::yaml::to_yaml`.
+//!   `kompile::value::Value` (what objects are held in), re-emitted with `kompile::yaml::to_yaml`.
 //!
 //! Each measurement has one warm-up run, then runs until it has at least 3 samples and has
 //! spent its time budget (or reached 50 samples); it reports the median and the minimum.
@@ -17,7 +17,8 @@
 //!   services, one sample each;
 //! - `--one-shot convert|baseline FILE`: run one side once on a file and exit, so that
 //!   `scripts/bench-memory.sh` can measure peak RSS of the baseline in its own process;
-//! - `--one-shot stages FILE`: run the stages once, printing RSS and peak RSS after each.
+//! - `--one-shot stages FILE`: run the stages once, printing RSS and peak RSS after each;
+//! - `--generate N`: print the generated compose file of N services (the script's input).
 
 use indexmap::IndexMap;
 use kompile::compose::ComposeFile;
@@ -48,7 +49,7 @@ impl FileSystem for EmptyFs {
     }
 }
 
-/// A compose file of `n` services; the same shape `scripts/bench-memory.sh` writes.
+/// A compose file of `n` services (also printed by `--generate N` for `scripts/bench-memory.sh`).
 fn generate(n: usize) -> String {
     let mut out = String::with_capacity(700 * n + 64);
     out.push_str("services:\n");
@@ -105,16 +106,19 @@ fn convert_and_render(files: &[ComposeFile]) -> usize {
     text.len()
 }
 
-fn to_json(node: &Node) -> serde_json::Value {
+/// The node tree as the value the emitter writes: the same conversion a converter's own
+/// objects go through, so the baseline re-emits with exactly kompile's writer.
+fn to_value(node: &Node) -> kompile::value::Value {
+    use kompile::value::{Map, Value as Out};
     match &node.value {
-        Value::Null => serde_json::Value::Null,
-        Value::Bool(b) => serde_json::Value::Bool(*b),
-        Value::Int(i) => serde_json::Value::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Value::Str(s) => serde_json::Value::String(s.clone()),
-        Value::Seq(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Null => Out::Null,
+        Value::Bool(b) => Out::Bool(*b),
+        Value::Int(i) => Out::Int(*i),
+        Value::Float(f) => Out::Float(*f),
+        Value::Str(s) => Out::String(s.clone()),
+        Value::Seq(items) => Out::Array(items.iter().map(to_value).collect()),
         Value::Map(entries) => {
-            serde_json::Value::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect())
+            Out::Object(Map::from_entries(entries.iter().map(|(k, v)| (k.name.clone().into(), to_value(v))).collect()))
         }
     }
 }
@@ -125,7 +129,7 @@ fn parse_and_emit(text: &str) -> usize {
     let mut out = String::new();
     for doc in &docs {
         out.push_str("---\n");
-        out.push_str(&yaml::to_yaml(&to_json(doc), 2));
+        out.push_str(&yaml::to_yaml(&to_value(doc), 2));
     }
     assert!(!out.is_empty());
     out.len()
@@ -245,6 +249,11 @@ fn one_shot(mode: &str, path: &str) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--generate") {
+        let n = args.get(1).and_then(|n| n.parse().ok()).expect("usage: convert --generate N");
+        print!("{}", generate(n));
+        return;
+    }
     if args.first().map(String::as_str) == Some("--one-shot") {
         let (Some(mode), Some(path)) = (args.get(1), args.get(2)) else {
             panic!("usage: convert --one-shot convert|baseline|stages FILE");

@@ -28,46 +28,9 @@ KOMPILE=target/release/kompile
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# The same service shape as benches/convert.rs.
+# The generator of benches/convert.rs, so that both measure the same input.
 gen() {
-    python3 - "$1" <<'PY'
-import sys
-n = int(sys.argv[1])
-out = ["services:"]
-for i in range(n):
-    name = f"svc-{i:05d}"
-    out.append(f"""  {name}:
-    image: registry.example.com/team/{name}:1.2.{i % 10}
-    ports:
-      - "{10000 + i}:8080"
-    environment:
-      LOG_LEVEL: info
-      SERVICE_NAME: {name}
-      HTTP_PORT: "8080"
-      DATABASE_URL: postgres://db:5432/app
-    volumes:
-      - data-{i:05d}:/var/lib/data
-    healthcheck:
-      test: ["CMD", "curl", "-f", "http://localhost:8080/health"]
-      interval: 30s
-      timeout: 5s
-      retries: 3
-    deploy:
-      resources:
-        limits:
-          cpus: "0.5"
-          memory: 256M
-        reservations:
-          cpus: "0.1"
-          memory: 64M
-    labels:
-      com.example.team: payments
-      com.example.tier: backend""")
-out.append("volumes:")
-for i in range(n):
-    out.append(f"  data-{i:05d}: {{}}")
-print("\n".join(out))
-PY
+    "$BENCH_BIN" --generate "$1"
 }
 
 # measure CMD...: prints "<max RSS KiB> <wall seconds>" for one run, stdout discarded.

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod fs;
 pub mod k8s;
 pub mod output;
+pub mod value;
 pub mod yaml;
 
 use compose::{ComposeFile, LoadOptions};

@@ -382,7 +382,10 @@ fn config(global: &Global, args: &ConfigArgs) -> Result<u8> {
         let absolute = std::fs::canonicalize(&project_dir).unwrap_or(project_dir.clone());
         let value = kompile::compose::config::canonical(&resolved, &absolute, args.show_secrets, load.interpolate);
         match args.format {
-            ConfigFormat::Yaml => kompile::yaml::to_yaml(&value, 2),
+            ConfigFormat::Yaml => {
+                let value = kompile::value::Value::from_serialize(&value).context("cannot render YAML")?;
+                kompile::yaml::to_yaml(&value, 2)
+            }
             ConfigFormat::Json => format!("{}\n", serde_json::to_string_pretty(&value).context("cannot render JSON")?),
         }
     };

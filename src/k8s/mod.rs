@@ -20,7 +20,7 @@ mod workload;
 
 use crate::compose::{Project, Service};
 use crate::diag::{Code, Diagnostic, Diagnostics, Pos};
-use serde_json::Value;
+use crate::value::Value;
 use std::collections::BTreeMap;
 
 pub use storage::is_quantity as is_storage_quantity;
@@ -123,7 +123,7 @@ pub struct Object {
 
 impl Object {
     pub fn new<T: serde::Serialize>(kind: &str, name: &str, object: &T, origin: Option<Pos>) -> Object {
-        let value = serde_json::to_value(object).expect("Kubernetes objects always serialise to JSON");
+        let value = Value::from_serialize(object).expect("Kubernetes objects have string keys only");
         Object { kind: kind.to_string(), name: name.to_string(), value, origin, secret: kind == "Secret" }
     }
 }
@@ -267,7 +267,7 @@ fn namespace(mapper: &mut Mapper, ns: &str) {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     for object in &mut mapper.objects {
         if let Some(meta) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("namespace".into(), Value::String(ns.to_string()));
+            meta.insert("namespace", Value::String(ns.to_string()));
         }
     }
     let object = Namespace {

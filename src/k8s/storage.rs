@@ -8,6 +8,7 @@ use super::env::own_labels;
 use super::{labels, names, Mapper, Object, ServiceNames, VolumeStrategy};
 use crate::compose::{FileRef, FileSource, HostPath, MountType, Service};
 use crate::diag::{Code, Diagnostic, Pos};
+use crate::value::{Map, Value};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, HostPathVolumeSource, KeyToPath,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Secret, SecretVolumeSource,
@@ -64,7 +65,11 @@ impl Mapper<'_> {
                 continue;
             }
             let spec = match self.take("PersistentVolumeClaim", &claim) {
-                Some(object) => object.value.get("spec").and_then(|v| serde_json::from_value(v.clone()).ok()),
+                Some(object) => object
+                    .value
+                    .get("spec")
+                    .and_then(|v| serde_json::to_value(v).ok())
+                    .and_then(|v| serde_json::from_value(v).ok()),
                 None => {
                     let def_size = project
                         .volumes
@@ -604,7 +609,10 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             if let Some(object) =
                 mapper.objects.iter_mut().find(|o| o.kind == "PersistentVolumeClaim" && o.name == claim)
             {
-                object.value["spec"]["selector"] = serde_json::json!({"matchLabels": {super::SERVICE_LABEL: selector}});
+                let labels = Map::from_iter([(super::SERVICE_LABEL, Value::from(selector.as_str()))]);
+                if let Some(spec) = object.value.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.insert("selector", Value::from(Map::from_iter([("matchLabels", Value::from(labels))])));
+                }
             }
         }
     }

@@ -6,7 +6,7 @@
 use super::names::*;
 use super::{Mapped, Object};
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use serde_json::Value;
+use crate::value::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 struct Check<'a> {
@@ -27,7 +27,7 @@ impl Check<'_> {
 fn str_map(value: Option<&Value>) -> BTreeMap<&str, &str> {
     value
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s))).collect())
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s))).collect())
         .unwrap_or_default()
 }
 

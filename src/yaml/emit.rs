@@ -7,62 +7,51 @@
 //! so output is byte-stable whatever order the objects were built in. Sequences are indented
 //! under their key, as Kompose writes them.
 
-use serde_json::Value;
+use crate::value::{Map, Value};
+use std::fmt::Write as _;
 
 /// Write one object as a YAML document (no `---`), `indent` spaces per level.
 pub fn to_yaml(value: &Value, indent: usize) -> String {
     let mut out = String::new();
+    write_yaml(&mut out, value, indent);
+    out
+}
+
+/// [`to_yaml`], appending to `out`.
+pub fn write_yaml(out: &mut String, value: &Value, indent: usize) {
     let indent = indent.max(1);
     match value {
-        Value::Object(map) if !map.is_empty() => emit_map(&mut out, map, 0, false, indent, true),
-        Value::Array(items) if !items.is_empty() => emit_seq(&mut out, items, 0, false, indent),
+        Value::Object(map) if !map.is_empty() => emit_map(out, map, 0, false, indent, true),
+        Value::Array(items) if !items.is_empty() => emit_seq(out, items, 0, false, indent),
         scalar => {
-            emit_scalar(&mut out, scalar, 0);
+            emit_scalar(out, scalar, 0);
             out.push('\n');
         }
     }
-    out
 }
 
 const TOP_FIRST: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
-fn sorted_keys(map: &serde_json::Map<String, Value>, top: bool) -> Vec<&String> {
-    let mut keys: Vec<&String> = map.keys().collect();
-    // serde_json's map is ordered by key already; only the top level is re-ranked.
-    if !top && keys.windows(2).all(|w| w[0] <= w[1]) {
-        return keys;
-    }
-    keys.sort_by(|a, b| {
-        let rank = |k: &str| {
-            if top {
-                TOP_FIRST.iter().position(|t| *t == k).unwrap_or(TOP_FIRST.len())
-            } else {
-                0
-            }
-        };
-        (rank(a), a.as_str()).cmp(&(rank(b), b.as_str()))
-    });
-    keys
-}
-
 fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
+    }
+    out.push_str(&SPACES[..n]);
 }
 
-fn emit_map(
-    out: &mut String,
-    map: &serde_json::Map<String, Value>,
-    col: usize,
-    first_inline: bool,
-    indent: usize,
-    top: bool,
-) {
-    for (i, key) in sorted_keys(map, top).into_iter().enumerate() {
-        if i > 0 || !first_inline {
+fn emit_map(out: &mut String, map: &Map, col: usize, first_inline: bool, indent: usize, top: bool) {
+    // Maps are sorted by key; at the top of a document `apiVersion`, `kind` and `metadata`
+    // come first.
+    let mut first = true;
+    let mut entry = |out: &mut String, key: &str, value: &Value| {
+        if !first || !first_inline {
             pad(out, col);
         }
+        first = false;
         emit_string(out, key, col, true);
-        let value = &map[key];
         match value {
             Value::Object(inner) if !inner.is_empty() => {
                 out.push_str(":\n");
@@ -77,6 +66,20 @@ fn emit_map(
                 emit_scalar(out, scalar, col + indent);
                 out.push('\n');
             }
+        }
+    };
+    if top {
+        for key in TOP_FIRST {
+            if let Some(value) = map.get(key) {
+                entry(out, key, value);
+            }
+        }
+        for (key, value) in map.iter().filter(|(k, _)| !TOP_FIRST.contains(k)) {
+            entry(out, key, value);
+        }
+    } else {
+        for (key, value) in map.iter() {
+            entry(out, key, value);
         }
     }
 }
@@ -104,7 +107,16 @@ fn emit_scalar(out: &mut String, value: &Value, content_col: usize) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        // Written as JSON writes it (`1.0`, `1e+20`), which YAML reads as the same float.
+        Value::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.push_str("null"),
+        },
         Value::String(s) => emit_string(out, s, content_col, false),
         Value::Array(_) => out.push_str("[]"),
         Value::Object(_) => out.push_str("{}"),
@@ -251,7 +263,14 @@ fn looks_like_number_or_date(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn to_yaml(doc: &serde_json::Value, indent: usize) -> String {
+        super::to_yaml(&Value::from_serialize(doc).unwrap(), indent)
+    }
+
+    macro_rules! json {
+        ($($t:tt)*) => { serde_json::json!($($t)*) };
+    }
 
     #[test]
     fn yaml11_lookalikes_are_quoted() {

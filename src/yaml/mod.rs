@@ -4,5 +4,5 @@
 mod emit;
 mod node;
 
-pub use emit::{is_plain_safe, to_yaml};
+pub use emit::{is_plain_safe, to_yaml, write_yaml};
 pub use node::{format_float, parse, resolve_plain, Documents, Key, Limits, Node, Value};
