@@ -4,7 +4,7 @@
 
 use crate::k8s::Object;
 use crate::value::{Map, Value};
-use crate::yaml::to_yaml;
+use crate::yaml::{to_yaml, write_yaml};
 use serde::Serialize;
 
 /// Every object as one YAML stream, each document introduced by `---`.
@@ -12,7 +12,7 @@ pub fn yaml_stream(objects: &[Object], indent: usize) -> String {
     let mut out = String::new();
     for object in objects {
         out.push_str("---\n");
-        out.push_str(&to_yaml(&object.value, indent));
+        write_yaml(&mut out, &object.value, indent);
     }
     out
 }

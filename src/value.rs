@@ -39,7 +39,7 @@ pub struct Map {
 static NULL: Value = Value::Null;
 
 impl Map {
-    pub fn new() -> Map {
+    pub const fn new() -> Map {
         Map { entries: Vec::new() }
     }
 

@@ -6,8 +6,8 @@
 use super::names::*;
 use super::{Mapped, Object};
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::value::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::value::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 struct Check<'a> {
     object: &'a Object,
@@ -24,38 +24,49 @@ impl Check<'_> {
     }
 }
 
-fn str_map(value: Option<&Value>) -> BTreeMap<&str, &str> {
-    value
-        .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s))).collect())
-        .unwrap_or_default()
+static EMPTY: Map = Map::new();
+
+fn as_map(value: Option<&Value>) -> &Map {
+    value.and_then(Value::as_object).unwrap_or(&EMPTY)
+}
+
+/// The string entries of a map (labels, a selector) in key order; others are skipped.
+fn strings(map: &Map) -> impl Iterator<Item = (&str, &str)> {
+    map.iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s)))
+}
+
+fn get_str<'a>(map: &'a Map, key: &str) -> Option<&'a str> {
+    map.get(key).and_then(Value::as_str)
 }
 
 fn items(value: Option<&Value>) -> &[Value] {
     value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// Objects in the output and declared external objects, by kind and name.
+type Present<'a> = HashSet<(&'a str, &'a str)>;
+
 /// Pod label sets, indexed by label pair so a selector is checked without scanning them all.
 struct PodLabels<'a> {
-    sets: Vec<BTreeMap<&'a str, &'a str>>,
-    by_pair: std::collections::HashMap<(&'a str, &'a str), Vec<usize>>,
+    sets: Vec<&'a Map>,
+    by_pair: HashMap<(&'a str, &'a str), Vec<usize>>,
 }
 
 impl<'a> PodLabels<'a> {
-    fn new(sets: Vec<BTreeMap<&'a str, &'a str>>) -> PodLabels<'a> {
-        let mut by_pair: std::collections::HashMap<(&'a str, &'a str), Vec<usize>> = Default::default();
+    fn new(sets: Vec<&'a Map>) -> PodLabels<'a> {
+        let mut by_pair: HashMap<(&'a str, &'a str), Vec<usize>> = HashMap::new();
         for (i, set) in sets.iter().enumerate() {
-            for (k, v) in set {
-                by_pair.entry((*k, *v)).or_default().push(i);
+            for pair in strings(set) {
+                by_pair.entry(pair).or_default().push(i);
             }
         }
         PodLabels { sets, by_pair }
     }
 
-    fn matches(&self, selector: &BTreeMap<&str, &str>) -> bool {
-        let Some((k, v)) = selector.iter().next() else { return true };
-        self.by_pair.get(&(*k, *v)).is_some_and(|candidates| {
-            candidates.iter().any(|&i| selector.iter().all(|(k, v)| self.sets[i].get(k) == Some(v)))
+    fn matches(&self, selector: &Map) -> bool {
+        let Some(first) = strings(selector).next() else { return true };
+        self.by_pair.get(&first).is_some_and(|candidates| {
+            candidates.iter().any(|&i| strings(selector).all(|(k, v)| get_str(self.sets[i], k) == Some(v)))
         })
     }
 }
@@ -64,17 +75,17 @@ impl<'a> PodLabels<'a> {
 /// external objects.
 pub fn validate(mapped: &Mapped) -> Diagnostics {
     let mut diags = Diagnostics::default();
-    let present: BTreeSet<(String, String)> = mapped
+    let present: Present = mapped
         .objects
         .iter()
-        .map(|o| (o.kind.clone(), o.name.clone()))
-        .chain(mapped.external.iter().cloned())
+        .map(|o| (o.kind.as_str(), o.name.as_str()))
+        .chain(mapped.external.iter().map(|(k, n)| (k.as_str(), n.as_str())))
         .collect();
-    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(mapped.objects.len());
     let pod_labels = PodLabels::new(mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
     for object in &mapped.objects {
         let mut check = Check { object, diags: &mut diags };
-        if !seen.insert((object.kind.clone(), object.name.clone())) {
+        if !seen.insert((&object.kind, &object.name)) {
             check.error(Code::DuplicateName, "two different objects of this kind have this name".into());
         }
         let meta = object.value.get("metadata");
@@ -92,13 +103,13 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
         labels(&mut check, meta.and_then(|m| m.get("labels")), "metadata.labels");
         annotations(&mut check, meta.and_then(|m| m.get("annotations")));
         if let Some((pod, template_labels)) = pod_template(object) {
-            let selector = str_map(object.value.pointer("/spec/selector/matchLabels"));
+            let selector = as_map(object.value.pointer("/spec/selector/matchLabels"));
             if object.kind != "Pod" && object.kind != "CronJob" && object.kind != "Job" {
                 if selector.is_empty() {
                     check.error(Code::SelectorMismatch, "has no selector".into());
                 }
-                for (k, v) in &selector {
-                    if template_labels.get(k) != Some(v) {
+                for (k, v) in strings(selector) {
+                    if get_str(template_labels, k) != Some(v) {
                         check.error(
                             Code::SelectorMismatch,
                             format!("selector `{k}={v}` does not match the pod template labels"),
@@ -107,11 +118,10 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
                 }
             }
             labels(&mut check, object.value.pointer("/spec/template/metadata/labels"), "pod template labels");
-            let templates: Vec<String> = items(object.value.pointer("/spec/volumeClaimTemplates"))
+            let templates = items(object.value.pointer("/spec/volumeClaimTemplates"))
                 .iter()
-                .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str).map(String::from))
-                .collect();
-            pod_spec(&mut check, pod, &present, &templates);
+                .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str));
+            pod_spec(&mut check, pod, &present, templates);
         }
         match object.kind.as_str() {
             "Service" => service(&mut check, &pod_labels),
@@ -133,23 +143,23 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
 }
 
 /// The pod spec and pod labels of an object that runs pods.
-fn pod_template(object: &Object) -> Option<(&Value, BTreeMap<&str, &str>)> {
+fn pod_template(object: &Object) -> Option<(&Value, &Map)> {
     match object.kind.as_str() {
-        "Pod" => Some((object.value.get("spec")?, str_map(object.value.pointer("/metadata/labels")))),
+        "Pod" => Some((object.value.get("spec")?, as_map(object.value.pointer("/metadata/labels")))),
         "Deployment" | "DaemonSet" | "StatefulSet" | "Job" => Some((
             object.value.pointer("/spec/template/spec")?,
-            str_map(object.value.pointer("/spec/template/metadata/labels")),
+            as_map(object.value.pointer("/spec/template/metadata/labels")),
         )),
         "CronJob" => Some((
             object.value.pointer("/spec/jobTemplate/spec/template/spec")?,
-            str_map(object.value.pointer("/spec/jobTemplate/spec/template/metadata/labels")),
+            as_map(object.value.pointer("/spec/jobTemplate/spec/template/metadata/labels")),
         )),
         _ => None,
     }
 }
 
 fn labels(check: &mut Check, value: Option<&Value>, what: &str) {
-    for (k, v) in str_map(value) {
+    for (k, v) in strings(as_map(value)) {
         if !is_qualified_name(k) {
             check.error(Code::InvalidObjectLabel, format!("{what}: `{k}` is not a valid label key"));
         }
@@ -160,9 +170,9 @@ fn labels(check: &mut Check, value: Option<&Value>, what: &str) {
 }
 
 fn annotations(check: &mut Check, value: Option<&Value>) {
-    let map = str_map(value);
-    let total: usize = map.iter().map(|(k, v)| k.len() + v.len()).sum();
-    for k in map.keys() {
+    let map = as_map(value);
+    let total: usize = strings(map).map(|(k, v)| k.len() + v.len()).sum();
+    for (k, _) in strings(map) {
         if !is_qualified_name(k) {
             check.error(Code::InvalidObjectLabel, format!("`{k}` is not a valid annotation key"));
         }
@@ -172,15 +182,15 @@ fn annotations(check: &mut Check, value: Option<&Value>) {
     }
 }
 
-fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>, claim_templates: &[String]) {
-    let has = |kind: &str, name: &str| present.contains(&(kind.to_string(), name.to_string()));
-    let mut volume_names: BTreeSet<String> = claim_templates.iter().cloned().collect();
+fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_templates: impl Iterator<Item = &'a str>) {
+    let has = |kind: &str, name: &str| present.contains(&(kind, name));
+    let mut volume_names: HashSet<&str> = claim_templates.collect();
     for volume in items(pod.get("volumes")) {
         let name = volume.get("name").and_then(Value::as_str).unwrap_or_default();
         if !is_dns1123_label(name) {
             check.error(Code::InvalidName, format!("volume name `{name}` is not a valid DNS-1123 label"));
         }
-        if !volume_names.insert(name.to_string()) {
+        if !volume_names.insert(name) {
             check.error(Code::DuplicateName, format!("two pod volumes are named `{name}`"));
         }
         let refs = [
@@ -210,24 +220,24 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
             check.error(Code::InvalidValue, format!("host alias IP `{ip}` is not an IP address"));
         }
     }
-    let mut container_names = BTreeSet::new();
+    let mut container_names = HashSet::new();
     for group in ["initContainers", "containers"] {
         for container in items(pod.get(group)) {
             let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
             if !is_dns1123_label(name) {
                 check.error(Code::InvalidName, format!("container name `{name}` is not a valid DNS-1123 label"));
             }
-            if !container_names.insert(name.to_string()) {
+            if !container_names.insert(name) {
                 check.error(Code::DuplicateName, format!("two containers are named `{name}`"));
             }
-            let mut port_keys = BTreeSet::new();
+            let mut port_keys = HashSet::new();
             for port in items(container.get("ports")) {
                 let number = port.get("containerPort").and_then(Value::as_i64).unwrap_or(0);
                 if !(1..=65535).contains(&number) {
                     check.error(Code::InvalidPort, format!("container port {number} is outside 1-65535"));
                 }
                 let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
-                if !port_keys.insert((number, protocol.to_string())) {
+                if !port_keys.insert((number, protocol)) {
                     check.error(Code::InvalidPort, format!("container port {number}/{protocol} is listed twice"));
                 }
                 if let Some(pname) = port.get("name").and_then(Value::as_str) {
@@ -257,15 +267,15 @@ fn pod_spec(check: &mut Check, pod: &Value, present: &BTreeSet<(String, String)>
                     );
                 }
             }
-            let mut paths = BTreeSet::new();
+            let mut paths = HashSet::new();
             for mount in items(container.get("volumeMounts")) {
                 let path = mount.get("mountPath").and_then(Value::as_str).unwrap_or_default();
-                if !paths.insert(path.to_string()) {
+                if !paths.insert(path) {
                     check.error(Code::DuplicateName, format!("container `{name}` mounts two volumes at `{path}`"));
                 }
             }
             for side in ["limits", "requests"] {
-                if let Some(map) = container.pointer(&format!("/resources/{side}")).and_then(Value::as_object) {
+                if let Some(map) = container.get("resources").and_then(|r| r.get(side)).and_then(Value::as_object) {
                     for (resource, quantity) in map {
                         if quantity.as_str().is_some_and(|q| q.starts_with('-')) {
                             check.error(Code::InvalidValue, format!("container `{name}` {side} a negative {resource}"));
@@ -298,8 +308,8 @@ fn service(check: &mut Check, pod_labels: &PodLabels) {
     let null = Value::Null;
     let spec = object.value.get("spec").unwrap_or(&null);
     let ports = items(spec.get("ports"));
-    let mut names = BTreeSet::new();
-    let mut keys = BTreeSet::new();
+    let mut names = HashSet::new();
+    let mut keys = HashSet::new();
     let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
     if ports.is_empty() && !headless {
         check.error(Code::InvalidPort, "a Service that is not headless needs at least one port".into());
@@ -314,8 +324,8 @@ fn service(check: &mut Check, pod_labels: &PodLabels) {
                 check.error(Code::InvalidPort, format!("target port {target} is outside 1-65535"));
             }
         }
-        let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_string();
-        if !keys.insert((number, protocol.clone())) {
+        let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+        if !keys.insert((number, protocol)) {
             check.error(Code::InvalidPort, format!("port {number}/{protocol} is listed twice"));
         }
         match port.get("name").and_then(Value::as_str) {
@@ -323,7 +333,7 @@ fn service(check: &mut Check, pod_labels: &PodLabels) {
                 if !is_dns1123_label(name) {
                     check.error(Code::InvalidPort, format!("port name `{name}` is not a valid DNS-1123 label"));
                 }
-                if !names.insert(name.to_string()) {
+                if !names.insert(name) {
                     check.error(Code::InvalidPort, format!("port name `{name}` is used twice"));
                 }
             }
@@ -333,8 +343,8 @@ fn service(check: &mut Check, pod_labels: &PodLabels) {
             None => {}
         }
     }
-    let selector = str_map(spec.get("selector"));
-    if !selector.is_empty() && !pod_labels.matches(&selector) {
+    let selector = as_map(spec.get("selector"));
+    if !selector.is_empty() && !pod_labels.matches(selector) {
         check.error(Code::SelectorMismatch, "its selector matches no pod in the output".into());
     }
 }

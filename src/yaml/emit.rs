@@ -197,25 +197,35 @@ const YAML11_WORDS: &[&str] = &[
 /// Whether `s` can be written without quotes and still be read back as this exact string by
 /// both YAML 1.1 and YAML 1.2 readers. Conservative: when in doubt, quote.
 pub fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
-    if YAML11_WORDS.contains(&s) {
+    if b.len() <= 5 && YAML11_WORDS.contains(&s) {
         return false;
     }
-    if s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
-        return false;
-    }
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+    if b"-?:,[]{}#&*!|>'\"%@` \t\n\r\x0b\x0c".contains(&first) || b" \t\n\r\x0b\x0c:".contains(&last) {
         return false;
     }
     if looks_like_number_or_date(s) {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
-        return false;
+    // One pass: `: ` and ` #` would start a mapping or a comment, and ASCII control
+    // characters (tab and newline included) need escapes.
+    let mut previous = 0u8;
+    let mut ascii = true;
+    for &c in b {
+        if c < 0x20 || c == 0x7f || (previous == b':' && c == b' ') || (previous == b' ' && c == b'#') {
+            return false;
+        }
+        ascii &= c < 0x80;
+        previous = c;
     }
-    !s.chars().any(|c| needs_escape(c) || c == '\t' || c == '\n')
+    // Outside ASCII: no other white space at either end, no escapes needed.
+    ascii
+        || !(s.starts_with(char::is_whitespace)
+            || s.ends_with(char::is_whitespace)
+            || s.chars().any(|c| needs_escape(c) || c == '\t' || c == '\n'))
 }
 
 /// Whether a YAML 1.1 or 1.2 reader could take `s` for a number, a base-60 number or a
