@@ -62,13 +62,21 @@ fn escape_dollars(value: &mut Json) {
 
 /// Whether an environment variable's name suggests it holds a secret.
 pub fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY", "APIKEY", "ACCESS_KEY", "CREDENTIAL"]
-        .iter()
-        .any(|w| upper.contains(w))
-        || upper.ends_with("_KEY")
-        || upper.ends_with("_PASS")
-        || upper.ends_with("_PWD")
+    const WORDS: [&[u8]; 9] = [
+        b"PASSWORD",
+        b"PASSWD",
+        b"SECRET",
+        b"TOKEN",
+        b"PRIVATE_KEY",
+        b"API_KEY",
+        b"APIKEY",
+        b"ACCESS_KEY",
+        b"CREDENTIAL",
+    ];
+    let b = name.as_bytes();
+    let contains = |w: &[u8]| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    let ends = |w: &[u8]| b.len() >= w.len() && b[b.len() - w.len()..].eq_ignore_ascii_case(w);
+    WORDS.iter().any(|w| contains(w)) || ends(b"_KEY") || ends(b"_PASS") || ends(b"_PWD")
 }
 
 pub const MASK: &str = "********";

@@ -186,26 +186,48 @@ fn expand_braced(
     Ok(())
 }
 
+/// One step of a key path, borrowed from the tree: kept while walking it and formatted only
+/// when a message needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
 /// `services.web.ports[0]`: keys joined with dots, list indexes in brackets.
-pub(crate) fn dotted(path: &[String]) -> String {
+pub(crate) fn dotted(path: &[Step]) -> String {
     let mut out = String::new();
-    for segment in path {
-        if !out.is_empty() && !segment.starts_with('[') {
-            out.push('.');
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
         }
-        out.push_str(segment);
     }
     out
 }
 
-/// Interpolate every string value of `node` in place (keys are never touched). `path` is the
-/// dotted path of `node` for messages.
-pub fn interpolate_tree(
-    node: &mut Node,
-    path: &mut Vec<String>,
+/// Interpolate every string value of `node` in place (keys are never touched).
+pub fn interpolate_tree(node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) {
+    walk(node, &mut Vec::new(), lookup, diags);
+}
+
+/// `path` is the path of `node`, for messages.
+fn walk<'a>(
+    node: &'a mut Node,
+    path: &mut Vec<Step<'a>>,
     lookup: &dyn Fn(&str) -> Option<String>,
     diags: &mut Diagnostics,
 ) {
+    let pos = node.pos;
     match &mut node.value {
         Value::Str(s) if s.contains('$') => match substitute(s, lookup) {
             Ok(result) => {
@@ -213,7 +235,7 @@ pub fn interpolate_tree(
                     diags.push(
                         Diagnostic::at(
                             Code::UnsetVariable,
-                            node.pos,
+                            pos,
                             format!("variable `{name}` is not set; `{}` uses an empty string", dotted(path)),
                         )
                         .with_help(format!(
@@ -224,25 +246,27 @@ pub fn interpolate_tree(
                 *s = result.text;
             }
             Err(err) => {
-                let mut d =
-                    Diagnostic::at(Code::Interpolation, node.pos, format!("`{}`: {}", dotted(path), err.describe()));
+                let mut d = Diagnostic::at(Code::Interpolation, pos, format!("`{}`: {}", dotted(path), err.describe()));
                 if err == InterpolationError::Syntax {
                     d = d.with_help("escape a literal `$` as `$$`");
                 }
                 diags.push(d);
             }
         },
+        _ => {}
+    }
+    match &mut node.value {
         Value::Seq(items) => {
             for (idx, item) in items.iter_mut().enumerate() {
-                path.push(format!("[{idx}]"));
-                interpolate_tree(item, path, lookup, diags);
+                path.push(Step::Index(idx));
+                walk(item, path, lookup, diags);
                 path.pop();
             }
         }
         Value::Map(entries) => {
             for (key, value) in entries.iter_mut() {
-                path.push(key.name.clone());
-                interpolate_tree(value, path, lookup, diags);
+                path.push(Step::Key(&key.name));
+                walk(value, path, lookup, diags);
                 path.pop();
             }
         }

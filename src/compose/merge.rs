@@ -119,18 +119,24 @@ fn networks_map(node: Node) -> Node {
 
 /// Remove `!reset` values and drop the tags of a file that is merged into nothing.
 pub fn strip_tags(mut node: Node) -> Node {
-    if let Value::Map(entries) = &mut node.value {
-        entries.retain(|(_, v)| v.tag.as_deref() != Some("!reset"));
-        for (_, v) in entries.iter_mut() {
-            *v = strip_tags(std::mem::replace(v, Node::new(Value::Null, v.pos)));
+    strip_in_place(&mut node);
+    node
+}
+
+fn strip_in_place(node: &mut Node) {
+    match &mut node.value {
+        Value::Map(entries) => {
+            if entries.iter().any(|(_, v)| v.tag.as_deref() == Some("!reset")) {
+                entries.retain(|(_, v)| v.tag.as_deref() != Some("!reset"));
+            }
+            for (_, v) in entries.iter_mut() {
+                strip_in_place(v);
+            }
         }
-    } else if let Value::Seq(items) = &mut node.value {
-        for item in items.iter_mut() {
-            *item = strip_tags(std::mem::replace(item, Node::new(Value::Null, item.pos)));
-        }
+        Value::Seq(items) => items.iter_mut().for_each(strip_in_place),
+        _ => {}
     }
     node.tag = None;
-    node
 }
 
 fn is_service_key(path: &[String], names: &[&str]) -> bool {

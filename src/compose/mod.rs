@@ -249,7 +249,7 @@ pub fn resolve(
                 continue;
             }
             if options.interpolate {
-                interpolate::interpolate_tree(&mut doc, &mut Vec::new(), &lookup, &mut loader.diags);
+                interpolate::interpolate_tree(&mut doc, &lookup, &mut loader.diags);
             }
             root = Some(match root {
                 None => merge::strip_tags(doc),
@@ -793,7 +793,7 @@ impl Loader<'_> {
             if self.options.interpolate {
                 let outer = self.lookup;
                 let lookup = |name: &str| outer(name).or_else(|| extra.and_then(|e| e.get(name).cloned()));
-                interpolate::interpolate_tree(&mut doc, &mut Vec::new(), &lookup, &mut self.diags);
+                interpolate::interpolate_tree(&mut doc, &lookup, &mut self.diags);
             }
             root = Some(match root {
                 None => merge::strip_tags(doc),

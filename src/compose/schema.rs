@@ -30,13 +30,15 @@ struct Violation {
 /// Validate a merged compose tree; one diagnostic per violation, most specific first.
 pub fn validate(root: &Node) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    check(root, spec(), &mut Vec::new(), &mut out);
+    check(root, 0, &mut Vec::new(), &mut out);
     out.into_iter()
         .map(|v| Diagnostic::at(v.code, v.pos, v.message).with_help("see the Compose Specification for this key"))
         .collect()
 }
 
-fn dotted(path: &[String]) -> String {
+use super::interpolate::Step;
+
+fn dotted(path: &[Step]) -> String {
     match super::interpolate::dotted(path) {
         p if p.is_empty() => "the top level".into(),
         p => p,
@@ -48,9 +50,9 @@ fn resolve(schema: &Schema) -> &Schema {
     for _ in 0..16 {
         let Some(reference) = s.get("$ref").and_then(Schema::as_str) else { break };
         let target = if let Some(name) = reference.strip_prefix("#/$defs/") {
-            spec().pointer(&format!("/$defs/{name}"))
+            spec().get("$defs").and_then(|defs| defs.get(name))
         } else if let Some(name) = reference.strip_prefix("#/definitions/") {
-            spec().pointer(&format!("/definitions/{name}"))
+            spec().get("definitions").and_then(|defs| defs.get(name))
         } else {
             None
         };
@@ -97,8 +99,7 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
         "^[a-zA-Z0-9._-]+$" => !text.is_empty() && text.chars().all(name_chars),
         // Unanchored: somewhere an alphanumeric followed by at least one name character.
         "[a-zA-Z0-9][a-zA-Z0-9_.-]+" => {
-            let chars: Vec<char> = text.chars().collect();
-            chars.windows(2).any(|w| w[0].is_ascii_alphanumeric() && name_chars(w[1]))
+            text.as_bytes().windows(2).any(|w| w[0].is_ascii_alphanumeric() && name_chars(char::from(w[1])))
         }
         p if p.starts_with("always|never|build") => {
             ["always", "never", "build", "if_not_present", "missing", "refresh", "daily", "weekly"]
@@ -113,15 +114,108 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
     }
 }
 
-fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Violation>) {
+/// One schema with its `$ref`s resolved, compiled once from the JSON so that checking a
+/// node looks nothing up by name.
+#[derive(Default)]
+struct Rule {
+    one_of: Vec<usize>,
+    types: Vec<&'static str>,
+    enum_values: Option<&'static [Schema]>,
+    pattern: Option<&'static str>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    /// Sorted by name, as the JSON object is.
+    properties: Vec<(&'static str, usize)>,
+    pattern_properties: Vec<(&'static str, usize)>,
+    additional: Additional,
+    required: Vec<&'static str>,
+    items: Option<usize>,
+    unique_items: bool,
+}
+
+#[derive(Default, Clone, Copy)]
+enum Additional {
+    #[default]
+    Allowed,
+    Forbidden,
+    Rule(usize),
+}
+
+/// Every rule of the embedded schema; rule 0 is the root.
+fn rules() -> &'static [Rule] {
+    static COMPILED: OnceLock<Vec<Rule>> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let mut rules = Vec::new();
+        compile(spec(), &mut rules, &mut std::collections::HashMap::new());
+        rules
+    })
+}
+
+/// Compile `schema` (after its `$ref`s) into `rules`, returning its index. `seen` maps a
+/// schema's address to its rule, so shared and recursive definitions are compiled once.
+fn compile(
+    schema: &'static Schema,
+    rules: &mut Vec<Rule>,
+    seen: &mut std::collections::HashMap<usize, usize>,
+) -> usize {
     let schema = resolve(schema);
+    let address = schema as *const Schema as usize;
+    if let Some(&index) = seen.get(&address) {
+        return index;
+    }
+    let index = rules.len();
+    rules.push(Rule::default());
+    seen.insert(address, index);
+    let mut rule = Rule::default();
+    if let Some(branches) = schema.get("oneOf").and_then(Schema::as_array) {
+        rule.one_of = branches.iter().map(|b| compile(b, rules, seen)).collect();
+    }
+    rule.types = match schema.get("type") {
+        Some(Schema::String(s)) => vec![s.as_str()],
+        Some(Schema::Array(a)) => a.iter().filter_map(Schema::as_str).collect(),
+        _ => vec![],
+    };
+    rule.enum_values = schema.get("enum").and_then(Schema::as_array).map(Vec::as_slice);
+    rule.pattern = schema.get("pattern").and_then(Schema::as_str);
+    rule.minimum = schema.get("minimum").and_then(Schema::as_f64);
+    rule.maximum = schema.get("maximum").and_then(Schema::as_f64);
+    let named = |field: &str, rules: &mut Vec<Rule>, seen: &mut std::collections::HashMap<usize, usize>| {
+        schema
+            .get(field)
+            .and_then(Schema::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, sub)| (name.as_str(), compile(sub, rules, seen)))
+            .collect::<Vec<_>>()
+    };
+    rule.properties = named("properties", rules, seen);
+    rule.pattern_properties = named("patternProperties", rules, seen);
+    rule.additional = match schema.get("additionalProperties") {
+        Some(Schema::Bool(false)) => Additional::Forbidden,
+        Some(sub @ Schema::Object(_)) => Additional::Rule(compile(sub, rules, seen)),
+        _ => Additional::Allowed,
+    };
+    rule.required =
+        schema.get("required").and_then(Schema::as_array).into_iter().flatten().filter_map(Schema::as_str).collect();
+    rule.items = match schema.get("items") {
+        Some(sub @ Schema::Object(_)) => Some(compile(sub, rules, seen)),
+        _ => None,
+    };
+    rule.unique_items = schema.get("uniqueItems").and_then(Schema::as_bool) == Some(true);
+    rules[index] = rule;
+    index
+}
+
+fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut Vec<Violation>) {
+    let rules = rules();
+    let rule = &rules[index];
     let here =
-        |code: Code, message: String, path: &[String]| Violation { pos: node.pos, code, depth: path.len(), message };
+        |code: Code, message: String, path: &[Step]| Violation { pos: node.pos, code, depth: path.len(), message };
     // oneOf: valid when some branch is; otherwise report the errors of the branch that got
     // furthest (the most specific, as compose-go does).
-    if let Some(branches) = schema.get("oneOf").and_then(Schema::as_array) {
+    if !rule.one_of.is_empty() {
         let mut best: Option<Vec<Violation>> = None;
-        for branch in branches {
+        for &branch in &rule.one_of {
             let mut errors = Vec::new();
             check(node, branch, path, &mut errors);
             if errors.is_empty() {
@@ -138,16 +232,8 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
             if depth > path.len() {
                 out.extend(errors);
             } else {
-                let kinds: Vec<&str> = branches
-                    .iter()
-                    .filter_map(|b| resolve(b).get("type"))
-                    .flat_map(|t| match t {
-                        Schema::String(s) => vec![s.as_str()],
-                        Schema::Array(a) => a.iter().filter_map(Schema::as_str).collect(),
-                        _ => vec![],
-                    })
-                    .map(type_name)
-                    .collect();
+                let kinds: Vec<&str> =
+                    rule.one_of.iter().flat_map(|&b| rules[b].types.iter().copied()).map(type_name).collect();
                 let expected = if kinds.is_empty() { "a valid value".to_string() } else { kinds.join(" or ") };
                 out.push(here(
                     Code::WrongType,
@@ -158,23 +244,16 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
         }
         return;
     }
-    if let Some(t) = schema.get("type") {
-        let types: Vec<&str> = match t {
-            Schema::String(s) => vec![s.as_str()],
-            Schema::Array(a) => a.iter().filter_map(Schema::as_str).collect(),
-            _ => vec![],
-        };
-        if !types.is_empty() && !types.iter().any(|t| matches_type(node, t)) {
-            let expected: Vec<&str> = types.iter().map(|t| type_name(t)).collect();
-            out.push(here(
-                Code::WrongType,
-                format!("`{}` must be {}, found {}", dotted(path), expected.join(" or "), node.kind_name()),
-                path,
-            ));
-            return;
-        }
+    if !rule.types.is_empty() && !rule.types.iter().any(|t| matches_type(node, t)) {
+        let expected: Vec<&str> = rule.types.iter().map(|t| type_name(t)).collect();
+        out.push(here(
+            Code::WrongType,
+            format!("`{}` must be {}, found {}", dotted(path), expected.join(" or "), node.kind_name()),
+            path,
+        ));
+        return;
     }
-    if let Some(allowed) = schema.get("enum").and_then(Schema::as_array) {
+    if let Some(allowed) = rule.enum_values {
         let text = node.scalar_string();
         let ok = allowed.iter().any(|a| match (a, &text) {
             (Schema::String(s), Some(t)) => s == t,
@@ -188,7 +267,7 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
             out.push(here(Code::InvalidValue, format!("`{}` must be one of {}", dotted(path), list.join(", ")), path));
         }
     }
-    if let (Some(pattern), Value::Str(text)) = (schema.get("pattern").and_then(Schema::as_str), &node.value) {
+    if let (Some(pattern), Value::Str(text)) = (rule.pattern, &node.value) {
         if !pattern_matches(pattern, text) {
             out.push(here(Code::InvalidValue, format!("`{}` has an invalid value `{text}`", dotted(path)), path));
         }
@@ -199,12 +278,12 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
         _ => None,
     };
     if let Some(n) = number {
-        if let Some(min) = schema.get("minimum").and_then(Schema::as_f64) {
+        if let Some(min) = rule.minimum {
             if n < min {
                 out.push(here(Code::InvalidValue, format!("`{}` must be at least {min}", dotted(path)), path));
             }
         }
-        if let Some(max) = schema.get("maximum").and_then(Schema::as_f64) {
+        if let Some(max) = rule.maximum {
             if n > max {
                 out.push(here(Code::InvalidValue, format!("`{}` must be at most {max}", dotted(path)), path));
             }
@@ -212,25 +291,22 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
     }
     match &node.value {
         Value::Map(entries) => {
-            let properties = schema.get("properties").and_then(Schema::as_object);
-            let patterns = schema.get("patternProperties").and_then(Schema::as_object);
-            let additional = schema.get("additionalProperties");
             for (key, value) in entries {
-                path.push(key.name.clone());
+                path.push(Step::Key(&key.name));
                 let mut matched = false;
-                if let Some(sub) = properties.and_then(|p| p.get(&key.name)) {
+                if let Ok(i) = rule.properties.binary_search_by(|(name, _)| (*name).cmp(key.name.as_str())) {
                     matched = true;
-                    check(value, sub, path, out);
+                    check(value, rule.properties[i].1, path, out);
                 }
-                for (pattern, sub) in patterns.into_iter().flatten() {
+                for &(pattern, sub) in &rule.pattern_properties {
                     if pattern_matches(pattern, &key.name) {
                         matched = true;
                         check(value, sub, path, out);
                     }
                 }
                 if !matched {
-                    match additional {
-                        Some(Schema::Bool(false)) => {
+                    match rule.additional {
+                        Additional::Forbidden => {
                             path.pop();
                             out.push(Violation {
                                 pos: key.pos,
@@ -240,32 +316,33 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
                             });
                             continue;
                         }
-                        Some(sub @ Schema::Object(_)) => check(value, sub, path, out),
-                        _ => {}
+                        Additional::Rule(sub) => check(value, sub, path, out),
+                        Additional::Allowed => {}
                     }
                 }
                 path.pop();
             }
-            for name in
-                schema.get("required").and_then(Schema::as_array).into_iter().flatten().filter_map(Schema::as_str)
-            {
-                if !entries.iter().any(|(k, _)| k.name == name) {
+            for name in &rule.required {
+                if !entries.iter().any(|(k, _)| k.name == *name) {
                     out.push(here(Code::InvalidValue, format!("`{}` needs `{name}`", dotted(path)), path));
                 }
             }
         }
         Value::Seq(items) => {
-            if let Some(sub) = schema.get("items") {
+            if let Some(sub) = rule.items {
                 for (i, item) in items.iter().enumerate() {
-                    path.push(format!("[{i}]"));
+                    path.push(Step::Index(i));
                     check(item, sub, path, out);
                     path.pop();
                 }
             }
-            if schema.get("uniqueItems").and_then(Schema::as_bool) == Some(true) {
+            if rule.unique_items {
+                // By canonical form, so that a long list is checked in linear time.
+                let mut seen = std::collections::HashSet::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    if items[..i].iter().any(|earlier| earlier.same_as(item)) {
-                        path.push(format!("[{i}]"));
+                    let mut form = String::new();
+                    if canonical(item, &mut form) && !seen.insert(form) {
+                        path.push(Step::Index(i));
                         out.push(Violation {
                             pos: item.pos,
                             code: Code::InvalidValue,
@@ -279,6 +356,45 @@ fn check(node: &Node, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<Vio
         }
         _ => {}
     }
+}
+
+/// A text that two nodes share exactly when they are [`Node::same_as`] each other. Returns
+/// false for a value equal to nothing (NaN), which is then never a repeat.
+fn canonical(node: &Node, out: &mut String) -> bool {
+    use std::fmt::Write as _;
+    match &node.value {
+        Value::Null => out.push('~'),
+        Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
+        Value::Int(i) => {
+            let _ = write!(out, "i{i};");
+        }
+        Value::Float(f) if f.is_nan() => return false,
+        // `-0.0 == 0.0`; otherwise the bits tell floats apart exactly.
+        Value::Float(f) => {
+            let _ = write!(out, "f{};", if *f == 0.0 { 0 } else { f.to_bits() });
+        }
+        Value::Str(s) => {
+            let _ = write!(out, "s{}:{s}", s.len());
+        }
+        Value::Seq(items) => {
+            let _ = write!(out, "[{}:", items.len());
+            for item in items {
+                if !canonical(item, out) {
+                    return false;
+                }
+            }
+        }
+        Value::Map(entries) => {
+            let _ = write!(out, "{{{}:", entries.len());
+            for (key, value) in entries {
+                let _ = write!(out, "{}:{}", key.name.len(), key.name);
+                if !canonical(value, out) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -303,6 +419,28 @@ mod tests {
         assert!(e.iter().any(|m| m.contains("services.web.ulimits.nofile")), "{e:?}");
         let e = errors("services:\n  web:\n    image: nginx\n    cap_add: [A, A]\n");
         assert!(e.iter().any(|m| m.contains("repeats")), "{e:?}");
+        let e = errors("services:\n  web:\n    image: nginx\n    cap_add: [A, B, \"A\", B1]\n");
+        assert_eq!(e.iter().filter(|m| m.contains("repeats")).count(), 1, "{e:?}");
+        assert!(e.iter().any(|m| m.contains("services.web.cap_add[2]` repeats")), "{e:?}");
+    }
+
+    #[test]
+    fn canonical_forms_agree_with_same_as() {
+        let doc = parse(
+            "[a, 'a', 1, '1', 1.0, -0.0, 0.0, .nan, [1], ['1'], {k: 1}, {k: '1'}, ~, null, true]",
+            0,
+            Limits::default(),
+        )
+        .unwrap()
+        .remove(0);
+        let crate::yaml::Value::Seq(items) = &doc.value else { panic!() };
+        for x in items {
+            for y in items {
+                let (mut a, mut b) = (String::new(), String::new());
+                let same = canonical(x, &mut a) && canonical(y, &mut b) && a == b;
+                assert_eq!(same, x.same_as(y), "{x:?} vs {y:?}");
+            }
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl Mapper<'_> {
         let mut secret_data: BTreeMap<String, ByteString> = BTreeMap::new();
         for var in &service.environment {
             match &var.value {
-                Some(value) if looks_secret(&var.name) && self.options.secret_env => {
+                Some(value) if self.options.secret_env && looks_secret(&var.name) => {
                     secret_data.insert(var.name.clone(), ByteString(value.clone().into_bytes()));
                     env.push(EnvVar {
                         name: var.name.clone(),

@@ -204,6 +204,13 @@ pub fn is_plain_safe(s: &str) -> bool {
     if b.len() <= 5 && YAML11_WORDS.contains(&s) {
         return false;
     }
+    // The common case, names and paths: a letter, then letters, digits and `-_./`. No
+    // indicator, no number, no date, no comment or mapping can be written that way.
+    if first.is_ascii_alphabetic()
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
+    {
+        return true;
+    }
     if b"-?:,[]{}#&*!|>'\"%@` \t\n\r\x0b\x0c".contains(&first) || b" \t\n\r\x0b\x0c:".contains(&last) {
         return false;
     }
