@@ -18,7 +18,8 @@
 //! - `--one-shot convert|baseline FILE`: run one side once on a file and exit, so that
 //!   `scripts/bench-memory.sh` can measure peak RSS of the baseline in its own process;
 //! - `--one-shot stages FILE`: run the stages once, printing RSS and peak RSS after each;
-//! - `--generate N`: print the generated compose file of N services (the script's input).
+//! - `--generate N`: print the generated compose file of N services (the script's input);
+//! - `--sequential` (with any mode): never use a second thread, to compare with the default.
 
 use indexmap::IndexMap;
 use kompile::compose::ComposeFile;
@@ -248,7 +249,11 @@ fn one_shot(mode: &str, path: &str) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--sequential") {
+        args.remove(i);
+        kompile::par::set_sequential(true);
+    }
     if args.first().map(String::as_str) == Some("--generate") {
         let n = args.get(1).and_then(|n| n.parse().ok()).expect("usage: convert --generate N");
         print!("{}", generate(n));

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod fs;
 pub mod k8s;
 pub mod output;
+pub mod par;
 pub mod value;
 pub mod yaml;
 
@@ -85,15 +86,23 @@ pub fn convert(
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let env = compose::project_environment(env, project_dir, &options.load.env_files, fs, &mut sources, &mut diags);
-    let (project, load_diags) = compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
+    let (resolved, load_diags) = compose::resolve(files, &env, project_dir, fs, &options.load, &mut sources);
     diags.0.extend(load_diags.0);
     let mut objects = Vec::new();
-    if let (Some(project), false) = (project, diags.has_errors()) {
+    if let (Some(compose::Resolved { project, tree }), false) = (resolved, diags.has_errors()) {
         let (mapped, map_diags) = k8s::map(&project, &options.map);
         diags.0.extend(map_diags.0);
-        if !diags.has_errors() {
-            diags.0.extend(k8s::validate(&mapped).0);
-        }
+        // For a large project, the parsed tree and the model are freed on a second thread
+        // while the objects are validated (which allocates little, so the two hardly
+        // contend for the allocator).
+        let large = project.services.len() >= par::LARGE;
+        let validating = !diags.has_errors();
+        let ((), validated) = par::join(
+            large,
+            move || drop((tree, project)),
+            || if validating { k8s::validate(&mapped) } else { Default::default() },
+        );
+        diags.0.extend(validated.0);
         objects = mapped.objects;
     }
     let diagnostics = options.policy.apply(diags.sorted());

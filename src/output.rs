@@ -9,11 +9,15 @@ use serde::Serialize;
 
 /// Every object as one YAML stream, each document introduced by `---`.
 pub fn yaml_stream(objects: &[Object], indent: usize) -> String {
-    let mut out = String::new();
-    for object in objects {
-        out.push_str("---\n");
-        write_yaml(&mut out, &object.value, indent);
-    }
+    let [mut out, rest] = crate::par::halves(objects, |half| {
+        let mut out = String::new();
+        for object in half {
+            out.push_str("---\n");
+            write_yaml(&mut out, &object.value, indent);
+        }
+        out
+    });
+    out.push_str(&rest);
     out
 }
 

@@ -274,11 +274,15 @@ pub fn resolve(
     if loader.diags.has_errors() {
         return (None, loader.diags);
     }
-    let project = loader.read_project(&root, &lookup);
+    // The schema check reads the same tree as the reader: for a large project it runs on a
+    // second thread meanwhile.
+    let large = matches!(root.get("services").map(|s| &s.value), Some(Value::Map(s)) if s.len() >= crate::par::LARGE);
+    let (schema_diags, project) =
+        crate::par::join(large, || schema::validate(&root), || loader.read_project(&root, &lookup));
     // The schema adds what the reader does not check itself; a position the reader already
     // reported is not reported twice.
     let reported: std::collections::HashSet<Pos> = loader.diags.0.iter().filter_map(|d| d.pos).collect();
-    for d in schema::validate(&root) {
+    for d in schema_diags {
         if d.pos.is_some_and(|p| !reported.contains(&p)) {
             loader.diags.push(d);
         }

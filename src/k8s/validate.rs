@@ -82,64 +82,69 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
         .chain(mapped.external.iter().map(|(k, n)| (k.as_str(), n.as_str())))
         .collect();
     let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(mapped.objects.len());
+    let repeated: Vec<bool> = mapped.objects.iter().map(|o| !seen.insert((&o.kind, &o.name))).collect();
     let pod_labels = PodLabels::new(mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
-    for object in &mapped.objects {
-        let mut check = Check { object, diags: &mut diags };
-        if !seen.insert((&object.kind, &object.name)) {
-            check.error(Code::DuplicateName, "two different objects of this kind have this name".into());
+    for (object, repeated) in mapped.objects.iter().zip(repeated) {
+        check_object(object, repeated, &present, &pod_labels, &mut diags);
+    }
+    diags
+}
+
+fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: &PodLabels, diags: &mut Diagnostics) {
+    let mut check = Check { object, diags };
+    if repeated {
+        check.error(Code::DuplicateName, "two different objects of this kind have this name".into());
+    }
+    let meta = object.value.get("metadata");
+    let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let name_ok = match object.kind.as_str() {
+        "Service" | "Namespace" => is_dns1035_label(name),
+        "Pod" | "Deployment" | "DaemonSet" | "StatefulSet" | "Job" | "CronJob" => {
+            is_dns1123_subdomain(name) && (object.kind != "CronJob" || name.len() <= 52)
         }
-        let meta = object.value.get("metadata");
-        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
-        let name_ok = match object.kind.as_str() {
-            "Service" | "Namespace" => is_dns1035_label(name),
-            "Pod" | "Deployment" | "DaemonSet" | "StatefulSet" | "Job" | "CronJob" => {
-                is_dns1123_subdomain(name) && (object.kind != "CronJob" || name.len() <= 52)
+        _ => is_dns1123_subdomain(name),
+    };
+    if !name_ok {
+        check.error(Code::InvalidName, format!("`{name}` is not a valid {} name", object.kind));
+    }
+    labels(&mut check, meta.and_then(|m| m.get("labels")), "metadata.labels");
+    annotations(&mut check, meta.and_then(|m| m.get("annotations")));
+    if let Some((pod, template_labels)) = pod_template(object) {
+        let selector = as_map(object.value.pointer("/spec/selector/matchLabels"));
+        if object.kind != "Pod" && object.kind != "CronJob" && object.kind != "Job" {
+            if selector.is_empty() {
+                check.error(Code::SelectorMismatch, "has no selector".into());
             }
-            _ => is_dns1123_subdomain(name),
-        };
-        if !name_ok {
-            check.error(Code::InvalidName, format!("`{name}` is not a valid {} name", object.kind));
-        }
-        labels(&mut check, meta.and_then(|m| m.get("labels")), "metadata.labels");
-        annotations(&mut check, meta.and_then(|m| m.get("annotations")));
-        if let Some((pod, template_labels)) = pod_template(object) {
-            let selector = as_map(object.value.pointer("/spec/selector/matchLabels"));
-            if object.kind != "Pod" && object.kind != "CronJob" && object.kind != "Job" {
-                if selector.is_empty() {
-                    check.error(Code::SelectorMismatch, "has no selector".into());
-                }
-                for (k, v) in strings(selector) {
-                    if get_str(template_labels, k) != Some(v) {
-                        check.error(
-                            Code::SelectorMismatch,
-                            format!("selector `{k}={v}` does not match the pod template labels"),
-                        );
-                    }
+            for (k, v) in strings(selector) {
+                if get_str(template_labels, k) != Some(v) {
+                    check.error(
+                        Code::SelectorMismatch,
+                        format!("selector `{k}={v}` does not match the pod template labels"),
+                    );
                 }
             }
-            labels(&mut check, object.value.pointer("/spec/template/metadata/labels"), "pod template labels");
-            let templates = items(object.value.pointer("/spec/volumeClaimTemplates"))
-                .iter()
-                .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str));
-            pod_spec(&mut check, pod, &present, templates);
         }
-        match object.kind.as_str() {
-            "Service" => service(&mut check, &pod_labels),
-            "ConfigMap" | "Secret" => {
-                for field in ["data", "binaryData", "stringData"] {
-                    if let Some(map) = object.value.get(field).and_then(Value::as_object) {
-                        for key in map.keys() {
-                            if !is_config_key(key) {
-                                check.error(Code::InvalidName, format!("data key `{key}` is not valid"));
-                            }
+        labels(&mut check, object.value.pointer("/spec/template/metadata/labels"), "pod template labels");
+        let templates = items(object.value.pointer("/spec/volumeClaimTemplates"))
+            .iter()
+            .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str));
+        pod_spec(&mut check, pod, present, templates);
+    }
+    match object.kind.as_str() {
+        "Service" => service(&mut check, pod_labels),
+        "ConfigMap" | "Secret" => {
+            for field in ["data", "binaryData", "stringData"] {
+                if let Some(map) = object.value.get(field).and_then(Value::as_object) {
+                    for key in map.keys() {
+                        if !is_config_key(key) {
+                            check.error(Code::InvalidName, format!("data key `{key}` is not valid"));
                         }
                     }
                 }
             }
-            _ => {}
         }
+        _ => {}
     }
-    diags
 }
 
 /// The pod spec and pod labels of an object that runs pods.

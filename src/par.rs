@@ -1,0 +1,79 @@
+//! Two-way parallelism for large projects, with the standard library only.
+//!
+//! A pre-commit hook converts a handful of services in a few milliseconds; starting a thread
+//! would only add to that, so everything here runs in order below [`LARGE`] items. Above it,
+//! independent steps (checking the schema while the model is read, validating and rendering
+//! halves of the object list, freeing the parsed tree while mapping) use a second core.
+//! Results are combined in input order, so output and diagnostics are byte-identical to a
+//! sequential run. When a thread cannot be started, the work runs on the calling thread.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// The number of items (services, objects) from which work is split over two threads.
+pub const LARGE: usize = 256;
+
+static SEQUENTIAL: AtomicBool = AtomicBool::new(false);
+
+/// Run everything on the calling thread from now on (`true`), or split large work again
+/// (`false`, the default). For tests and benchmarks that compare the two.
+pub fn set_sequential(sequential: bool) {
+    SEQUENTIAL.store(sequential, Ordering::Relaxed);
+}
+
+/// Run `a` and `b` and return both results: `a` on a second thread when `parallel` (and a
+/// thread can be started), `b` on this one.
+pub fn join<A, B, RA, RB>(parallel: bool, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB,
+    RA: Send,
+{
+    if !parallel || SEQUENTIAL.load(Ordering::Relaxed) {
+        let ra = a();
+        return (ra, b());
+    }
+    let slot = Mutex::new(Some(a));
+    let (ra, rb) = std::thread::scope(|scope| {
+        let take = || slot.lock().ok().and_then(|mut a| a.take());
+        let spawned = std::thread::Builder::new().spawn_scoped(scope, move || take().map(|a| a()));
+        let rb = b();
+        let ra = match spawned {
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => None,
+        };
+        (ra, rb)
+    });
+    match ra {
+        Some(ra) => (ra, rb),
+        // The thread could not be started: `a` is still in its slot.
+        None => {
+            let a = slot.into_inner().ok().flatten().expect("`a` runs on the thread or here, exactly once");
+            (a(), rb)
+        }
+    }
+}
+
+/// `f` over the two halves of `items`, the results in order (first half first).
+pub fn halves<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a [T]) -> R + Sync) -> [R; 2] {
+    let (first, second) = items.split_at(items.len() / 2);
+    let (a, b) = join(items.len() >= LARGE, || f(first), || f(second));
+    [a, b]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_in_order_either_way() {
+        for parallel in [false, true] {
+            assert_eq!(join(parallel, || 1, || "b"), (1, "b"));
+        }
+        let items: Vec<usize> = (0..1000).collect();
+        let [a, b] = halves(&items, |h| h.to_vec());
+        assert_eq!([a, b].concat(), items);
+        let [a, b] = halves(&items[..3], |h| h.len());
+        assert_eq!((a, b), (1, 2));
+    }
+}

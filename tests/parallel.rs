@@ -1,0 +1,93 @@
+//! Large projects use a second thread (`kompile::par`): the schema is checked while the model
+//! is read, services map in two halves, the YAML stream renders in two halves. This proves the
+//! result does not depend on it: the same large projects, converted with and without
+//! parallelism, give byte-identical manifests and identical diagnostics.
+//!
+//! Its own test binary, because `par::set_sequential` switches the whole process.
+
+mod support;
+
+use indexmap::IndexMap;
+use kompile::compose::ComposeFile;
+use kompile::fs::RealFs;
+use std::fmt::Write as _;
+use support::Scratch;
+
+/// `n` services that exercise what crosses from one service to another: a volume shared by
+/// neighbours, an env file shared by all, `depends_on` and `links` to services without ports
+/// (warnings naming the referrers), run-once services, Service types, secret-looking
+/// variables, invalid labels, healthchecks, resources, a top-level secret and config.
+fn project(n: usize, statefulsets: bool) -> String {
+    let mut out = String::from("services:\n");
+    for i in 0..n {
+        writeln!(out, "  svc_{i:04}:\n    image: registry.example.com/app:{}", i % 7).unwrap();
+        match i % 5 {
+            0 => writeln!(out, "    ports: [\"{}:80\"]", 20000 + i).unwrap(),
+            1 => writeln!(out, "    expose: [\"9{:03}\"]", i % 1000).unwrap(),
+            _ => {}
+        }
+        if i % 4 == 0 {
+            writeln!(out, "    depends_on: [svc_{:04}]", (i + 2) % n).unwrap();
+        }
+        if i % 9 == 0 {
+            writeln!(out, "    links: [\"svc_{:04}:alias\"]", (i * 7 + 3) % n).unwrap();
+        }
+        writeln!(out, "    volumes:\n      - shared_{}:/data\n      - ./conf:/etc/conf:ro", i / 3).unwrap();
+        writeln!(out, "    env_file: [common.env]").unwrap();
+        writeln!(out, "    environment:\n      DB_PASSWORD: secret-{i}\n      MODE: \"yes\"").unwrap();
+        if i % 11 == 0 {
+            writeln!(out, "    restart: \"no\"").unwrap();
+        }
+        out.push_str("    labels:\n      com.example.tier: backend\n");
+        if i % 13 == 0 {
+            out.push_str("      kompose.service.type: nodeport\n      bad label: x\n");
+        }
+        if statefulsets && i % 6 == 0 {
+            out.push_str("      kompose.controller.type: statefulset\n");
+        }
+        if i % 3 == 0 {
+            writeln!(out, "    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 1m30s").unwrap();
+            writeln!(out, "    deploy:\n      resources:\n        limits: {{cpus: \"0.25\", memory: 64M}}").unwrap();
+        }
+        if i % 17 == 0 {
+            writeln!(out, "    secrets: [token]\n    configs: [settings]").unwrap();
+        }
+    }
+    out.push_str("volumes:\n");
+    for v in 0..n.div_ceil(3) {
+        writeln!(out, "  shared_{v}: {{}}").unwrap();
+    }
+    out.push_str("secrets:\n  token:\n    file: ./token.txt\nconfigs:\n  settings:\n    file: ./settings.ini\n");
+    out
+}
+
+/// The YAML stream and the rendered diagnostics of one conversion.
+fn convert(dir: &Scratch, text: &str, sequential: bool) -> (String, String) {
+    kompile::par::set_sequential(sequential);
+    let files = [ComposeFile { name: dir.path("compose.yaml").display().to_string(), contents: text.into() }];
+    let conversion = kompile::convert(&files, &IndexMap::new(), &dir.path(""), &RealFs, &kompile::Options::default());
+    kompile::par::set_sequential(false);
+    let stream = kompile::output::yaml_stream(&conversion.objects, 2);
+    (stream, format!("{:#?}", conversion.diagnostics))
+}
+
+#[test]
+fn large_projects_convert_the_same_with_and_without_a_second_thread() {
+    let dir = Scratch::new("parallel");
+    dir.write("common.env", "LOG_LEVEL=info\nAPI_TOKEN=abc\n");
+    dir.write("conf/app.conf", "x=1\n");
+    dir.write("token.txt", "t0ken\n");
+    dir.write("settings.ini", "[a]\nb=c\n");
+    for statefulsets in [false, true] {
+        // Above and below the size from which work is split.
+        for n in [kompile::par::LARGE - 1, 3 * kompile::par::LARGE] {
+            let text = project(n, statefulsets);
+            let (sequential, sequential_diags) = convert(&dir, &text, true);
+            let (parallel, parallel_diags) = convert(&dir, &text, false);
+            assert!(sequential.matches("\n---\n").count() > n, "{n} services must convert:\n{sequential_diags}");
+            assert!(sequential_diags.contains("NoServiceDns"), "the project must produce cross-service warnings");
+            assert!(sequential == parallel, "manifests differ for {n} services (statefulsets: {statefulsets})");
+            assert_eq!(sequential_diags, parallel_diags, "diagnostics differ for {n} services");
+        }
+    }
+}
