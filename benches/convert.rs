@@ -98,12 +98,19 @@ fn generate(n: usize) -> String {
 }
 
 /// The end-to-end side: convert, then render the YAML stream. Returns the output length.
-fn convert_and_render(files: &[ComposeFile]) -> usize {
+///
+/// With `exiting`, what the `kompile` binary leaves to the end of the process (the parsed
+/// tree, the model, the objects) is not freed; [`parse_and_emit`] does the same.
+fn convert_and_render(files: &[ComposeFile], exiting: bool) -> usize {
     let env = IndexMap::new();
-    let conversion = kompile::convert(files, &env, Path::new("."), &EmptyFs, &kompile::Options::default());
+    let options = kompile::Options::default();
+    let (conversion, leftovers) = kompile::convert_with_leftovers(files, &env, Path::new("."), &EmptyFs, &options);
     assert!(!conversion.has_errors(), "the generated project must convert: {:?}", conversion.diagnostics.first());
     let text = kompile::output::yaml_stream(&conversion.objects, 2);
     assert!(!text.is_empty());
+    if exiting {
+        std::mem::forget((conversion, leftovers));
+    }
     text.len()
 }
 
@@ -125,14 +132,21 @@ fn to_value(node: &Node) -> kompile::value::Value {
 }
 
 /// The baseline: parse the same YAML, re-emit it. Returns the output length.
-fn parse_and_emit(text: &str) -> usize {
+fn parse_and_emit(text: &str, exiting: bool) -> usize {
     let docs = yaml::parse(text, 0, yaml::Limits::default()).expect("the generated YAML parses");
     let mut out = String::new();
     for doc in &docs {
+        let value = to_value(doc);
         out.push_str("---\n");
-        out.push_str(&yaml::to_yaml(&to_value(doc), 2));
+        yaml::write_yaml(&mut out, &value, 2);
+        if exiting {
+            std::mem::forget(value);
+        }
     }
     assert!(!out.is_empty());
+    if exiting {
+        std::mem::forget(docs);
+    }
     out.len()
 }
 
@@ -241,8 +255,8 @@ fn one_shot(mode: &str, path: &str) {
         return;
     }
     let len = match mode {
-        "convert" => convert_and_render(&[ComposeFile { name: path.to_string(), contents: text.into_bytes() }]),
-        "baseline" => parse_and_emit(&text),
+        "convert" => convert_and_render(&[ComposeFile { name: path.to_string(), contents: text.into_bytes() }], true),
+        "baseline" => parse_and_emit(&text, true),
         other => panic!("unknown mode `{other}`: use convert or baseline"),
     };
     println!("{mode}: {len} bytes of output");
@@ -281,7 +295,7 @@ fn main() {
         let text = generate(n);
         let files = [ComposeFile { name: "compose.yaml".into(), contents: text.clone().into_bytes() }];
         let (convert, baseline) = if full {
-            (measure(budget, || convert_and_render(&files)), measure(budget, || parse_and_emit(&text)))
+            (measure(budget, || convert_and_render(&files, false)), measure(budget, || parse_and_emit(&text, false)))
         } else {
             let one = |run: &dyn Fn() -> usize| {
                 let t = Instant::now();
@@ -289,7 +303,7 @@ fn main() {
                 let d = t.elapsed();
                 Stats { median: d, min: d, samples: 1 }
             };
-            (one(&|| convert_and_render(&files)), one(&|| parse_and_emit(&text)))
+            (one(&|| convert_and_render(&files, false)), one(&|| parse_and_emit(&text, false)))
         };
         let ratio = convert.median.as_secs_f64() / baseline.median.as_secs_f64();
         println!(

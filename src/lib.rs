@@ -73,6 +73,13 @@ impl Conversion {
     }
 }
 
+/// What a conversion built on its way to the objects and no longer needs: the project model.
+/// Dropping it frees it; a program about to exit can skip that work with `std::mem::forget`,
+/// as the `kompile` binary does.
+pub struct Leftovers {
+    _project: Option<compose::Project>,
+}
+
 /// Convert compose files to Kubernetes objects. `env` is the process environment;
 /// `project_dir` is where relative paths and `.env` are resolved; every file the project
 /// names is read through `fs`.
@@ -83,31 +90,38 @@ pub fn convert(
     fs: &dyn FileSystem,
     options: &Options,
 ) -> Conversion {
+    convert_with_leftovers(files, env, project_dir, fs, options).0
+}
+
+/// [`convert`], handing back what it built on the way instead of freeing it.
+pub fn convert_with_leftovers(
+    files: &[ComposeFile],
+    env: &IndexMap<String, String>,
+    project_dir: &Path,
+    fs: &dyn FileSystem,
+    options: &Options,
+) -> (Conversion, Leftovers) {
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let env = compose::project_environment(env, project_dir, &options.load.env_files, fs, &mut sources, &mut diags);
     let (resolved, load_diags) = compose::resolve(files, &env, project_dir, fs, &options.load, &mut sources);
     diags.0.extend(load_diags.0);
     let mut objects = Vec::new();
+    let mut leftovers = Leftovers { _project: None };
     if let (Some(compose::Resolved { project, tree }), false) = (resolved, diags.has_errors()) {
+        // The tree is not needed past the model: freed now, its memory holds the objects.
+        drop(tree);
         let (mapped, map_diags) = k8s::map(&project, &options.map);
         diags.0.extend(map_diags.0);
-        // For a large project, the parsed tree and the model are freed on a second thread
-        // while the objects are validated (which allocates little, so the two hardly
-        // contend for the allocator).
-        let large = project.services.len() >= par::LARGE;
-        let validating = !diags.has_errors();
-        let ((), validated) = par::join(
-            large,
-            move || drop((tree, project)),
-            || if validating { k8s::validate(&mapped) } else { Default::default() },
-        );
-        diags.0.extend(validated.0);
+        if !diags.has_errors() {
+            diags.0.extend(k8s::validate(&mapped).0);
+        }
         objects = mapped.objects;
+        leftovers = Leftovers { _project: Some(project) };
     }
     let diagnostics = options.policy.apply(diags.sorted());
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
     }
-    Conversion { objects, diagnostics, sources }
+    (Conversion { objects, diagnostics, sources }, leftovers)
 }

@@ -65,6 +65,11 @@ impl Map {
         self.entries.len()
     }
 
+    /// The entries in key order, keys as stored (borrowed for struct field names).
+    pub fn entries(&self) -> &[(Key, Value)] {
+        &self.entries
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -1,5 +1,5 @@
 //! Large projects use a second thread (`kompile::par`): the schema is checked while the model
-//! is read, services map in two halves, the YAML stream renders in two halves. This proves the
+//! is read, objects are validated and the YAML stream rendered in two halves. This proves the
 //! result does not depend on it: the same large projects, converted with and without
 //! parallelism, give byte-identical manifests and identical diagnostics.
 //!

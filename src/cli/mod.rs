@@ -563,7 +563,10 @@ fn read_inputs(paths: &[String], limit: u64) -> Result<Vec<ComposeFile>> {
 fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
     let (files, env, project_dir) = inputs(global, &args.load)?;
     let options = options(global, args, &project_dir)?;
-    let mut conversion = kompile::convert(&files, &env, &project_dir, &RealFs, &options);
+    let (mut conversion, leftovers) = kompile::convert_with_leftovers(&files, &env, &project_dir, &RealFs, &options);
+    // The process ends right after this run: freeing the model piece by piece would only
+    // cost time (a noticeable share for large projects).
+    std::mem::forget(leftovers);
     if let Some(note) = discovery_diagnostic() {
         conversion.diagnostics.insert(0, note);
         conversion.diagnostics = options.policy.apply(std::mem::take(&mut conversion.diagnostics));

@@ -20,7 +20,6 @@ mod workload;
 
 use crate::compose::{Project, Service};
 use crate::diag::{Code, Diagnostic, Diagnostics, Pos};
-use crate::par;
 use crate::value::Value;
 use std::collections::BTreeMap;
 
@@ -193,16 +192,6 @@ impl Mapper<'_> {
         }
     }
 
-    /// Take over what another mapper made, as if this one had made it next.
-    fn absorb(&mut self, other: Mapper) {
-        for object in other.objects {
-            self.add(object);
-        }
-        self.diags.0.extend(other.diags.0);
-        self.external.extend(other.external);
-        self.template_claims.extend(other.template_claims);
-    }
-
     /// Remove the object of this kind and name (re-indexing the rest).
     pub fn take(&mut self, kind: &str, name: &str) -> Option<Object> {
         let position = self.objects.iter().position(|o| o.kind == kind && o.name == name)?;
@@ -255,31 +244,9 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
     let grouped: std::collections::HashSet<&str> =
         groups.values().flatten().map(|member| member.name.as_str()).collect();
-    let singles: Vec<&Service> = project.services.iter().filter(|s| !grouped.contains(s.name.as_str())).collect();
-    // Each service maps on its own, except that a StatefulSet takes over claims made earlier.
-    // Without StatefulSets, a large project maps in two halves in parallel; the second
-    // half's objects are then added after the first's, in the order a single pass adds them.
-    let statefulsets = options.controller == Some(Controller::StatefulSet)
-        || singles.iter().any(|s| {
-            labels::get(s, "kompose.controller.type").is_some_and(|l| l.value.eq_ignore_ascii_case("statefulset"))
-        });
-    let (first, second) = singles.split_at(if statefulsets { singles.len() } else { singles.len() / 2 });
-    let mut other = Mapper {
-        project,
-        options,
-        objects: Vec::new(),
-        diags: Diagnostics::default(),
-        external: Vec::new(),
-        template_claims: Default::default(),
-        index: Default::default(),
-        workloads: mapper.workloads.clone(),
-    };
-    par::join(
-        second.len() >= par::LARGE / 2,
-        || second.iter().for_each(|s| other.map_service(s, &names[&s.name], &names)),
-        || first.iter().for_each(|s| mapper.map_service(s, &names[&s.name], &names)),
-    );
-    mapper.absorb(other);
+    for service in project.services.iter().filter(|s| !grouped.contains(s.name.as_str())) {
+        mapper.map_service(service, &names[&service.name], &names);
+    }
     for (group, members) in &groups {
         let group_names = ServiceNames { object: group.clone(), workload: group.clone(), label: group.clone() };
         mapper.map_group(members, &group_names, &names);

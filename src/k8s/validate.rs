@@ -84,9 +84,18 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(mapped.objects.len());
     let repeated: Vec<bool> = mapped.objects.iter().map(|o| !seen.insert((&o.kind, &o.name))).collect();
     let pod_labels = PodLabels::new(mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
-    for (object, repeated) in mapped.objects.iter().zip(repeated) {
-        check_object(object, repeated, &present, &pod_labels, &mut diags);
-    }
+    // Each object is checked on its own against the shared indexes: two halves in parallel
+    // for large projects, their diagnostics joined in object order.
+    let checked: Vec<(&Object, bool)> = mapped.objects.iter().zip(repeated).collect();
+    let [first, second] = crate::par::halves(&checked, |half| {
+        let mut diags = Diagnostics::default();
+        for &(object, repeated) in half {
+            check_object(object, repeated, &present, &pod_labels, &mut diags);
+        }
+        diags
+    });
+    diags.0.extend(first.0);
+    diags.0.extend(second.0);
     diags
 }
 

@@ -7,7 +7,7 @@
 //! so output is byte-stable whatever order the objects were built in. Sequences are indented
 //! under their key, as Kompose writes them.
 
-use crate::value::{Map, Value};
+use crate::value::{Key, Map, Value};
 use std::fmt::Write as _;
 
 /// Write one object as a YAML document (no `---`), `indent` spaces per level.
@@ -46,12 +46,22 @@ fn emit_map(out: &mut String, map: &Map, col: usize, first_inline: bool, indent:
     // Maps are sorted by key; at the top of a document `apiVersion`, `kind` and `metadata`
     // come first.
     let mut first = true;
-    let mut entry = |out: &mut String, key: &str, value: &Value| {
+    let mut entry = |out: &mut String, key: &Key, value: &Value| {
         if !first || !first_inline {
             pad(out, col);
         }
         first = false;
-        emit_string(out, key, col, true);
+        match key {
+            // The field names of Kubernetes structs: plain identifiers.
+            Key::Borrowed(name)
+                if name.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && name.bytes().all(|c| c.is_ascii_alphanumeric())
+                    && !is_yaml11_word(name) =>
+            {
+                out.push_str(name)
+            }
+            _ => emit_string(out, key, col, true),
+        }
         match value {
             Value::Object(inner) if !inner.is_empty() => {
                 out.push_str(":\n");
@@ -69,16 +79,16 @@ fn emit_map(out: &mut String, map: &Map, col: usize, first_inline: bool, indent:
         }
     };
     if top {
-        for key in TOP_FIRST {
-            if let Some(value) = map.get(key) {
+        for first in TOP_FIRST {
+            if let Some((key, value)) = map.entries().iter().find(|(k, _)| k == first) {
                 entry(out, key, value);
             }
         }
-        for (key, value) in map.iter().filter(|(k, _)| !TOP_FIRST.contains(k)) {
+        for (key, value) in map.entries().iter().filter(|(k, _)| !TOP_FIRST.contains(&k.as_ref())) {
             entry(out, key, value);
         }
     } else {
-        for (key, value) in map.iter() {
+        for (key, value) in map.entries() {
             entry(out, key, value);
         }
     }
@@ -189,10 +199,39 @@ fn literal_block_ok(s: &str) -> bool {
         && !s.trim_end_matches('\n').is_empty()
 }
 
-const YAML11_WORDS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
-    "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=", "<<",
-];
+/// Words a YAML 1.1 or 1.2 reader takes for a boolean, a null or a merge key.
+fn is_yaml11_word(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "~"
+            | "="
+            | "<<"
+    )
+}
 
 /// Whether `s` can be written without quotes and still be read back as this exact string by
 /// both YAML 1.1 and YAML 1.2 readers. Conservative: when in doubt, quote.
@@ -201,7 +240,7 @@ pub fn is_plain_safe(s: &str) -> bool {
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
-    if b.len() <= 5 && YAML11_WORDS.contains(&s) {
+    if b.len() <= 5 && is_yaml11_word(s) {
         return false;
     }
     // The common case, names and paths: a letter, then letters, digits and `-_./`. No
