@@ -177,9 +177,18 @@ pub(crate) struct Mapper<'a> {
     pub workloads: BTreeMap<String, String>,
     /// Positions in `objects` by kind and name, so adding stays linear in large projects.
     pub index: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// Services by name.
+    pub by_name: std::collections::HashMap<&'a str, &'a Service>,
+    /// For each service name, the services naming it in `depends_on` or `links`, in order.
+    pub referrers: std::collections::HashMap<&'a str, Vec<&'a str>>,
+    /// For each named volume, how many services mount it.
+    pub volume_users: std::collections::HashMap<&'a str, usize>,
+    /// Named volumes by the name of their claim (several when names collide), made on first
+    /// use: only StatefulSets need it.
+    claim_volumes: std::sync::OnceLock<std::collections::HashMap<String, Vec<&'a str>>>,
 }
 
-impl Mapper<'_> {
+impl<'a> Mapper<'a> {
     /// Add an object unless an identical one is already there (a shared env file, a shared
     /// volume); two different objects with one name are reported by the validator.
     pub fn add(&mut self, object: Object) {
@@ -192,15 +201,29 @@ impl Mapper<'_> {
         }
     }
 
-    /// Remove the object of this kind and name (re-indexing the rest).
+    /// Remove the first object of this kind and name. Its place keeps an empty object (no
+    /// kind), dropped when mapping ends, so that other positions stay valid.
     pub fn take(&mut self, kind: &str, name: &str) -> Option<Object> {
-        let position = self.objects.iter().position(|o| o.kind == kind && o.name == name)?;
-        let object = self.objects.remove(position);
-        self.index.clear();
-        for (i, o) in self.objects.iter().enumerate() {
-            self.index.entry((o.kind.clone(), o.name.clone())).or_default().push(i);
+        let key = (kind.to_string(), name.to_string());
+        let positions = self.index.get_mut(&key)?;
+        let position = positions.remove(0);
+        if positions.is_empty() {
+            self.index.remove(&key);
         }
-        Some(object)
+        let removed =
+            Object { kind: String::new(), name: String::new(), value: Value::Null, origin: None, secret: false };
+        Some(std::mem::replace(&mut self.objects[position], removed))
+    }
+
+    /// [`Mapper::claim_volumes`]'s table.
+    pub fn claim_volumes(&self) -> &std::collections::HashMap<String, Vec<&'a str>> {
+        self.claim_volumes.get_or_init(|| {
+            let mut table: std::collections::HashMap<String, Vec<&str>> = Default::default();
+            for name in self.project.volumes.keys() {
+                table.entry(names::volume_label(name, "volume")).or_default().push(name);
+            }
+            table
+        })
     }
 
     pub fn warn(&mut self, code: Code, pos: Pos, message: String, help: Option<String>) {
@@ -230,7 +253,27 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         template_claims: Default::default(),
         index: Default::default(),
         workloads: BTreeMap::new(),
+        by_name: project.services.iter().map(|s| (s.name.as_str(), s)).collect(),
+        referrers: Default::default(),
+        volume_users: Default::default(),
+        claim_volumes: Default::default(),
     };
+    for service in &project.services {
+        let mut sources: Vec<&str> = service.volumes.iter().filter_map(|m| m.source.as_deref()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        for source in sources {
+            *mapper.volume_users.entry(source).or_default() += 1;
+        }
+    }
+    for service in &project.services {
+        for target in service.depends_on.iter().chain(&service.links) {
+            let referrers = mapper.referrers.entry(target.value.as_str()).or_default();
+            if referrers.last() != Some(&service.name.as_str()) {
+                referrers.push(&service.name);
+            }
+        }
+    }
     for nc in &project.not_converted {
         let mut d =
             Diagnostic::at(Code::NotConverted, nc.pos, format!("`{}` is not converted: {}", nc.path, nc.reason));
@@ -257,6 +300,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         namespace(&mut mapper, ns);
     }
     let Mapper { mut objects, diags, external, .. } = mapper;
+    objects.retain(|o| !o.kind.is_empty());
     objects.sort_by(|a, b| (kind_rank(&a.kind), &a.kind, &a.name).cmp(&(kind_rank(&b.kind), &b.kind, &b.name)));
     (Mapped { objects, external }, diags)
 }
@@ -315,12 +359,14 @@ fn groups<'p>(
     diags: &mut Diagnostics,
 ) -> BTreeMap<String, Vec<&'p Service>> {
     let mut groups: BTreeMap<String, Vec<&Service>> = BTreeMap::new();
+    let by_name: std::collections::HashMap<&str, &Service> =
+        project.services.iter().map(|s| (s.name.as_str(), s)).collect();
     // `network_mode: service:x`: the service runs as another container of x's pod, sharing
     // its network namespace, as in Compose.
     for service in &project.services {
         let Some(mode) = &service.network_mode else { continue };
         let Some(target) = mode.value.strip_prefix("service:") else { continue };
-        let Some(host) = project.services.iter().find(|s| s.name == target) else {
+        let Some(&host) = by_name.get(target) else {
             diags.push(Diagnostic::at(
                 Code::UndefinedReference,
                 mode.pos,

@@ -180,13 +180,7 @@ pub(crate) fn service(
                 );
             }
         }
-        let referrers: Vec<&str> = mapper
-            .project
-            .services
-            .iter()
-            .filter(|s| s.depends_on.iter().chain(&s.links).any(|d| d.value == service.name))
-            .map(|s| s.name.as_str())
-            .collect();
+        let referrers: Vec<&str> = mapper.referrers.get(service.name.as_str()).cloned().unwrap_or_default();
         if !referrers.is_empty() {
             mapper.warn(
                 Code::NoServiceDns,

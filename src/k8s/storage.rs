@@ -51,15 +51,9 @@ impl Mapper<'_> {
                 continue;
             };
             // A named volume other services mount stays a shared claim.
-            let shared = project.volumes.keys().any(|v| {
-                names::volume_label(v, "volume") == claim
-                    && project
-                        .services
-                        .iter()
-                        .filter(|s| s.volumes.iter().any(|m| m.source.as_deref() == Some(v.as_str())))
-                        .count()
-                        > 1
-            });
+            let named: &[&str] = self.claim_volumes().get(&claim).map_or(&[], Vec::as_slice);
+            let shared = named.iter().any(|v| self.volume_users.get(v).is_some_and(|users| *users > 1));
+            let def = named.first().and_then(|v| project.volumes.get(*v));
             if shared {
                 kept.push(volume);
                 continue;
@@ -71,20 +65,12 @@ impl Mapper<'_> {
                     .and_then(|v| serde_json::to_value(v).ok())
                     .and_then(|v| serde_json::from_value(v).ok()),
                 None => {
-                    let def_size = project
-                        .volumes
-                        .iter()
-                        .find(|(k, _)| names::volume_label(k, "volume") == claim)
-                        .and_then(|(_, d)| d.labels.get("kompose.volume.size").cloned())
-                        .filter(|s| is_quantity(s));
+                    let def_size =
+                        def.and_then(|d| d.labels.get("kompose.volume.size").cloned()).filter(|s| is_quantity(s));
                     let (size, class) = self.service_claim_size(service);
                     self.template_claims.insert(claim.clone());
                     let mut spec = claim_spec(def_size.unwrap_or(size), class);
-                    let selector = project
-                        .volumes
-                        .iter()
-                        .find(|(k, _)| names::volume_label(k, "volume") == claim)
-                        .and_then(|(_, d)| d.labels.get("kompose.volume.selector").cloned());
+                    let selector = def.and_then(|d| d.labels.get("kompose.volume.selector").cloned());
                     if let Some(selector) = selector {
                         spec.selector = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
                             match_labels: Some(BTreeMap::from([(super::SERVICE_LABEL.to_string(), selector)])),

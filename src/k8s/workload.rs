@@ -291,7 +291,7 @@ impl Mapper<'_> {
     /// dependency's Service accepts connections (which, for a Service, means a ready pod).
     fn wait_for_dependencies(&mut self, service: &Service, all: &BTreeMap<String, ServiceNames>, pod: &mut PodSpec) {
         for dep in &service.depends_on {
-            let Some(target) = self.project.services.iter().find(|s| s.name == dep.value) else { continue };
+            let Some(&target) = self.by_name.get(dep.value.as_str()) else { continue };
             let port = target
                 .ports
                 .iter()
