@@ -9,10 +9,100 @@
 
 use crate::diag::{Code, Diagnostic, Pos};
 use crate::yaml::{Node, Value};
-use serde_json::Value as Schema;
+use serde::Deserialize;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 const SPEC: &str = include_str!("compose-spec.json");
+
+/// One schema of the file, with only the keywords the checker uses: everything else
+/// (`description`, `$comment`, `default`, ...) is skipped while reading, never stored.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Schema {
+    #[serde(rename = "$ref")]
+    reference: Option<String>,
+    #[serde(rename = "type")]
+    types: Option<Types>,
+    #[serde(rename = "oneOf")]
+    one_of: Vec<Schema>,
+    #[serde(rename = "enum")]
+    enum_values: Option<Vec<Json>>,
+    pattern: Option<String>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    properties: BTreeMap<String, Schema>,
+    #[serde(rename = "patternProperties")]
+    pattern_properties: BTreeMap<String, Schema>,
+    #[serde(rename = "additionalProperties")]
+    additional: Option<BoolOrSchema>,
+    required: Vec<String>,
+    items: Option<BoolOrSchema>,
+    #[serde(rename = "uniqueItems")]
+    unique_items: bool,
+    #[serde(rename = "$defs")]
+    defs: BTreeMap<String, Schema>,
+    definitions: BTreeMap<String, Schema>,
+}
+
+/// `type`: one name or a list of names.
+enum Types {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `additionalProperties` or `items`: a schema, `true`/`false`, or (for `items`) a list of
+/// schemas, which draft-07 checks position by position and this checker does not.
+enum BoolOrSchema {
+    Bool(bool),
+    Schema(Box<Schema>),
+    Other,
+}
+
+// Written out rather than `#[serde(untagged)]`, which buffers every value it tries.
+impl<'de> Deserialize<'de> for Types {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Types, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Types;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a type name or a list of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Types, E> {
+                Ok(Types::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Types, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Types::Many)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for BoolOrSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<BoolOrSchema, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BoolOrSchema;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a schema, a boolean or a list of schemas")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<BoolOrSchema, E> {
+                Ok(BoolOrSchema::Bool(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<BoolOrSchema, A::Error> {
+                Schema::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|s| BoolOrSchema::Schema(Box::new(s)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<BoolOrSchema, A::Error> {
+                serde::de::IgnoredAny::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(|_| BoolOrSchema::Other)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
 
 fn spec() -> &'static Schema {
     static PARSED: OnceLock<Schema> = OnceLock::new();
@@ -45,14 +135,14 @@ fn dotted(path: &[Step]) -> String {
     }
 }
 
-fn resolve(schema: &Schema) -> &Schema {
+fn resolve(schema: &'static Schema) -> &'static Schema {
     let mut s = schema;
     for _ in 0..16 {
-        let Some(reference) = s.get("$ref").and_then(Schema::as_str) else { break };
+        let Some(reference) = s.reference.as_deref() else { break };
         let target = if let Some(name) = reference.strip_prefix("#/$defs/") {
-            spec().get("$defs").and_then(|defs| defs.get(name))
+            spec().defs.get(name)
         } else if let Some(name) = reference.strip_prefix("#/definitions/") {
-            spec().get("definitions").and_then(|defs| defs.get(name))
+            spec().definitions.get(name)
         } else {
             None
         };
@@ -120,7 +210,7 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
 struct Rule {
     one_of: Vec<usize>,
     types: Vec<&'static str>,
-    enum_values: Option<&'static [Schema]>,
+    enum_values: Option<&'static [Json]>,
     pattern: Option<&'static str>,
     minimum: Option<f64>,
     maximum: Option<f64>,
@@ -166,42 +256,33 @@ fn compile(
     let index = rules.len();
     rules.push(Rule::default());
     seen.insert(address, index);
-    let mut rule = Rule::default();
-    if let Some(branches) = schema.get("oneOf").and_then(Schema::as_array) {
-        rule.one_of = branches.iter().map(|b| compile(b, rules, seen)).collect();
-    }
-    rule.types = match schema.get("type") {
-        Some(Schema::String(s)) => vec![s.as_str()],
-        Some(Schema::Array(a)) => a.iter().filter_map(Schema::as_str).collect(),
-        _ => vec![],
+    let mut rule = Rule {
+        types: match &schema.types {
+            Some(Types::One(t)) => vec![t.as_str()],
+            Some(Types::Many(ts)) => ts.iter().map(String::as_str).collect(),
+            None => vec![],
+        },
+        enum_values: schema.enum_values.as_deref(),
+        pattern: schema.pattern.as_deref(),
+        minimum: schema.minimum,
+        maximum: schema.maximum,
+        required: schema.required.iter().map(String::as_str).collect(),
+        unique_items: schema.unique_items,
+        ..Rule::default()
     };
-    rule.enum_values = schema.get("enum").and_then(Schema::as_array).map(Vec::as_slice);
-    rule.pattern = schema.get("pattern").and_then(Schema::as_str);
-    rule.minimum = schema.get("minimum").and_then(Schema::as_f64);
-    rule.maximum = schema.get("maximum").and_then(Schema::as_f64);
-    let named = |field: &str, rules: &mut Vec<Rule>, seen: &mut std::collections::HashMap<usize, usize>| {
-        schema
-            .get(field)
-            .and_then(Schema::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(name, sub)| (name.as_str(), compile(sub, rules, seen)))
-            .collect::<Vec<_>>()
-    };
-    rule.properties = named("properties", rules, seen);
-    rule.pattern_properties = named("patternProperties", rules, seen);
-    rule.additional = match schema.get("additionalProperties") {
-        Some(Schema::Bool(false)) => Additional::Forbidden,
-        Some(sub @ Schema::Object(_)) => Additional::Rule(compile(sub, rules, seen)),
+    rule.one_of = schema.one_of.iter().map(|b| compile(b, rules, seen)).collect();
+    rule.properties = schema.properties.iter().map(|(name, sub)| (name.as_str(), compile(sub, rules, seen))).collect();
+    rule.pattern_properties =
+        schema.pattern_properties.iter().map(|(name, sub)| (name.as_str(), compile(sub, rules, seen))).collect();
+    rule.additional = match &schema.additional {
+        Some(BoolOrSchema::Bool(false)) => Additional::Forbidden,
+        Some(BoolOrSchema::Schema(sub)) => Additional::Rule(compile(sub, rules, seen)),
         _ => Additional::Allowed,
     };
-    rule.required =
-        schema.get("required").and_then(Schema::as_array).into_iter().flatten().filter_map(Schema::as_str).collect();
-    rule.items = match schema.get("items") {
-        Some(sub @ Schema::Object(_)) => Some(compile(sub, rules, seen)),
+    rule.items = match &schema.items {
+        Some(BoolOrSchema::Schema(sub)) => Some(compile(sub, rules, seen)),
         _ => None,
     };
-    rule.unique_items = schema.get("uniqueItems").and_then(Schema::as_bool) == Some(true);
     rules[index] = rule;
     index
 }
@@ -256,10 +337,10 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
     if let Some(allowed) = rule.enum_values {
         let text = node.scalar_string();
         let ok = allowed.iter().any(|a| match (a, &text) {
-            (Schema::String(s), Some(t)) => s == t,
-            (Schema::Null, None) => node.is_null(),
-            (Schema::Number(n), Some(t)) => t.parse::<f64>().ok() == n.as_f64(),
-            (Schema::Bool(b), Some(t)) => t.parse::<bool>().ok() == Some(*b),
+            (Json::String(s), Some(t)) => s == t,
+            (Json::Null, None) => node.is_null(),
+            (Json::Number(n), Some(t)) => t.parse::<f64>().ok() == n.as_f64(),
+            (Json::Bool(b), Some(t)) => t.parse::<bool>().ok() == Some(*b),
             _ => false,
         });
         if !ok {
