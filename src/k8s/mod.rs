@@ -22,6 +22,7 @@ use crate::compose::{Project, Service};
 use crate::diag::{Code, Diagnostic, Diagnostics, Pos};
 use crate::value::Value;
 use std::collections::BTreeMap;
+use std::hash::BuildHasher as _;
 
 pub use storage::is_quantity as is_storage_quantity;
 pub use validate::validate;
@@ -175,8 +176,11 @@ pub(crate) struct Mapper<'a> {
     pub template_claims: std::collections::BTreeSet<String>,
     /// The workload each service runs in (its own, or its group's).
     pub workloads: BTreeMap<String, String>,
-    /// Positions in `objects` by kind and name, so adding stays linear in large projects.
-    pub index: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// Positions in `objects` by a hash of kind and name, so adding stays linear in large
+    /// projects without copying names into keys.
+    pub index: std::collections::HashMap<u64, Vec<usize>>,
+    /// The hasher of `index`.
+    pub hasher: std::hash::RandomState,
     /// Services by name.
     pub by_name: std::collections::HashMap<&'a str, &'a Service>,
     /// For each service name, the services naming it in `depends_on` or `links`, in order.
@@ -192,9 +196,13 @@ impl<'a> Mapper<'a> {
     /// Add an object unless an identical one is already there (a shared env file, a shared
     /// volume); two different objects with one name are reported by the validator.
     pub fn add(&mut self, object: Object) {
-        let key = (object.kind.clone(), object.name.clone());
-        let same =
-            self.index.get(&key).is_some_and(|indexes| indexes.iter().any(|&i| self.objects[i].value == object.value));
+        let key = self.hasher.hash_one((&object.kind, &object.name));
+        let same = self.index.get(&key).is_some_and(|indexes| {
+            indexes
+                .iter()
+                .map(|&i| &self.objects[i])
+                .any(|o| o.kind == object.kind && o.name == object.name && o.value == object.value)
+        });
         if !same {
             self.index.entry(key).or_default().push(self.objects.len());
             self.objects.push(object);
@@ -204,9 +212,10 @@ impl<'a> Mapper<'a> {
     /// Remove the first object of this kind and name. Its place keeps an empty object (no
     /// kind), dropped when mapping ends, so that other positions stay valid.
     pub fn take(&mut self, kind: &str, name: &str) -> Option<Object> {
-        let key = (kind.to_string(), name.to_string());
+        let key = self.hasher.hash_one((kind, name));
         let positions = self.index.get_mut(&key)?;
-        let position = positions.remove(0);
+        let at = positions.iter().position(|&i| self.objects[i].kind == kind && self.objects[i].name == name)?;
+        let position = positions.remove(at);
         if positions.is_empty() {
             self.index.remove(&key);
         }
@@ -252,6 +261,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         external: Vec::new(),
         template_claims: Default::default(),
         index: Default::default(),
+        hasher: Default::default(),
         workloads: BTreeMap::new(),
         by_name: project.services.iter().map(|s| (s.name.as_str(), s)).collect(),
         referrers: Default::default(),
@@ -299,9 +309,12 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     if let Some(ns) = &options.namespace {
         namespace(&mut mapper, ns);
     }
-    let Mapper { mut objects, diags, external, .. } = mapper;
-    objects.retain(|o| !o.kind.is_empty());
-    objects.sort_by(|a, b| (kind_rank(&a.kind), &a.kind, &a.name).cmp(&(kind_rank(&b.kind), &b.kind, &b.name)));
+    let Mapper { objects, diags, external, .. } = mapper;
+    // Ranked once per object, not once per comparison.
+    let mut ranked: Vec<(usize, Object)> =
+        objects.into_iter().filter(|o| !o.kind.is_empty()).map(|o| (kind_rank(&o.kind), o)).collect();
+    ranked.sort_by(|(ra, a), (rb, b)| (ra, &a.kind, &a.name).cmp(&(rb, &b.kind, &b.name)));
+    let objects: Vec<Object> = ranked.into_iter().map(|(_, o)| o).collect();
     (Mapped { objects, external }, diags)
 }
 
