@@ -7,6 +7,37 @@ use super::model::NotConverted;
 use crate::diag::{Code, Diagnostic, Diagnostics, Pos};
 use crate::yaml::{Key, Node, Value};
 
+/// `parent.key`: a key path for messages, built without the formatting machinery (the reader
+/// builds one for most keys it reads).
+pub fn key_path(parent: &str, key: &str) -> String {
+    let mut out = String::with_capacity(parent.len() + 1 + key.len());
+    out.push_str(parent);
+    out.push('.');
+    out.push_str(key);
+    out
+}
+
+/// `parent[i]`: a list item's path for messages.
+pub fn index_path(parent: &str, i: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(parent.len() + 2 + digits.len() - start);
+    out.push_str(parent);
+    out.push('[');
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    out.push(']');
+    out
+}
+
 pub struct Fields<'a> {
     pub diags: &'a mut Diagnostics,
     pub not_converted: &'a mut Vec<NotConverted>,
@@ -54,7 +85,7 @@ impl Fields<'_> {
             match keys::lookup(table, &key.name) {
                 Some(Handling::Converted) => converted.push(entry),
                 Some(Handling::NotConverted { reason, help }) => self.not_converted.push(NotConverted {
-                    path: format!("{path}.{}", key.name),
+                    path: key_path(path, &key.name),
                     pos: key.pos,
                     reason,
                     help,
@@ -160,7 +191,7 @@ impl Fields<'_> {
             Value::Seq(items) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, item)| self.string(item, &format!("{path}[{i}]")).map(|s| (s, item)))
+                .filter_map(|(i, item)| self.string(item, &index_path(path, i)).map(|s| (s, item)))
                 .collect(),
             Value::Null => Vec::new(),
             _ => {
@@ -190,7 +221,7 @@ impl Fields<'_> {
                 .map(|(k, v)| {
                     let value = match &v.value {
                         Value::Null => None,
-                        _ => self.scalar(v, &format!("{path}.{}", k.name)),
+                        _ => self.scalar(v, &key_path(path, &k.name)),
                     };
                     (k.name.clone(), value, k.pos)
                 })
@@ -199,7 +230,7 @@ impl Fields<'_> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, item)| {
-                    let text = self.scalar(item, &format!("{path}[{i}]"))?;
+                    let text = self.scalar(item, &index_path(path, i))?;
                     Some(match text.split_once(sep) {
                         Some((k, v)) => (k.to_string(), Some(v.to_string()), item.pos),
                         None => (text, None, item.pos),
@@ -244,5 +275,13 @@ mod tests {
         assert_eq!(closest("imagee", keys::SERVICE_KEYS), Some("image"));
         assert_eq!(closest("enviroment", keys::SERVICE_KEYS), Some("environment"));
         assert_eq!(closest("zzzzzz", keys::SERVICE_KEYS), None);
+    }
+
+    #[test]
+    fn paths_read_as_format_writes_them() {
+        assert_eq!(key_path("services.web", "ports"), format!("{}.{}", "services.web", "ports"));
+        for i in [0, 7, 10, 123, usize::MAX] {
+            assert_eq!(index_path("services.web.ports", i), format!("services.web.ports[{i}]"));
+        }
     }
 }

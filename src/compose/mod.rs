@@ -42,6 +42,7 @@ pub use volumes::{parse_short as parse_volume, MountType};
 use crate::diag::{Code, Diagnostic, Diagnostics, Pos, Sources};
 use crate::fs::{FileKind, FileSystem};
 use crate::yaml::{self, Limits, Node, Value};
+use fields::key_path;
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
@@ -627,7 +628,7 @@ impl Loader<'_> {
             let path = format!("volumes.{}", key.name);
             let mut def = VolumeDef { pos: key.pos, ..VolumeDef::default() };
             for (k, v) in f.map(value, &path) {
-                let kp = format!("{path}.{}", k.name);
+                let kp = key_path(&path, &k.name);
                 match k.name.as_str() {
                     "labels" => {
                         for (name, val, _) in f.list_or_map(v, &kp, '=') {
@@ -658,12 +659,12 @@ impl Loader<'_> {
         let mut out = IndexMap::new();
         let entries = fields!(self).map(node, kind).to_vec();
         for (key, value) in &entries {
-            let path = format!("{kind}.{}", key.name);
+            let path = key_path(kind, &key.name);
             let mut source = None;
             let mut f = fields!(self);
             let fields_list = f.map(value, &path).to_vec();
             for (k, v) in &fields_list {
-                let kp = format!("{path}.{}", k.name);
+                let kp = key_path(&path, &k.name);
                 let mut f = fields!(self);
                 match k.name.as_str() {
                     "file" => {

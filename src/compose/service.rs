@@ -4,6 +4,7 @@
 //! converted, or rejected as unknown.
 
 use super::command::split_command;
+use super::fields::{index_path, key_path};
 use super::keys;
 use super::model::*;
 use super::volumes::{self, MountType};
@@ -14,13 +15,13 @@ use indexmap::IndexMap;
 
 impl Loader<'_> {
     pub(super) fn read_service(&mut self, name: &str, pos: Pos, node: &Node) -> Service {
-        let path = format!("services.{name}");
+        let path = key_path("services", name);
         let mut service = Service { name: name.to_string(), pos, ..Service::default() };
         let mut f = fields!(self);
         let entries = f.map(node, &path);
         let converted = f.check_keys(entries, keys::SERVICE_KEYS, &path);
         for (key, value) in converted {
-            let p = format!("{path}.{}", key.name);
+            let p = key_path(&path, &key.name);
             self.read_service_key(&mut service, &key.name, value, &p);
         }
         self.read_env_files(&mut service);
@@ -54,7 +55,7 @@ impl Loader<'_> {
             "tty" => s.tty = f.bool(v, p).unwrap_or(false),
             "cap_add" | "cap_drop" => {
                 let caps: Vec<String> =
-                    f.list(v, p).iter().enumerate().filter_map(|(i, c)| f.string(c, &format!("{p}[{i}]"))).collect();
+                    f.list(v, p).iter().enumerate().filter_map(|(i, c)| f.string(c, &index_path(p, i))).collect();
                 if key == "cap_add" {
                     s.cap_add = caps;
                 } else {
@@ -145,7 +146,7 @@ impl Loader<'_> {
             "ports" => self.ports(s, v, p),
             "expose" => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
-                    let ip = format!("{p}[{i}]");
+                    let ip = index_path(p, i);
                     let Some(text) = f.scalar(item, &ip) else {
                         continue;
                     };
@@ -183,7 +184,7 @@ impl Loader<'_> {
                         .list(v, p)
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, d)| f.string(d, &format!("{p}[{i}]")).map(|n| Spanned::new(n, d.pos)))
+                        .filter_map(|(i, d)| f.string(d, &index_path(p, i)).map(|n| Spanned::new(n, d.pos)))
                         .collect(),
                 }
             }
@@ -193,7 +194,7 @@ impl Loader<'_> {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, d)| {
-                        let text = f.string(d, &format!("{p}[{i}]"))?;
+                        let text = f.string(d, &index_path(p, i))?;
                         let target = text.split(':').next().unwrap_or_default().to_string();
                         Some(Spanned::new(target, d.pos))
                     })
@@ -202,7 +203,7 @@ impl Loader<'_> {
             "networks" => s.networks = self.networks(v, p),
             "profiles" => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
-                    f.string(item, &format!("{p}[{i}]"));
+                    f.string(item, &index_path(p, i));
                 }
             }
             "group_add" => {
@@ -210,7 +211,7 @@ impl Loader<'_> {
                     .list(v, p)
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, g)| f.scalar(g, &format!("{p}[{i}]")).map(|g2| Spanned::new(g2, g.pos)))
+                    .filter_map(|(i, g)| f.scalar(g, &index_path(p, i)).map(|g2| Spanned::new(g2, g.pos)))
                     .collect()
             }
             "dns" | "dns_search" | "dns_opt" => {
@@ -247,11 +248,11 @@ impl Loader<'_> {
         let mut out = Vec::new();
         let items: Vec<Node> = fields!(self).list(v, p).to_vec();
         for (i, item) in items.iter().enumerate() {
-            let ip = format!("{p}[{i}]");
+            let ip = index_path(p, i);
             let entries = fields!(self).map(item, &ip).to_vec();
             let mut command = None;
             for (k, val) in &entries {
-                let kp = format!("{ip}.{}", k.name);
+                let kp = key_path(&ip, &k.name);
                 match k.name.as_str() {
                     "command" => command = self.command(val, &kp),
                     "user" | "privileged" | "working_dir" | "environment" => self.not_converted.push(NotConverted {
@@ -325,7 +326,7 @@ impl Loader<'_> {
                 }
             },
             Value::Seq(items) => {
-                Some(items.iter().enumerate().filter_map(|(i, a)| f.scalar(a, &format!("{p}[{i}]"))).collect())
+                Some(items.iter().enumerate().filter_map(|(i, a)| f.scalar(a, &index_path(p, i))).collect())
             }
             _ => {
                 f.wrong_type(v, p, "a string or a list");
@@ -340,7 +341,7 @@ impl Loader<'_> {
         match &v.value {
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    let ip = format!("{p}[{i}]");
+                    let ip = index_path(p, i);
                     match &item.value {
                         Value::Map(_) => {
                             let fields = f.map(item, &ip);
@@ -349,10 +350,10 @@ impl Loader<'_> {
                             let mut raw = false;
                             for (k, val) in fields {
                                 match k.name.as_str() {
-                                    "path" => path = f.string(val, &format!("{ip}.path")),
-                                    "required" => required = f.bool(val, &format!("{ip}.required")).unwrap_or(true),
+                                    "path" => path = f.string(val, &key_path(&ip, "path")),
+                                    "required" => required = f.bool(val, &key_path(&ip, "required")).unwrap_or(true),
                                     "format" => {
-                                        if let Some(fmt) = f.string(val, &format!("{ip}.format")) {
+                                        if let Some(fmt) = f.string(val, &key_path(&ip, "format")) {
                                             raw = fmt == "raw";
                                             if fmt != "raw" {
                                                 f.invalid(val.pos, format!("unsupported env_file format `{fmt}`"));
@@ -477,7 +478,7 @@ impl Loader<'_> {
             }
             _ => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
-                    let ip_path = format!("{p}[{i}]");
+                    let ip_path = index_path(p, i);
                     let Some(text) = f.string(item, &ip_path) else {
                         continue;
                     };
@@ -496,7 +497,7 @@ impl Loader<'_> {
     fn ports(&mut self, s: &mut Service, v: &Node, p: &str) {
         let mut f = fields!(self);
         for (i, item) in f.list(v, p).iter().enumerate() {
-            let ip = format!("{p}[{i}]");
+            let ip = index_path(p, i);
             match &item.value {
                 Value::Map(entries) => {
                     let converted = f.check_keys(entries, keys::PORT_KEYS, &ip);
@@ -511,7 +512,7 @@ impl Loader<'_> {
                     };
                     let mut has_target = false;
                     for (k, val) in converted {
-                        let kp = format!("{ip}.{}", k.name);
+                        let kp = key_path(&ip, &k.name);
                         match k.name.as_str() {
                             "target" => {
                                 if let Some(t) = f.int(val, &kp) {
@@ -583,7 +584,7 @@ impl Loader<'_> {
         let mut f = fields!(self);
         let mut mounts = Vec::new();
         for (i, item) in f.list(v, p).iter().enumerate() {
-            let ip = format!("{p}[{i}]");
+            let ip = index_path(p, i);
             match &item.value {
                 Value::Map(entries) => {
                     let converted = f.check_keys(entries, keys::VOLUME_MOUNT_KEYS, &ip);
@@ -594,7 +595,7 @@ impl Loader<'_> {
                     let mut subpath = None;
                     let mut size = None;
                     for (k, val) in converted {
-                        let kp = format!("{ip}.{}", k.name);
+                        let kp = key_path(&ip, &k.name);
                         match k.name.as_str() {
                             "type" => {
                                 if let Some(t) = f.string(val, &kp) {
@@ -624,7 +625,7 @@ impl Loader<'_> {
                                             format!("`{kp}` has no key `{}`", sub.name),
                                         ));
                                     } else {
-                                        let sp = format!("{kp}.{}", sub.name);
+                                        let sp = key_path(&kp, &sub.name);
                                         match sub.name.as_str() {
                                             "subpath" => subpath = f.string(sv, &sp),
                                             "size" => {
@@ -706,12 +707,12 @@ impl Loader<'_> {
         let mut f = fields!(self);
         let mut out = Vec::new();
         for (i, item) in f.list(v, p).iter().enumerate() {
-            let ip = format!("{p}[{i}]");
+            let ip = index_path(p, i);
             match &item.value {
                 Value::Map(entries) => {
                     let mut r = FileRef { source: String::new(), target: None, mode: None, pos: item.pos };
                     for (k, val) in entries {
-                        let kp = format!("{ip}.{}", k.name);
+                        let kp = key_path(&ip, &k.name);
                         match k.name.as_str() {
                             "source" => r.source = f.string(val, &kp).unwrap_or_default(),
                             "target" => r.target = f.string(val, &kp),
@@ -769,7 +770,7 @@ impl Loader<'_> {
         };
         let mut disabled = false;
         for (k, val) in converted {
-            let kp = format!("{p}.{}", k.name);
+            let kp = key_path(p, &k.name);
             match k.name.as_str() {
                 "test" => match &val.value {
                     Value::Str(s) => h.test = HealthTest::Shell(s.clone()),
@@ -819,7 +820,7 @@ impl Loader<'_> {
         let entries = f.map(v, p);
         let converted = f.check_keys(entries, keys::DEPLOY_KEYS, p);
         for (k, val) in converted {
-            let kp = format!("{p}.{}", k.name);
+            let kp = key_path(p, &k.name);
             match k.name.as_str() {
                 "replicas" => s.replicas = f.int(val, &kp).map(|r| Spanned::new(r, val.pos)),
                 "mode" => {
@@ -847,7 +848,7 @@ impl Loader<'_> {
                 "update_config" => {
                     let mut uc = UpdateConfig { pos: val.pos, ..UpdateConfig::default() };
                     for (uk, uv) in f.map(val, &kp) {
-                        let ukp = format!("{kp}.{}", uk.name);
+                        let ukp = key_path(&kp, &uk.name);
                         match uk.name.as_str() {
                             "parallelism" => uc.parallelism = f.int(uv, &ukp),
                             "order" => uc.order = f.string(uv, &ukp),
@@ -871,7 +872,7 @@ impl Loader<'_> {
                 }
                 "placement" => {
                     for (pk, pv) in f.map(val, &kp) {
-                        let pkp = format!("{kp}.{}", pk.name);
+                        let pkp = key_path(&kp, &pk.name);
                         match pk.name.as_str() {
                             "constraints" => {
                                 s.placement.constraints = f
@@ -879,16 +880,16 @@ impl Loader<'_> {
                                     .iter()
                                     .enumerate()
                                     .filter_map(|(i, c)| {
-                                        f.string(c, &format!("{pkp}[{i}]")).map(|t| Spanned::new(t, c.pos))
+                                        f.string(c, &index_path(&pkp, i)).map(|t| Spanned::new(t, c.pos))
                                     })
                                     .collect()
                             }
                             "preferences" => {
                                 for (i, pref) in f.list(pv, &pkp).iter().enumerate() {
-                                    let ip = format!("{pkp}[{i}]");
+                                    let ip = index_path(&pkp, i);
                                     match pref.get("spread") {
                                         Some(spread) => {
-                                            if let Some(t) = f.string(spread, &format!("{ip}.spread")) {
+                                            if let Some(t) = f.string(spread, &key_path(&ip, "spread")) {
                                                 s.placement.spread.push(Spanned::new(t, spread.pos));
                                             }
                                         }
@@ -916,14 +917,14 @@ impl Loader<'_> {
                     for (rk, rv) in f.check_keys(rp, keys::RESTART_POLICY_KEYS, &kp) {
                         if rk.name == "condition" {
                             s.restart_condition =
-                                f.string(rv, &format!("{kp}.condition")).map(|c| Spanned::new(c, rv.pos));
+                                f.string(rv, &key_path(&kp, "condition")).map(|c| Spanned::new(c, rv.pos));
                         }
                     }
                 }
                 "resources" => {
                     let res = f.map(val, &kp);
                     for (rk, rv) in res {
-                        let rkp = format!("{kp}.{}", rk.name);
+                        let rkp = key_path(&kp, &rk.name);
                         match rk.name.as_str() {
                             "limits" | "reservations" => {
                                 let inner = f.map(rv, &rkp);
@@ -931,7 +932,7 @@ impl Loader<'_> {
                                     f.check_keys(inner, keys::RESOURCE_KEYS, &rkp).into_iter().cloned().collect();
                                 let mut res = Resources::default();
                                 for (ik, iv) in &items {
-                                    let ikp = format!("{rkp}.{}", ik.name);
+                                    let ikp = key_path(&rkp, &ik.name);
                                     match ik.name.as_str() {
                                         "cpus" => {
                                             let mut f2 = fields!(self);
@@ -979,7 +980,7 @@ impl Loader<'_> {
             Value::Map(entries) => {
                 for (k, val) in entries {
                     names.push(k.name.clone());
-                    for (sub, _) in f.map(val, &format!("{p}.{}", k.name)) {
+                    for (sub, _) in f.map(val, &key_path(p, &k.name)) {
                         if sub.name.starts_with("x-") {
                             continue;
                         }
@@ -994,7 +995,7 @@ impl Loader<'_> {
             }
             _ => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
-                    if let Some(n) = f.string(item, &format!("{p}[{i}]")) {
+                    if let Some(n) = f.string(item, &index_path(p, i)) {
                         names.push(n);
                     }
                 }
