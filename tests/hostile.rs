@@ -263,6 +263,42 @@ fn output_directory_symlink_is_not_written_through() {
     assert_eq!(names, vec!["web-deployment.yaml".to_string()], "{out:?}");
 }
 
+/// `-o FILE` where FILE is a device or a pipe (`-o /dev/null` is a common way to run only the
+/// checks): the stream is written into it. The writer's usual temporary file and rename would
+/// replace the device with a regular file (which, for `/dev/null` as root, breaks the whole
+/// machine), and reading it first to compute changes could block or never end. Tested with a
+/// FIFO, which any user can make and which shows both mistakes.
+#[cfg(unix)]
+#[test]
+fn output_file_that_is_a_pipe_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let s = Scratch::new("out_fifo");
+    s.write("compose.yaml", WEB);
+    let fifo = s.path("out.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|st| st.success()) {
+        assert!(!support::is_ci(), "mkfifo is needed for this test");
+        eprintln!("SKIPPED: mkfifo is not available");
+        return;
+    }
+    // The reader opens the pipe and keeps everything written until the writer closes it.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml", "-o", "out.yaml"]);
+    if !reader.is_finished() {
+        // kompile never opened the pipe: open it once for writing so the reader returns.
+        drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+    }
+    let received = reader.join().unwrap();
+    assert_not_killed("-o a pipe", &out);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(received.contains("kind: Deployment") && received.contains("kind: Service"), "{received}");
+    let meta = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo(), "the pipe was replaced by a {:?}", meta.file_type());
+}
+
 /// `--check -o DIR` is the usual CI drift check. A pull request can commit
 /// `DIR/web-deployment.yaml` as a link to a file on the runner; the diff must not show that
 /// file's contents.

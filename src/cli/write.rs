@@ -67,6 +67,10 @@ fn read_text(path: &Path) -> Result<Option<String>> {
     if is_symlink(path) {
         anyhow::bail!("`{}` is a symbolic link; kompile does not read or write through links", path.display());
     }
+    if is_device_or_pipe(path) {
+        // Nothing to compare with, and reading could block (a pipe) or never end (`/dev/zero`).
+        return Ok(None);
+    }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -187,12 +191,23 @@ fn refuse_symlink(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Write one file atomically.
+/// A device or a pipe (`/dev/null`, a FIFO): neither a regular file nor a directory.
+fn is_device_or_pipe(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir() && !m.file_type().is_symlink())
+}
+
+/// Write one file atomically. A device or a pipe (`-o /dev/null`) is written in place:
+/// renaming over it would replace the device with a regular file.
 pub fn file(path: &Path, contents: &[u8], secret: bool) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
     refuse_symlink(path)?;
+    if is_device_or_pipe(path) {
+        let mut out =
+            OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+        return out.write_all(contents).with_context(|| format!("cannot write `{}`", path.display()));
+    }
     let temp = write_temp(path, contents, secret)?;
     fs::rename(&temp, path).map_err(|e| {
         let _ = fs::remove_file(&temp);
