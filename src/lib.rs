@@ -104,13 +104,12 @@ pub fn convert_with_leftovers(
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let env = compose::project_environment(env, project_dir, &options.load.env_files, fs, &mut sources, &mut diags);
-    let (resolved, load_diags) = compose::resolve(files, &env, project_dir, fs, &options.load, &mut sources);
+    // `load` frees the parsed tree once the model is read: its memory then holds the objects.
+    let (project, load_diags) = compose::load(files, &env, project_dir, fs, &options.load, &mut sources);
     diags.0.extend(load_diags.0);
     let mut objects = Vec::new();
     let mut leftovers = Leftovers { _project: None };
-    if let (Some(compose::Resolved { project, tree }), false) = (resolved, diags.has_errors()) {
-        // The tree is not needed past the model: freed now, its memory holds the objects.
-        drop(tree);
+    if let (Some(project), false) = (project, diags.has_errors()) {
         let (mapped, map_diags) = k8s::map(&project, &options.map);
         diags.0.extend(map_diags.0);
         if !diags.has_errors() {

@@ -275,8 +275,6 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         for source in sources {
             *mapper.volume_users.entry(source).or_default() += 1;
         }
-    }
-    for service in &project.services {
         for target in service.depends_on.iter().chain(&service.links) {
             let referrers = mapper.referrers.entry(target.value.as_str()).or_default();
             if referrers.last() != Some(&service.name.as_str()) {
@@ -293,7 +291,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         mapper.diags.push(d);
     }
     let mut names = service_names(project, &mut mapper.diags);
-    let groups = groups(project, options, &mut names, &mut mapper.diags);
+    let groups = groups(project, options, &mapper.by_name, &mut names, &mut mapper.diags);
     mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
     let grouped: std::collections::HashSet<&str> =
         groups.values().flatten().map(|member| member.name.as_str()).collect();
@@ -368,12 +366,11 @@ fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String,
 fn groups<'p>(
     project: &'p Project,
     options: &MapOptions,
+    by_name: &std::collections::HashMap<&str, &'p Service>,
     names: &mut BTreeMap<String, ServiceNames>,
     diags: &mut Diagnostics,
 ) -> BTreeMap<String, Vec<&'p Service>> {
     let mut groups: BTreeMap<String, Vec<&Service>> = BTreeMap::new();
-    let by_name: std::collections::HashMap<&str, &Service> =
-        project.services.iter().map(|s| (s.name.as_str(), s)).collect();
     // `network_mode: service:x`: the service runs as another container of x's pod, sharing
     // its network namespace, as in Compose.
     for service in &project.services {
