@@ -1,8 +1,10 @@
 //! Arbitrary text through `kompile::yaml::parse`; every document that parses is converted
-//! to JSON and written back out with `kompile::yaml::to_yaml`. Must not panic.
+//! to JSON, then to kompile's own value type, and written back out with
+//! `kompile::yaml::to_yaml`. Must not panic.
 #![no_main]
 
 use kompile::compose::config::to_json;
+use kompile::value::Value;
 use kompile::yaml::{parse, to_yaml, Limits};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     };
     for doc in &docs {
         let json = to_json(doc);
-        let _ = to_yaml(&json, 2);
+        let value = Value::from_serialize(&json).expect("JSON values have string keys");
+        let _ = to_yaml(&value, 2);
     }
 });
