@@ -236,6 +236,23 @@ fn compose_file_linked_to_an_endless_device_is_refused_within_the_input_limit() 
 }
 
 // ---------------------------------------------------------------------------------------------
+/// Port ranges expand to one port each: `1-65535` for TCP and for UDP is 131,070 container
+/// ports and as many Service ports. Each is checked against the others through an index; a
+/// linear search per port took 15 s for this file in a release build.
+#[test]
+fn full_port_ranges_convert_in_linear_time() {
+    let s = Scratch::new("port_ranges");
+    s.write(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    ports:\n      - \"1-65535:1-65535\"\n      - \"1-65535:1-65535/udp\"\n",
+    );
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
+    assert_not_killed("full port ranges", &out);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.matches("containerPort:").count(), 131_070);
+    assert_eq!(out.stdout.matches("targetPort:").count(), 131_070);
+}
+
 // (c) Output directory: symbolic links named like generated files
 
 #[cfg(unix)]

@@ -59,12 +59,12 @@ pub(crate) fn service(
         }
     };
     let mut ports: Vec<ServicePort> = Vec::new();
+    // Positions in `ports` by number and protocol: a range can add tens of thousands.
+    let mut index: std::collections::HashMap<(i32, String), usize> = std::collections::HashMap::new();
     let mut clashes: Vec<(i32, String, i32, i32)> = Vec::new();
     let mut push = |port: i32, target: i32, protocol: &str, name: Option<String>, app_protocol: Option<String>| {
         let protocol = protocol.to_ascii_uppercase();
-        if let Some(existing) =
-            ports.iter().find(|p| p.port == port && p.protocol.as_deref() == Some(protocol.as_str()))
-        {
+        if let Some(existing) = index.get(&(port, protocol.clone())).map(|&i| &ports[i]) {
             let existing_target = match existing.target_port {
                 Some(IntOrString::Int(t)) => t,
                 _ => port,
@@ -74,6 +74,7 @@ pub(crate) fn service(
             }
             return;
         }
+        index.insert((port, protocol.clone()), ports.len());
         ports.push(ServicePort {
             name,
             port,
@@ -142,10 +143,14 @@ pub(crate) fn service(
         *m.entry(p.port).or_default() += 1;
         m
     });
-    let given: Vec<String> = ports.iter().filter_map(|p| p.name.clone()).collect();
+    let given: BTreeMap<String, usize> =
+        ports.iter().filter_map(|p| p.name.clone()).fold(BTreeMap::new(), |mut m, n| {
+            *m.entry(n).or_default() += 1;
+            m
+        });
     for p in &mut ports {
         let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
-        if p.name.as_ref().is_some_and(|n| given.iter().filter(|g| *g == n).count() == 1) {
+        if p.name.as_ref().is_some_and(|n| given.get(n) == Some(&1)) {
             continue;
         }
         p.name = Some(if counts[&p.port] > 1 { format!("{}-{proto}", p.port) } else { p.port.to_string() });

@@ -594,12 +594,12 @@ impl Mapper<'_> {
             .iter()
             .map(|p| (p.target, p.protocol.as_str()))
             .chain(service.expose.iter().map(|e| (e.port, e.protocol.as_str())));
+        // Numbers and protocols listed so far: a range can add tens of thousands.
+        let mut listed: std::collections::HashSet<(i32, String)> =
+            ports.iter().map(|p| (p.container_port, p.protocol.clone().unwrap_or_default())).collect();
         for (port, protocol) in all.filter(|(port, _)| *port != 0) {
             let protocol = protocol.to_ascii_uppercase();
-            if !ports
-                .iter()
-                .any(|p| p.container_port == i32::from(port) && p.protocol.as_deref() == Some(protocol.as_str()))
-            {
+            if listed.insert((i32::from(port), protocol.clone())) {
                 ports.push(ContainerPort {
                     container_port: i32::from(port),
                     protocol: Some(protocol),
