@@ -51,17 +51,7 @@ fn emit_map(out: &mut String, map: &Map, col: usize, first_inline: bool, indent:
             pad(out, col);
         }
         first = false;
-        match key {
-            // The field names of Kubernetes structs: plain identifiers.
-            Key::Borrowed(name)
-                if name.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && name.bytes().all(|c| c.is_ascii_alphanumeric())
-                    && !is_yaml11_word(name) =>
-            {
-                out.push_str(name)
-            }
-            _ => emit_string(out, key, col, true),
-        }
+        emit_string(out, key, col, true);
         match value {
             Value::Object(inner) if !inner.is_empty() => {
                 out.push_str(":\n");
