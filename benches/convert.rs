@@ -123,7 +123,7 @@ fn to_value(node: &Node) -> kompile::value::Value {
         Value::Bool(b) => Out::Bool(*b),
         Value::Int(i) => Out::Int(*i),
         Value::Float(f) => Out::Float(*f),
-        Value::Str(s) => Out::String(s.clone()),
+        Value::Str(s) => Out::from(s.as_str()),
         Value::Seq(items) => Out::Array(items.iter().map(to_value).collect()),
         Value::Map(entries) => {
             Out::Object(Map::from_entries(entries.iter().map(|(k, v)| (k.name.clone().into(), to_value(v))).collect()))

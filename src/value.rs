@@ -18,6 +18,10 @@ use std::fmt;
 /// A map key: borrowed for struct field names, owned for data.
 pub type Key = Cow<'static, str>;
 
+/// A string value: inline up to 24 bytes, so that most strings of an object cost no
+/// allocation of their own.
+pub type Str = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
     #[default]
@@ -25,7 +29,8 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
+    /// Short strings (up to 24 bytes: names, labels, ports, quantities) are held inline.
+    String(Str),
     Array(Vec<Value>),
     Object(Map),
 }
@@ -239,13 +244,13 @@ impl std::ops::Index<&str> for Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
-        Value::String(s.to_string())
+        Value::String(Str::new(s))
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Value {
-        Value::String(s)
+        Value::String(Str::from(s))
     }
 }
 
@@ -378,10 +383,10 @@ impl ser::Serializer for ValueSerializer {
         Ok(if v.is_finite() { Value::Float(v) } else { Value::Null })
     }
     fn serialize_char(self, v: char) -> Result<Value, Error> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(Str::from(v.encode_utf8(&mut [0; 4]) as &str)))
     }
     fn serialize_str(self, v: &str) -> Result<Value, Error> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(Str::new(v)))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value, Error> {
         Ok(Value::Array(v.iter().map(|b| Value::Int((*b).into())).collect()))
@@ -399,7 +404,7 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::Null)
     }
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, Error> {
-        Ok(Value::String(variant.to_string()))
+        Ok(Value::String(Str::new(variant)))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<Value, Error> {
         value.serialize(self)

@@ -1,5 +1,5 @@
 //! Large projects use a second thread (`kompile::par`): the schema is checked while the model
-//! is read, objects are validated and the YAML stream rendered in two halves. This proves the
+//! is read, objects are validated and the YAML stream rendered (or written) in two halves. This proves the
 //! result does not depend on it: the same large projects, converted with and without
 //! parallelism, give byte-identical manifests and identical diagnostics.
 //!
@@ -66,8 +66,12 @@ fn convert(dir: &Scratch, text: &str, sequential: bool) -> (String, String) {
     kompile::par::set_sequential(sequential);
     let files = [ComposeFile { name: dir.path("compose.yaml").display().to_string(), contents: text.into() }];
     let conversion = kompile::convert(&files, &IndexMap::new(), &dir.path(""), &RealFs, &kompile::Options::default());
-    kompile::par::set_sequential(false);
     let stream = kompile::output::yaml_stream(&conversion.objects, 2);
+    // What the binary writes to stdout: rendered and written as it goes.
+    let mut written = Vec::new();
+    kompile::output::write_yaml_stream(&conversion.objects, 2, &mut written).expect("writes into memory");
+    kompile::par::set_sequential(false);
+    assert!(written == stream.as_bytes(), "the written stream differs from the rendered one");
     (stream, format!("{:#?}", conversion.diagnostics))
 }
 

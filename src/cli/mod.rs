@@ -601,7 +601,12 @@ fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
         }
         (Target::Stdout, _) | (_, None) => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(stream().as_bytes()).context("cannot write to stdout")?;
+            if args.json {
+                stdout.write_all(stream().as_bytes()).context("cannot write to stdout")?;
+            } else {
+                output::write_yaml_stream(&conversion.objects, indent, &mut stdout)
+                    .context("cannot write to stdout")?;
+            }
             stdout.flush().context("cannot write to stdout")?;
             Ok(0)
         }

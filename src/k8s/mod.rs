@@ -321,7 +321,7 @@ fn namespace(mapper: &mut Mapper, ns: &str) {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     for object in &mut mapper.objects {
         if let Some(meta) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("namespace", Value::String(ns.to_string()));
+            meta.insert("namespace", Value::from(ns));
         }
     }
     let object = Namespace {
