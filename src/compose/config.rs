@@ -73,10 +73,17 @@ pub fn looks_secret(name: &str) -> bool {
         b"ACCESS_KEY",
         b"CREDENTIAL",
     ];
+    // This runs for every environment variable of every service: one pass over the name,
+    // comparing words only where one could start.
     let b = name.as_bytes();
-    let contains = |w: &[u8]| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    let ends = |w: &[u8]| b.len() >= w.len() && b[b.len() - w.len()..].eq_ignore_ascii_case(w);
-    WORDS.iter().any(|w| contains(w)) || ends(b"_KEY") || ends(b"_PASS") || ends(b"_PWD")
+    let at = |i: usize, w: &[u8]| b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w);
+    let ends = |w: &[u8]| b.len() >= w.len() && at(b.len() - w.len(), w);
+    (0..b.len()).any(|i| {
+        let first = b[i].to_ascii_uppercase();
+        matches!(first, b'P' | b'S' | b'T' | b'A' | b'C') && WORDS.iter().any(|w| w[0] == first && at(i, w))
+    }) || ends(b"_KEY")
+        || ends(b"_PASS")
+        || ends(b"_PWD")
 }
 
 pub const MASK: &str = "********";

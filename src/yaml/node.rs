@@ -10,6 +10,7 @@
 use crate::diag::{Code, Diagnostic, Pos};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 
 /// Limits that keep a hostile file from exhausting time or memory.
 #[derive(Clone, Copy, Debug)]
@@ -143,8 +144,9 @@ enum FrameKind {
     /// Entries so far, the key waiting for its value, and merge sources seen (`<<`).
     Map {
         entries: Vec<(Key, Node)>,
-        /// Key → index in `entries`, for duplicate detection in linear time.
-        seen: HashMap<String, usize>,
+        /// Positions in `entries` by a hash of their key, for duplicate detection in linear
+        /// time; made once the map has [`SCAN`] entries (smaller maps are scanned).
+        seen: Option<HashMap<u64, Vec<usize>>>,
         pending: Option<Key>,
         merges: Vec<(usize, Node)>,
     },
@@ -157,6 +159,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let hasher = std::hash::RandomState::new();
     let mut nodes = 0usize;
     let pos_of = |m: saphyr_parser::Marker| Pos::new(file, m.line() as u32, m.col() as u32 + 1);
 
@@ -202,7 +205,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
                 let kind = if is_seq {
                     FrameKind::Seq(Vec::new())
                 } else {
-                    FrameKind::Map { entries: Vec::new(), seen: HashMap::new(), pending: None, merges: Vec::new() }
+                    FrameKind::Map { entries: Vec::new(), seen: None, pending: None, merges: Vec::new() }
                 };
                 stack.push(Frame { kind, pos, anchor, tag });
                 None
@@ -234,7 +237,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
                 None => *pending = Some(map_key(node)?),
                 Some(key) if key.name == "<<" && key_is_merge(&key) => merges.push((entries.len(), node)),
                 Some(key) => {
-                    if let Some((first, _)) = seen.get(&key.name).map(|&i| &entries[i]) {
+                    if let Some((first, _)) = find_key(entries, seen, &hasher, &key.name).map(|i| &entries[i]) {
                         return Err(Diagnostic::at(
                             Code::DuplicateKey,
                             key.pos,
@@ -242,13 +245,39 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
                         )
                         .with_help("remove one of the two entries"));
                     }
-                    seen.insert(key.name.clone(), entries.len());
+                    if let Some(seen) = seen {
+                        seen.entry(hasher.hash_one(&key.name)).or_default().push(entries.len());
+                    }
                     entries.push((key, node));
                 }
             },
         }
     }
     Ok(docs)
+}
+
+/// The number of entries up to which a mapping is scanned for a duplicate key, with no index:
+/// most mappings are smaller, and a scan of a few keys costs less than hashing one.
+const SCAN: usize = 16;
+
+/// The position of `name` among `entries`, indexing them first once there are [`SCAN`].
+fn find_key(
+    entries: &[(Key, Node)],
+    seen: &mut Option<HashMap<u64, Vec<usize>>>,
+    hasher: &impl std::hash::BuildHasher,
+    name: &str,
+) -> Option<usize> {
+    if seen.is_none() && entries.len() < SCAN {
+        return entries.iter().position(|(k, _)| k.name == name);
+    }
+    let seen = seen.get_or_insert_with(|| {
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::with_capacity(2 * SCAN);
+        for (i, (k, _)) in entries.iter().enumerate() {
+            index.entry(hasher.hash_one(&k.name)).or_default().push(i);
+        }
+        index
+    });
+    seen.get(&hasher.hash_one(name))?.iter().copied().find(|&i| entries[i].0.name == name)
 }
 
 fn node_budget(pos: Pos, limits: Limits) -> Diagnostic {
@@ -517,6 +546,20 @@ mod tests {
         assert_eq!(err.code, Code::DuplicateKey);
         assert_eq!(err.pos, Some(Pos::new(0, 3, 1)));
         assert!(err.message.contains("line 1"));
+        // Large mappings are indexed: a repeat is found before and after the index is made,
+        // of a key from before it and from after it.
+        for (first, repeat) in [(3, 10), (3, 40), (30, 40), (SCAN - 1, SCAN), (SCAN, SCAN + 1)] {
+            let mut text = String::new();
+            for i in 0..50 {
+                let key = if i == repeat { first } else { i };
+                text.push_str(&format!("k{key}: {i}\n"));
+            }
+            let err = parse(&text, 0, Limits::default()).unwrap_err();
+            assert_eq!(err.pos, Some(Pos::new(0, repeat as u32 + 1, 1)), "key {first} repeated at {repeat}");
+            assert!(err.message.contains(&format!("line {}", first + 1)), "{}", err.message);
+        }
+        let keys: String = (0..50).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(parse(&keys, 0, Limits::default()).is_ok());
     }
 
     #[test]
