@@ -91,10 +91,17 @@ impl Fields<'_> {
                     help,
                 }),
                 None => {
-                    let mut d =
-                        Diagnostic::at(Code::UnknownKey, key.pos, format!("`{path}` has no key `{}`", key.name));
+                    let place = if path.is_empty() { "the top level".to_string() } else { format!("`{path}`") };
+                    let mut d = Diagnostic::at(Code::UnknownKey, key.pos, format!("{place} has no key `{}`", key.name));
+                    let service_like = |node: &Node| node.get("image").or_else(|| node.get("build")).is_some();
                     if let Some(close) = closest(&key.name, table) {
                         d = d.with_help(format!("did you mean `{close}`?"));
+                    } else if path.is_empty() && service_like(&entry.1) {
+                        d = d.with_help(format!(
+                            "this looks like a service in the version 1 file format, which Docker Compose no \
+                             longer reads: move `{}` under a top-level `services:` key",
+                            key.name
+                        ));
                     } else {
                         d = d.with_help("custom keys must start with `x-`");
                     }
