@@ -229,8 +229,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str, os: &[(&str, &str)]) -> Result<Vec<(String, String)>, DotenvError> {
-        let os: std::collections::HashMap<String, String> =
-            os.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let os: foldhash::HashMap<String, String> = os.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut vars = IndexMap::new();
         parse_into(text, &mut vars, &|n| os.get(n).cloned())?;
         Ok(vars.into_iter().collect())

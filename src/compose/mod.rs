@@ -282,7 +282,7 @@ pub fn resolve(
         crate::par::join(large, || schema::validate(&root), || loader.read_project(&root, &lookup));
     // The schema adds what the reader does not check itself; a position the reader already
     // reported is not reported twice.
-    let reported: std::collections::HashSet<Pos> = loader.diags.0.iter().filter_map(|d| d.pos).collect();
+    let reported: foldhash::HashSet<Pos> = loader.diags.0.iter().filter_map(|d| d.pos).collect();
     for d in schema_diags {
         if d.pos.is_some_and(|p| !reported.contains(&p)) {
             loader.diags.push(d);
@@ -501,7 +501,7 @@ impl Loader<'_> {
     /// `depends_on` must not form a cycle (Compose refuses to start such a project). One
     /// depth-first search over all services: linear in services plus dependencies.
     fn check_cycles(&mut self, project: &Project) {
-        let index: std::collections::HashMap<&str, usize> =
+        let index: foldhash::HashMap<&str, usize> =
             project.services.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         // 0 = not visited, 1 = on the current path, 2 = done.
         let mut state = vec![0u8; project.services.len()];
@@ -550,8 +550,8 @@ impl Loader<'_> {
         disabled: &[String],
         entries: &[(yaml::Key, Node)],
     ) {
-        let names: std::collections::HashSet<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
-        let nodes: std::collections::HashMap<&str, &Node> = entries.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
+        let names: foldhash::HashSet<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
+        let nodes: foldhash::HashMap<&str, &Node> = entries.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
         for service in &project.services {
             for mount in &service.volumes {
                 if let (MountType::Volume, Some(source)) = (mount.kind, &mount.source) {

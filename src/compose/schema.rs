@@ -236,18 +236,14 @@ fn rules() -> &'static [Rule] {
     static COMPILED: OnceLock<Vec<Rule>> = OnceLock::new();
     COMPILED.get_or_init(|| {
         let mut rules = Vec::new();
-        compile(spec(), &mut rules, &mut std::collections::HashMap::new());
+        compile(spec(), &mut rules, &mut foldhash::HashMap::default());
         rules
     })
 }
 
 /// Compile `schema` (after its `$ref`s) into `rules`, returning its index. `seen` maps a
 /// schema's address to its rule, so shared and recursive definitions are compiled once.
-fn compile(
-    schema: &'static Schema,
-    rules: &mut Vec<Rule>,
-    seen: &mut std::collections::HashMap<usize, usize>,
-) -> usize {
+fn compile(schema: &'static Schema, rules: &mut Vec<Rule>, seen: &mut foldhash::HashMap<usize, usize>) -> usize {
     let schema = resolve(schema);
     let address = schema as *const Schema as usize;
     if let Some(&index) = seen.get(&address) {
@@ -419,7 +415,7 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
             }
             if rule.unique_items {
                 // By canonical form, so that a long list is checked in linear time.
-                let mut seen = std::collections::HashSet::with_capacity(items.len());
+                let mut seen = foldhash::HashSet::with_capacity_and_hasher(items.len(), Default::default());
                 for (i, item) in items.iter().enumerate() {
                     let mut form = String::new();
                     if canonical(item, &mut form) && !seen.insert(form) {

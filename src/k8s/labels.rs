@@ -94,5 +94,10 @@ fn shorten(key: &str) -> String {
 
 /// The value of a `kompose.*` label, if set.
 pub(crate) fn get<'s>(service: &'s Service, key: &str) -> Option<&'s crate::compose::Spanned<String>> {
+    // Read for every `kompose.*` label of every service: a few labels are compared by length
+    // first, cheaper than hashing the key.
+    if service.labels.len() <= 8 {
+        return service.labels.iter().find(|(k, _)| k.len() == key.len() && k.as_str() == key).map(|(_, v)| v);
+    }
     service.labels.get(key)
 }

@@ -178,18 +178,18 @@ pub(crate) struct Mapper<'a> {
     pub workloads: BTreeMap<String, String>,
     /// Positions in `objects` by a hash of kind and name, so adding stays linear in large
     /// projects without copying names into keys.
-    pub index: std::collections::HashMap<u64, Vec<usize>>,
+    pub index: foldhash::HashMap<u64, Vec<usize>>,
     /// The hasher of `index`.
-    pub hasher: std::hash::RandomState,
+    pub hasher: foldhash::fast::RandomState,
     /// Services by name.
-    pub by_name: std::collections::HashMap<&'a str, &'a Service>,
+    pub by_name: foldhash::HashMap<&'a str, &'a Service>,
     /// For each service name, the services naming it in `depends_on` or `links`, in order.
-    pub referrers: std::collections::HashMap<&'a str, Vec<&'a str>>,
+    pub referrers: foldhash::HashMap<&'a str, Vec<&'a str>>,
     /// For each named volume, how many services mount it.
-    pub volume_users: std::collections::HashMap<&'a str, usize>,
+    pub volume_users: foldhash::HashMap<&'a str, usize>,
     /// Named volumes by the name of their claim (several when names collide), made on first
     /// use: only StatefulSets need it.
-    claim_volumes: std::sync::OnceLock<std::collections::HashMap<String, Vec<&'a str>>>,
+    claim_volumes: std::sync::OnceLock<foldhash::HashMap<String, Vec<&'a str>>>,
 }
 
 impl<'a> Mapper<'a> {
@@ -225,9 +225,9 @@ impl<'a> Mapper<'a> {
     }
 
     /// [`Mapper::claim_volumes`]'s table.
-    pub fn claim_volumes(&self) -> &std::collections::HashMap<String, Vec<&'a str>> {
+    pub fn claim_volumes(&self) -> &foldhash::HashMap<String, Vec<&'a str>> {
         self.claim_volumes.get_or_init(|| {
-            let mut table: std::collections::HashMap<String, Vec<&str>> = Default::default();
+            let mut table: foldhash::HashMap<String, Vec<&str>> = Default::default();
             for name in self.project.volumes.keys() {
                 table.entry(names::volume_label(name, "volume")).or_default().push(name);
             }
@@ -293,8 +293,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     let mut names = service_names(project, &mut mapper.diags);
     let groups = groups(project, options, &mapper.by_name, &mut names, &mut mapper.diags);
     mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
-    let grouped: std::collections::HashSet<&str> =
-        groups.values().flatten().map(|member| member.name.as_str()).collect();
+    let grouped: foldhash::HashSet<&str> = groups.values().flatten().map(|member| member.name.as_str()).collect();
     for service in project.services.iter().filter(|s| !grouped.contains(s.name.as_str())) {
         mapper.map_service(service, &names[&service.name], &names);
     }
@@ -366,7 +365,7 @@ fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String,
 fn groups<'p>(
     project: &'p Project,
     options: &MapOptions,
-    by_name: &std::collections::HashMap<&str, &'p Service>,
+    by_name: &foldhash::HashMap<&str, &'p Service>,
     names: &mut BTreeMap<String, ServiceNames>,
     diags: &mut Diagnostics,
 ) -> BTreeMap<String, Vec<&'p Service>> {

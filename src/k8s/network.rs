@@ -60,7 +60,7 @@ pub(crate) fn service(
     };
     let mut ports: Vec<ServicePort> = Vec::new();
     // Positions in `ports` by number and protocol: a range can add tens of thousands.
-    let mut index: std::collections::HashMap<(i32, String), usize> = std::collections::HashMap::new();
+    let mut index: foldhash::HashMap<(i32, String), usize> = foldhash::HashMap::default();
     let mut clashes: Vec<(i32, String, i32, i32)> = Vec::new();
     let mut push = |port: i32, target: i32, protocol: &str, name: Option<String>, app_protocol: Option<String>| {
         let protocol = protocol.to_ascii_uppercase();

@@ -532,7 +532,7 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     let project = mapper.project;
     // Named volumes: one claim each, shared by every service that mounts it.
     // The services mounting each named volume, in one pass.
-    let mut users_of: std::collections::HashMap<&str, Vec<(&Service, bool)>> = Default::default();
+    let mut users_of: foldhash::HashMap<&str, Vec<(&Service, bool)>> = Default::default();
     for s in &project.services {
         for m in s.volumes.iter().filter(|m| m.kind == MountType::Volume) {
             if let Some(source) = m.source.as_deref() {

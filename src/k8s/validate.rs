@@ -7,7 +7,7 @@ use super::names::*;
 use super::{Mapped, Object};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::value::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 struct Check<'a> {
     object: &'a Object,

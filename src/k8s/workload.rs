@@ -595,7 +595,7 @@ impl Mapper<'_> {
             .map(|p| (p.target, p.protocol.as_str()))
             .chain(service.expose.iter().map(|e| (e.port, e.protocol.as_str())));
         // Numbers and protocols listed so far: a range can add tens of thousands.
-        let mut listed: std::collections::HashSet<(i32, String)> =
+        let mut listed: foldhash::HashSet<(i32, String)> =
             ports.iter().map(|p| (p.container_port, p.protocol.clone().unwrap_or_default())).collect();
         for (port, protocol) in all.filter(|(port, _)| *port != 0) {
             let protocol = protocol.to_ascii_uppercase();

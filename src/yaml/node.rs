@@ -8,8 +8,8 @@
 //! keep hostile input bounded. Everything past this module sees only the tree.
 
 use crate::diag::{Code, Diagnostic, Pos};
+use foldhash::{HashMap, HashMapExt};
 use saphyr_parser::{Event, Parser, ScalarStyle};
-use std::collections::HashMap;
 use std::hash::BuildHasher as _;
 
 /// Limits that keep a hostile file from exhausting time or memory.
@@ -159,7 +159,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let hasher = std::hash::RandomState::new();
+    let hasher = foldhash::fast::RandomState::default();
     let mut nodes = 0usize;
     let pos_of = |m: saphyr_parser::Marker| Pos::new(file, m.line() as u32, m.col() as u32 + 1);
 
@@ -368,7 +368,7 @@ fn apply_merges(entries: Vec<(Key, Node)>, merges: Vec<(usize, Node)>) -> Result
         }
         sources.push((at, merged));
     }
-    let mut seen: std::collections::HashSet<String> = entries.iter().map(|(k, _)| k.name.clone()).collect();
+    let mut seen: foldhash::HashSet<String> = entries.iter().map(|(k, _)| k.name.clone()).collect();
     // Insert from the last merge position backwards so earlier indexes stay valid.
     let mut inserts: Vec<(usize, Vec<(Key, Node)>)> = Vec::new();
     for (at, merged) in sources {
