@@ -101,7 +101,7 @@ fn as_list(node: Node) -> Node {
     match node.value {
         Value::Str(_) => {
             let pos = node.pos;
-            Node { value: Value::Seq(vec![Node { tag: None, ..node }]), pos, tag: None, raw: None }
+            Node { value: Value::Seq(vec![Node { tag: None, ..node }]), pos, tag: None, plain: false, raw: None }
         }
         _ => node,
     }
@@ -114,7 +114,7 @@ fn networks_map(node: Node) -> Node {
         .into_iter()
         .filter_map(|i| i.scalar_string().map(|n| (Key { name: n, pos: i.pos }, Node::new(Value::Null, i.pos))))
         .collect();
-    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, raw: None }
+    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, plain: false, raw: None }
 }
 
 /// Remove `!reset` values and drop the tags of a file that is merged into nothing.
@@ -159,7 +159,7 @@ fn keyed_map(node: Node) -> Node {
             Some((Key { name: k, pos: item.pos }, Node::new(v, item.pos)))
         })
         .collect();
-    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, raw: None }
+    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, plain: false, raw: None }
 }
 
 /// Merge `over` into `base`. `path` is the key path of `base`.
@@ -236,7 +236,7 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
             }
         }
         (_, value) => {
-            *base = strip_tags(Node { value, pos: over.pos, tag: over.tag, raw: over.raw });
+            *base = strip_tags(Node { value, pos: over.pos, tag: over.tag, plain: over.plain, raw: over.raw });
         }
     }
 }

@@ -50,14 +50,16 @@ pub struct Node {
     pub pos: Pos,
     /// A local tag such as `!reset` or `!override`.
     pub tag: Option<String>,
-    /// The text of a plain (unquoted) scalar as written; `None` for quoted scalars and
-    /// collections.
+    /// Written as a plain (unquoted) scalar.
+    pub plain: bool,
+    /// The text of a plain scalar as written, when it is not a string (`0x1F`, `yes`, `~`);
+    /// a plain string's text is its value.
     pub raw: Option<String>,
 }
 
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Node {
-        Node { value, pos, tag: None, raw: None }
+        Node { value, pos, tag: None, plain: false, raw: None }
     }
 
     pub fn as_map(&self) -> Option<&[(Key, Node)]> {
@@ -323,7 +325,7 @@ fn map_key(node: Node) -> Result<Key, Diagnostic> {
             ))
         }
     };
-    let name = if name == "<<" && node.raw.as_deref() != Some("<<") { "\u{0}<<".to_string() } else { name };
+    let name = if name == "<<" && !node.plain { "\u{0}<<".to_string() } else { name };
     Ok(Key { name, pos: node.pos })
 }
 
@@ -419,8 +421,8 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<String>, pos: Pos) -> Resu
         }
         None => None,
     };
-    let raw = if plain { Some(text.to_string()) } else { None };
-    Ok(Node { value, pos, tag: local_tag, raw })
+    let raw = if plain && !matches!(value, Value::Str(_)) { Some(text.to_string()) } else { None };
+    Ok(Node { value, pos, tag: local_tag, plain, raw })
 }
 
 /// Type a plain scalar the way go-yaml v4 does (YAML 1.2 core schema plus Go number rules).
@@ -586,6 +588,22 @@ mod tests {
     fn non_string_keys_are_errors() {
         let err = parse("123: a\n", 0, Limits::default()).unwrap_err();
         assert_eq!(err.code, Code::NonStringKey);
+        // The key as written, not as resolved.
+        let err = parse("0x1F: a\n", 0, Limits::default()).unwrap_err();
+        assert!(err.message.contains("`0x1F`"), "{}", err.message);
+    }
+
+    #[test]
+    fn only_a_plain_merge_key_merges() {
+        let docs = parse("a: &a {x: 1}\nb:\n  <<: *a\n  y: two\nc:\n  \"<<\": *a\n", 0, Limits::default()).unwrap();
+        let root = &docs[0];
+        let keys = |name: &str| -> Vec<String> {
+            root.get(name).and_then(Node::as_map).unwrap().iter().map(|(k, _)| k.name.clone()).collect()
+        };
+        assert_eq!(keys("b"), ["x", "y"]);
+        assert_eq!(keys("c"), ["<<"]);
+        assert!(root.get("b").and_then(|b| b.get("y")).is_some_and(|y| y.plain && y.raw.is_none()));
+        assert!(root.get("a").and_then(|a| a.get("x")).is_some_and(|x| x.plain && x.raw.as_deref() == Some("1")));
     }
 
     #[test]
