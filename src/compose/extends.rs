@@ -63,11 +63,7 @@ impl Loader<'_> {
                 let file = ext.get("file").and_then(Node::scalar_string);
                 for (k, _) in ext.as_map().unwrap_or_default() {
                     if !matches!(k.name.as_str(), "service" | "file") {
-                        self.diags.push(Diagnostic::at(
-                            Code::UnknownKey,
-                            k.pos,
-                            format!("`extends` has no key `{}`", k.name),
-                        ));
+                        self.diags.push(super::fields::unknown_key(k, "extends", &["file", "service"]));
                     }
                 }
                 let Some(service) = service else {

@@ -91,19 +91,15 @@ impl Fields<'_> {
                     help,
                 }),
                 None => {
-                    let place = if path.is_empty() { "the top level".to_string() } else { format!("`{path}`") };
-                    let mut d = Diagnostic::at(Code::UnknownKey, key.pos, format!("{place} has no key `{}`", key.name));
                     let service_like = |node: &Node| node.get("image").or_else(|| node.get("build")).is_some();
-                    if let Some(close) = closest(&key.name, table) {
-                        d = d.with_help(format!("did you mean `{close}`?"));
-                    } else if path.is_empty() && service_like(&entry.1) {
-                        d = d.with_help(format!(
+                    let known: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
+                    let mut d = unknown_key(key, path, &known);
+                    if path.is_empty() && service_like(&entry.1) && closest(&key.name, &known).is_none() {
+                        d.help = Some(format!(
                             "this looks like a service in the version 1 file format, which Docker Compose no \
                              longer reads: move `{}` under a top-level `services:` key",
                             key.name
                         ));
-                    } else {
-                        d = d.with_help("custom keys must start with `x-`");
                     }
                     self.diags.push(d);
                 }
@@ -253,9 +249,21 @@ impl Fields<'_> {
     }
 }
 
-/// The table key closest to `name` (edit distance at most 2), for "did you mean".
-fn closest<'t>(name: &str, table: &[(&'t str, Handling)]) -> Option<&'t str> {
-    table.iter().map(|(k, _)| (edit_distance(name, k), *k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
+/// A key that a mapping with the keys `known` does not have (an error), at `path` (empty for
+/// the top level): the help line suggests the closest known key, or says that custom keys
+/// start with `x-`.
+pub fn unknown_key(key: &Key, path: &str, known: &[&str]) -> Diagnostic {
+    let place = if path.is_empty() { "the top level".to_string() } else { format!("`{path}`") };
+    let d = Diagnostic::at(Code::UnknownKey, key.pos, format!("{place} has no key `{}`", key.name));
+    match closest(&key.name, known) {
+        Some(close) => d.with_help(format!("did you mean `{close}`?")),
+        None => d.with_help("custom keys must start with `x-`"),
+    }
+}
+
+/// The known key closest to `name` (edit distance at most 2), for "did you mean".
+fn closest<'t>(name: &str, known: &[&'t str]) -> Option<&'t str> {
+    known.iter().map(|k| (edit_distance(name, k), *k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -279,9 +287,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(closest("imagee", keys::SERVICE_KEYS), Some("image"));
-        assert_eq!(closest("enviroment", keys::SERVICE_KEYS), Some("environment"));
-        assert_eq!(closest("zzzzzz", keys::SERVICE_KEYS), None);
+        let known: Vec<&str> = keys::SERVICE_KEYS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(closest("imagee", &known), Some("image"));
+        assert_eq!(closest("enviroment", &known), Some("environment"));
+        assert_eq!(closest("zzzzzz", &known), None);
     }
 
     #[test]

@@ -646,9 +646,11 @@ impl Loader<'_> {
                         help: Some("set `kompose.volume.storage-class-name` on the service to choose one"),
                     }),
                     name if name.starts_with("x-") => {}
-                    other => {
-                        f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{path}` has no key `{other}`")))
-                    }
+                    _ => f.diags.push(fields::unknown_key(
+                        k,
+                        &path,
+                        &["driver", "driver_opts", "external", "labels", "name"],
+                    )),
                 }
             }
             project.volumes.insert(key.name.clone(), def);
@@ -707,8 +709,19 @@ impl Loader<'_> {
                         help: None,
                     }),
                     name if name.starts_with("x-") => {}
-                    other => {
-                        f.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{path}` has no key `{other}`")))
+                    _ => {
+                        let known: &[&str] = &[
+                            "driver",
+                            "driver_opts",
+                            "environment",
+                            "external",
+                            "file",
+                            "labels",
+                            "name",
+                            "template_driver",
+                            if kind == "configs" { "content" } else { "file" },
+                        ];
+                        f.diags.push(fields::unknown_key(k, &path, known))
                     }
                 }
             }

@@ -4,7 +4,7 @@
 //! converted, or rejected as unknown.
 
 use super::command::split_command;
-use super::fields::{index_path, key_path};
+use super::fields::{self, index_path, key_path};
 use super::keys;
 use super::model::*;
 use super::volumes::{self, MountType};
@@ -263,9 +263,11 @@ impl Loader<'_> {
                         help: None,
                     }),
                     name if name.starts_with("x-") => {}
-                    other => {
-                        self.diags.push(Diagnostic::at(Code::UnknownKey, k.pos, format!("`{ip}` has no key `{other}`")))
-                    }
+                    _ => self.diags.push(fields::unknown_key(
+                        k,
+                        &ip,
+                        &["command", "environment", "privileged", "user", "working_dir"],
+                    )),
                 }
             }
             match command {
@@ -360,11 +362,7 @@ impl Loader<'_> {
                                             }
                                         }
                                     }
-                                    other => f.diags.push(Diagnostic::at(
-                                        Code::UnknownKey,
-                                        k.pos,
-                                        format!("`{ip}` has no key `{other}`"),
-                                    )),
+                                    _ => f.diags.push(fields::unknown_key(k, &ip, &["format", "path", "required"])),
                                 }
                             }
                             if let Some(path) = path {
@@ -619,11 +617,7 @@ impl Loader<'_> {
                                         continue;
                                     }
                                     if !allowed.contains(&sub.name.as_str()) {
-                                        f.diags.push(Diagnostic::at(
-                                            Code::UnknownKey,
-                                            sub.pos,
-                                            format!("`{kp}` has no key `{}`", sub.name),
-                                        ));
+                                        f.diags.push(fields::unknown_key(sub, &kp, allowed));
                                     } else {
                                         let sp = key_path(&kp, &sub.name);
                                         match sub.name.as_str() {
@@ -733,11 +727,7 @@ impl Loader<'_> {
                                 help: None,
                             }),
                             name if name.starts_with("x-") => {}
-                            other => f.diags.push(Diagnostic::at(
-                                Code::UnknownKey,
-                                k.pos,
-                                format!("`{ip}` has no key `{other}`"),
-                            )),
+                            _ => f.diags.push(fields::unknown_key(k, &ip, &["gid", "mode", "source", "target", "uid"])),
                         }
                     }
                     if r.source.is_empty() {
@@ -861,10 +851,10 @@ impl Loader<'_> {
                                 })
                             }
                             name if name.starts_with("x-") => {}
-                            other => f.diags.push(Diagnostic::at(
-                                Code::UnknownKey,
-                                uk.pos,
-                                format!("`{kp}` has no key `{other}`"),
+                            _ => f.diags.push(fields::unknown_key(
+                                uk,
+                                &kp,
+                                &["delay", "failure_action", "max_failure_ratio", "monitor", "order", "parallelism"],
                             )),
                         }
                     }
@@ -904,10 +894,10 @@ impl Loader<'_> {
                                 help: None,
                             }),
                             name if name.starts_with("x-") => {}
-                            other => f.diags.push(Diagnostic::at(
-                                Code::UnknownKey,
-                                pk.pos,
-                                format!("`{kp}` has no key `{other}`"),
+                            _ => f.diags.push(fields::unknown_key(
+                                pk,
+                                &kp,
+                                &["constraints", "max_replicas_per_node", "preferences"],
                             )),
                         }
                     }
@@ -960,11 +950,7 @@ impl Loader<'_> {
                                 f = fields!(self);
                             }
                             name if name.starts_with("x-") => {}
-                            other => f.diags.push(Diagnostic::at(
-                                Code::UnknownKey,
-                                rk.pos,
-                                format!("`{kp}` has no key `{other}`"),
-                            )),
+                            _ => f.diags.push(fields::unknown_key(rk, &kp, &["limits", "reservations"])),
                         }
                     }
                 }
