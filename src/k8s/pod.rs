@@ -4,7 +4,7 @@
 //! (`deploy.placement`), and the `kompose.*` labels for image pulling, service accounts,
 //! init containers, host ports and ephemeral storage.
 
-use super::{labels, Mapper, ServiceNames};
+use super::{labels, names, Mapper, ServiceNames};
 use crate::compose::{Service, Spanned};
 use crate::diag::{Code, Diagnostic};
 use k8s_openapi::api::core::v1::{
@@ -289,12 +289,12 @@ impl Mapper<'_> {
         let mut expressions = Vec::new();
         for c in &service.placement.constraints {
             match constraint(&c.value) {
-                Some(req) => expressions.push(req),
-                None => self.warn(
+                Ok(req) => expressions.push(req),
+                Err(why) => self.warn(
                     Code::NotConverted,
                     c.pos,
-                    format!("placement constraint `{}` is not converted", c.value),
-                    Some("kompile converts `node.hostname`, `node.platform.os`, `node.platform.arch` and `node.labels.<key>` with `==` or `!=`".into()),
+                    format!("placement constraint `{}` is not converted: {why}", c.value),
+                    Some("kompile converts `node.hostname`, `node.platform.os`, `node.platform.arch` and `node.labels.<key>` with `==` or `!=` and a value that is a valid label value".into()),
                 ),
             }
         }
@@ -314,7 +314,18 @@ impl Mapper<'_> {
         }
         let mut spreads = Vec::new();
         for s in &service.placement.spread {
-            let key = s.value.strip_prefix("node.labels.").unwrap_or(&s.value).to_string();
+            let key = match s.value.strip_prefix("node.labels.") {
+                Some(key) if names::is_qualified_name(key) => key.to_string(),
+                _ => {
+                    self.warn(
+                        Code::NotConverted,
+                        s.pos,
+                        format!("placement preference `spread: {}` is not converted", s.value),
+                        Some("kompile converts `spread: node.labels.<key>`, with a valid label key, into a topology spread constraint".into()),
+                    );
+                    continue;
+                }
+            };
             spreads.push(TopologySpreadConstraint {
                 max_skew: 1,
                 topology_key: key,
@@ -353,25 +364,36 @@ impl Mapper<'_> {
     }
 }
 
-/// `node.labels.zone == east` → a node selector requirement (Docker's constraint syntax).
-fn constraint(text: &str) -> Option<NodeSelectorRequirement> {
+/// `node.labels.zone == east` → a node selector requirement (Docker's constraint syntax), or
+/// why not.
+fn constraint(text: &str) -> Result<NodeSelectorRequirement, &'static str> {
     let (key, op, value) = if let Some((k, v)) = text.split_once("==") {
         (k.trim(), "In", v.trim())
     } else if let Some((k, v)) = text.split_once("!=") {
         (k.trim(), "NotIn", v.trim())
     } else {
-        return None;
+        return Err("it is neither `==` nor `!=`");
     };
     let key = match key {
         "node.hostname" => "kubernetes.io/hostname".to_string(),
-        "node.platform.os" | "engine.labels.operatingsystem" => "kubernetes.io/os".to_string(),
+        "node.platform.os" => "kubernetes.io/os".to_string(),
         "node.platform.arch" => "kubernetes.io/arch".to_string(),
-        k => k.strip_prefix("node.labels.")?.to_string(),
+        // Kompose maps `engine.labels.operatingsystem` to `kubernetes.io/os`, but Docker's
+        // engine labels are free-form daemon labels (`ubuntu-14.04`), while the kubelet sets
+        // `kubernetes.io/os` to `linux` or `windows`: no node would ever match.
+        k if k.starts_with("engine.labels.") => return Err("Docker Engine labels have no Kubernetes node counterpart"),
+        k => match k.strip_prefix("node.labels.") {
+            Some(label) if names::is_qualified_name(label) => label.to_string(),
+            Some(_) => return Err("the node label is not a valid Kubernetes label key"),
+            None => return Err("Kubernetes nodes have no such attribute"),
+        },
     };
-    if key.is_empty() || value.is_empty() {
-        return None;
+    // The API server refuses a node affinity value that is not a valid label value (from
+    // Kubernetes 1.33), and no node could carry one anyway.
+    if value.is_empty() || !names::is_label_value(value) {
+        return Err("the value is not a valid Kubernetes label value");
     }
-    Some(NodeSelectorRequirement { key, operator: op.into(), values: Some(vec![value.to_string()]) })
+    Ok(NodeSelectorRequirement { key, operator: op.into(), values: Some(vec![value.to_string()]) })
 }
 
 /// `kompose.init.containers.command`: `["sh", "-c", "x"]` (a list) or a plain command string.
@@ -399,7 +421,14 @@ mod tests {
         assert_eq!((r.key.as_str(), r.operator.as_str()), ("zone", "In"));
         let r = constraint("node.hostname!=web1").unwrap();
         assert_eq!((r.key.as_str(), r.operator.as_str()), ("kubernetes.io/hostname", "NotIn"));
-        assert!(constraint("node.role == manager").is_none());
+        let r = constraint("node.labels.example.com/tier == db").unwrap();
+        assert_eq!(r.key, "example.com/tier");
+        assert!(constraint("node.role == manager").is_err());
+        assert!(constraint("engine.labels.operatingsystem == ubuntu-14.04").is_err());
+        assert!(constraint("node.labels.region == us east").is_err());
+        assert!(constraint("node.labels.bad key == x").is_err());
+        assert!(constraint("node.platform.os == ").is_err());
+        assert!(constraint("node.labels.zone").is_err());
     }
 
     #[test]

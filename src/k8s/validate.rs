@@ -228,6 +228,30 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
             check.error(Code::InvalidName, format!("hostname `{hostname}` is not a valid DNS-1123 label"));
         }
     }
+    // Node affinity: label keys and values, which the API server checks (values from 1.33).
+    let terms = pod.pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms");
+    for term in items(terms) {
+        for requirement in items(term.get("matchExpressions")) {
+            let key = requirement.get("key").and_then(Value::as_str).unwrap_or_default();
+            if !is_qualified_name(key) {
+                check.error(Code::InvalidObjectLabel, format!("node affinity: `{key}` is not a valid label key"));
+            }
+            for value in items(requirement.get("values")).iter().filter_map(Value::as_str) {
+                if !is_label_value(value) {
+                    check.error(
+                        Code::InvalidObjectLabel,
+                        format!("node affinity: `{value}` is not a valid value for label `{key}`"),
+                    );
+                }
+            }
+        }
+    }
+    for spread in items(pod.get("topologySpreadConstraints")) {
+        let key = spread.get("topologyKey").and_then(Value::as_str).unwrap_or_default();
+        if !is_qualified_name(key) {
+            check.error(Code::InvalidObjectLabel, format!("topology spread: `{key}` is not a valid label key"));
+        }
+    }
     for alias in items(pod.get("hostAliases")) {
         let ip = alias.get("ip").and_then(Value::as_str).unwrap_or_default();
         if ip.parse::<std::net::IpAddr>().is_err() {
@@ -360,5 +384,37 @@ fn service(check: &mut Check, pod_labels: &PodLabels) {
     let selector = as_map(spec.get("selector"));
     if !selector.is_empty() && !pod_labels.matches(selector) {
         check.error(Code::SelectorMismatch, "its selector matches no pod in the output".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(affinity_value: &str, topology_key: &str) -> Object {
+        let text = format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p"}}, "spec": {{
+                "containers": [{{"name": "c", "image": "busybox"}}],
+                "affinity": {{"nodeAffinity": {{"requiredDuringSchedulingIgnoredDuringExecution": {{
+                    "nodeSelectorTerms": [{{"matchExpressions": [
+                        {{"key": "kubernetes.io/os", "operator": "In", "values": ["{affinity_value}"]}}]}}]}}}}}},
+                "topologySpreadConstraints": [{{"maxSkew": 1, "topologyKey": "{topology_key}",
+                    "whenUnsatisfiable": "ScheduleAnyway"}}]}}}}"#
+        );
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        Object::new("Pod", "p", &json, None)
+    }
+
+    fn messages(object: Object) -> Vec<String> {
+        let mapped = Mapped { objects: vec![object], external: Vec::new() };
+        validate(&mapped).0.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn node_affinity_and_topology_keys_are_label_keys_and_values() {
+        assert_eq!(messages(pod("linux", "zone")), Vec::<String>::new());
+        let found = messages(pod("ubuntu 14.04", "bad key"));
+        assert!(found.iter().any(|m| m.contains("`ubuntu 14.04` is not a valid value")), "{found:?}");
+        assert!(found.iter().any(|m| m.contains("topology spread: `bad key`")), "{found:?}");
     }
 }
