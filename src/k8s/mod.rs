@@ -187,6 +187,10 @@ pub(crate) struct Mapper<'a> {
     pub referrers: foldhash::HashMap<&'a str, Vec<&'a str>>,
     /// For each named volume, how many services mount it.
     pub volume_users: foldhash::HashMap<&'a str, usize>,
+    /// While a group's members are mapped: the group's name and the host paths of its
+    /// members' bind mounts that became claims, so that members mounting one host path share
+    /// one claim (`<group>-claim<i>`), as their containers share the directory in Compose.
+    pub group_claims: Option<(String, Vec<String>)>,
     /// Named volumes by the name of their claim (several when names collide), made on first
     /// use: only StatefulSets need it.
     claim_volumes: std::sync::OnceLock<foldhash::HashMap<String, Vec<&'a str>>>,
@@ -260,6 +264,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         diags: Diagnostics::default(),
         external: Vec::new(),
         template_claims: Default::default(),
+        group_claims: None,
         index: Default::default(),
         hasher: Default::default(),
         workloads: BTreeMap::new(),
@@ -406,10 +411,18 @@ fn groups<'p>(
         }
         Some(GroupMode::Volume) => {
             let mut by_volumes: BTreeMap<Vec<String>, Vec<&Service>> = BTreeMap::new();
-            for service in project.services.iter().filter(|s| !s.volumes.is_empty()) {
-                let key: Vec<String> =
-                    service.volumes.iter().map(|m| format!("{:?}:{}:{}", m.source, m.target, m.read_only)).collect();
-                by_volumes.entry(key).or_default().push(service);
+            // Anonymous volumes are each container's own: only mounts of a named volume or a
+            // host path are shared.
+            for service in &project.services {
+                let key: Vec<String> = service
+                    .volumes
+                    .iter()
+                    .filter(|m| m.source.is_some())
+                    .map(|m| format!("{:?}:{}:{}", m.source, m.target, m.read_only))
+                    .collect();
+                if !key.is_empty() {
+                    by_volumes.entry(key).or_default().push(service);
+                }
             }
             for members in by_volumes.into_values().filter(|m| m.len() > 1) {
                 let joined: Vec<&str> = members.iter().map(|m| names[&m.name].object.as_str()).collect();

@@ -434,7 +434,16 @@ fn bind_volume(
             })
         }
         HostPath::Missing => {
-            let claim = derived(svc, &format!("claim{i}"));
+            let claim = match &mut mapper.group_claims {
+                Some((group, sources)) => {
+                    let j = sources.iter().position(|s| s == source).unwrap_or_else(|| {
+                        sources.push(source.to_string());
+                        sources.len() - 1
+                    });
+                    derived(group, &format!("claim{j}"))
+                }
+                None => derived(svc, &format!("claim{i}")),
+            };
             mapper.warn(
                 Code::BindMountMissing,
                 mount.pos,

@@ -87,6 +87,7 @@ impl Mapper<'_> {
         let mut pod = PodSpec::default();
         let mut annotations = BTreeMap::new();
         let mut network_labels = BTreeMap::new();
+        self.group_claims = Some((names.workload.clone(), Vec::new()));
         for member in members {
             network_labels.extend(super::policy::pod_labels(self, member));
             let member_names = &all[&member.name];
@@ -102,21 +103,49 @@ impl Mapper<'_> {
             for init in part.init_containers.into_iter().flatten() {
                 pod.init_containers.get_or_insert_with(Vec::new).push(init);
             }
-            // Pod-level settings: the first member that sets one wins.
-            pod.hostname = pod.hostname.or(part.hostname);
-            pod.host_aliases = pod.host_aliases.or(part.host_aliases);
-            pod.security_context = pod.security_context.or(part.security_context);
-            pod.termination_grace_period_seconds =
-                pod.termination_grace_period_seconds.or(part.termination_grace_period_seconds);
-            pod.dns_config = pod.dns_config.or(part.dns_config);
-            pod.affinity = pod.affinity.or(part.affinity);
-            pod.image_pull_secrets = pod.image_pull_secrets.or(part.image_pull_secrets);
-            pod.service_account_name = pod.service_account_name.or(part.service_account_name);
-            pod.host_network = pod.host_network.or(part.host_network);
-            pod.host_pid = pod.host_pid.or(part.host_pid);
-            pod.host_ipc = pod.host_ipc.or(part.host_ipc);
-            pod.topology_spread_constraints = pod.topology_spread_constraints.or(part.topology_spread_constraints);
+            // Pod-level settings: the first member that sets one wins; a later member that
+            // sets it otherwise is told.
+            let mut conflicts = Vec::new();
+            macro_rules! first_wins {
+                ($($field:ident: $what:literal),* $(,)?) => {$(
+                    match (&pod.$field, part.$field) {
+                        (None, theirs) => pod.$field = theirs,
+                        (Some(ours), Some(theirs)) if *ours != theirs => conflicts.push($what),
+                        _ => {}
+                    }
+                )*};
+            }
+            first_wins!(
+                hostname: "hostname",
+                host_aliases: "extra_hosts",
+                security_context: "pod security settings",
+                termination_grace_period_seconds: "stop_grace_period",
+                dns_config: "dns settings",
+                affinity: "placement constraints",
+                image_pull_secrets: "kompose.image-pull-secret",
+                service_account_name: "kompose.serviceaccount-name",
+                host_network: "network_mode: host",
+                host_pid: "pid",
+                host_ipc: "ipc",
+                topology_spread_constraints: "placement preferences",
+            );
+            if !conflicts.is_empty() {
+                self.warn(
+                    Code::NotConverted,
+                    member.pos,
+                    format!(
+                        "the {} of `{}` {} not applied: the group's one pod takes {} of `{}`",
+                        conflicts.join(", "),
+                        member.name,
+                        if conflicts.len() == 1 { "is" } else { "are" },
+                        if conflicts.len() == 1 { "the one" } else { "those" },
+                        first.name
+                    ),
+                    Some("set the same value on every service of the group".into()),
+                );
+            }
         }
+        self.group_claims = None;
         self.emit_workload(first, names, kind, pod, annotations, network_labels);
     }
 
