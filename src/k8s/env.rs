@@ -58,9 +58,11 @@ impl Mapper<'_> {
                     if looks_secret(&var.name) {
                         self.secret_looking(&var.name, var.pos, "the pod spec");
                     }
+                    // An empty value is left out, as Kompose writes it: the API server reads
+                    // no value as the empty string.
                     env.push(EnvVar {
                         name: var.name.clone(),
-                        value: Some(super::workload::escape_dollars(value)),
+                        value: (!value.is_empty()).then(|| super::workload::escape_dollars(value)),
                         ..EnvVar::default()
                     })
                 }

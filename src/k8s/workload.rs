@@ -88,6 +88,8 @@ impl Mapper<'_> {
         let mut annotations = BTreeMap::new();
         let mut network_labels = BTreeMap::new();
         self.group_claims = Some((names.workload.clone(), Vec::new()));
+        let mut owners: BTreeMap<&str, &Service> = BTreeMap::new();
+        let mut lost: Vec<(&str, &Service, &Service)> = Vec::new();
         for member in members {
             network_labels.extend(super::policy::pod_labels(self, member));
             let member_names = &all[&member.name];
@@ -103,19 +105,22 @@ impl Mapper<'_> {
             for init in part.init_containers.into_iter().flatten() {
                 pod.init_containers.get_or_insert_with(Vec::new).push(init);
             }
-            // Pod-level settings: the first member that sets one wins; a later member that
-            // sets it otherwise is told.
-            let mut conflicts = Vec::new();
-            macro_rules! first_wins {
+            // Pod-level settings: the last member (by name) that sets one wins, as in Kompose;
+            // a member whose value is overridden is told below.
+            macro_rules! last_wins {
                 ($($field:ident: $what:literal),* $(,)?) => {$(
-                    match (&pod.$field, part.$field) {
-                        (None, theirs) => pod.$field = theirs,
-                        (Some(ours), Some(theirs)) if *ours != theirs => conflicts.push($what),
-                        _ => {}
+                    if let Some(theirs) = part.$field {
+                        if let Some((ours, owner)) = pod.$field.as_ref().zip(owners.get($what)) {
+                            if *ours != theirs {
+                                lost.push(($what, *owner, member));
+                            }
+                        }
+                        pod.$field = Some(theirs);
+                        owners.insert($what, member);
                     }
                 )*};
             }
-            first_wins!(
+            last_wins!(
                 hostname: "hostname",
                 host_aliases: "extra_hosts",
                 security_context: "pod security settings",
@@ -129,21 +134,17 @@ impl Mapper<'_> {
                 host_ipc: "ipc",
                 topology_spread_constraints: "placement preferences",
             );
-            if !conflicts.is_empty() {
-                self.warn(
-                    Code::NotConverted,
-                    member.pos,
-                    format!(
-                        "the {} of `{}` {} not applied: the group's one pod takes {} of `{}`",
-                        conflicts.join(", "),
-                        member.name,
-                        if conflicts.len() == 1 { "is" } else { "are" },
-                        if conflicts.len() == 1 { "the one" } else { "those" },
-                        first.name
-                    ),
-                    Some("set the same value on every service of the group".into()),
-                );
-            }
+        }
+        for (what, loser, winner) in lost {
+            self.warn(
+                Code::NotConverted,
+                loser.pos,
+                format!(
+                    "the {what} of `{}` is not applied: the group's one pod takes the one of `{}`",
+                    loser.name, winner.name
+                ),
+                Some("set the same value on every service of the group".into()),
+            );
         }
         self.group_claims = None;
         self.emit_workload(first, names, kind, pod, annotations, network_labels);
