@@ -61,7 +61,8 @@ pub(crate) fn policies(mapper: &mut Mapper) {
             metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
             spec: Some(NetworkPolicySpec {
                 pod_selector: Some(selector.clone()),
-                policy_types: Some(vec!["Ingress".into()]),
+                // No `policyTypes`: with ingress rules only, the API server sets `[Ingress]` itself
+                // (and Kompose writes none either).
                 ingress: Some(vec![NetworkPolicyIngressRule {
                     from: Some(vec![NetworkPolicyPeer {
                         pod_selector: Some(selector),
