@@ -261,11 +261,12 @@ impl Mapper<'_> {
         let kind_name = kind.name();
         match kind {
             Kind::Deployment => {
-                let has_claims = pod.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some());
+                let shared_storage =
+                    pod.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some() || v.host_path.is_some());
                 let spec = DeploymentSpec {
                     replicas: Some(self.replicas(service)),
                     selector,
-                    strategy: self.rollout_strategy(service, has_claims),
+                    strategy: self.rollout_strategy(service, shared_storage),
                     template: template(pod),
                     ..DeploymentSpec::default()
                 };
@@ -389,10 +390,14 @@ impl Mapper<'_> {
         }
     }
 
-    /// `deploy.update_config` → RollingUpdate; claims force Recreate (pods sharing a
-    /// ReadWriteOnce claim cannot overlap), which is never mixed with rollingUpdate settings.
-    fn rollout_strategy(&mut self, service: &Service, has_claims: bool) -> Option<DeploymentStrategy> {
-        if has_claims {
+    /// How a Deployment replaces its pods. Claims and host paths force `Recreate` (two pods
+    /// must not hold one ReadWriteOnce claim or write one node directory at once), never mixed
+    /// with rollingUpdate settings. Other volumes get `Recreate` too, as Kompose does and as
+    /// Compose replaces a container (stop, then start), unless `deploy.update_config` asks for
+    /// a rolling update. Without volumes, `update_config` → RollingUpdate.
+    fn rollout_strategy(&mut self, service: &Service, shared_storage: bool) -> Option<DeploymentStrategy> {
+        let recreate = || Some(DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() });
+        if shared_storage {
             if let Some(uc) = &service.update_config {
                 self.warn(
                     Code::NotConverted,
@@ -401,9 +406,11 @@ impl Mapper<'_> {
                     None,
                 );
             }
-            return Some(DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() });
+            return recreate();
         }
-        let uc = service.update_config.as_ref()?;
+        let Some(uc) = service.update_config.as_ref() else {
+            return if service.volumes.is_empty() { None } else { recreate() };
+        };
         let parallelism = uc.parallelism.filter(|p| *p > 0).unwrap_or(1).min(i64::from(i32::MAX)) as i32;
         let (surge, unavailable) = match uc.order.as_deref() {
             Some("start-first") => (parallelism, 0),
