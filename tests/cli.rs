@@ -263,6 +263,20 @@ fn default_discovery_falls_back_to_docker_compose_yml() {
 }
 
 #[test]
+fn compose_file_split_on_spaces_kompose_style_is_explained() {
+    let s = Scratch::new("compose_file_spaces");
+    s.web_project("compose.yaml");
+    s.write("extra.yaml", "services:\n  extra:\n    image: busybox:1.36\n");
+    // Kompose split COMPOSE_FILE on whitespace; Docker Compose uses `:`.
+    let out = s.run_env(&["convert"], &[("COMPOSE_FILE", "compose.yaml extra.yaml")]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("write COMPOSE_FILE=compose.yaml:extra.yaml"), "{out:?}");
+    let out = s.run_env(&["convert"], &[("COMPOSE_FILE", "compose.yaml:extra.yaml")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("name: web\n") && out.stdout.contains("name: extra\n"), "{out:?}");
+}
+
+#[test]
 fn dash_f_dash_reads_stdin() {
     let s = Scratch::new("stdin");
     let out = s.run_stdin(&["convert", "-f", "-"], WEB_PLAIN);

@@ -491,7 +491,19 @@ fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<
     }
     if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {
         let sep = env.get("COMPOSE_PATH_SEPARATOR").and_then(|s| s.chars().next()).unwrap_or(':');
-        return Ok(list.split(sep).filter(|s| !s.is_empty()).map(str::to_string).collect());
+        let paths: Vec<String> = list.split(sep).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        // Kompose split COMPOSE_FILE on whitespace; Docker Compose does not.
+        for path in &paths {
+            let words: Vec<&str> = path.split_whitespace().collect();
+            if words.len() > 1 && !Path::new(path).exists() && words.iter().all(|w| Path::new(w).is_file()) {
+                bail!(
+                    "COMPOSE_FILE names `{path}`, which is not a file: files in COMPOSE_FILE are separated by `{sep}` \
+                     (COMPOSE_PATH_SEPARATOR), not by spaces as Kompose read them; write COMPOSE_FILE={}",
+                    words.join(&sep.to_string())
+                );
+            }
+        }
+        return Ok(paths);
     }
     // The first directory, from here upwards, that holds one of the default names; an
     // override file beside it is merged on top, as Docker Compose does.
