@@ -359,6 +359,11 @@ fn out_dash_is_stdout() {
     assert!(dash.stdout.contains("kind: Deployment\n"), "{dash:?}");
     assert_eq!(dash.stdout, default.stdout);
     assert!(!s.path("-").exists(), "`-o -` must not create a file named `-`");
+    // `/dev/stdout` is standard output too, whatever it points to (here a pipe).
+    let dev = s.run(&["convert", "-o", "/dev/stdout"]);
+    assert_eq!(dev.code, 0, "{dev:?}");
+    assert_eq!(dev.stdout, default.stdout);
+    assert_eq!(dev.stderr, default.stderr, "no `created` line for standard output");
 }
 
 #[test]

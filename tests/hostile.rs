@@ -298,22 +298,28 @@ fn output_file_that_is_a_pipe_is_written_in_place() {
         eprintln!("SKIPPED: mkfifo is not available");
         return;
     }
-    // The reader opens the pipe and keeps everything written until the writer closes it.
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-    };
-    let out = s.run_guarded(&["convert", "-f", "compose.yaml", "-o", "out.yaml"]);
-    if !reader.is_finished() {
-        // kompile never opened the pipe: open it once for writing so the reader returns.
-        drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+    // A link to a pipe (as `/dev/stderr` is a link to a terminal or a pipe) is written
+    // through: only links to regular files and directories are refused.
+    std::os::unix::fs::symlink(&fifo, s.path("link.yaml")).unwrap();
+    for target in ["out.yaml", "link.yaml"] {
+        // The reader opens the pipe and keeps everything written until the writer closes it.
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let out = s.run_guarded(&["convert", "-f", "compose.yaml", "-o", target]);
+        if !reader.is_finished() {
+            // kompile never opened the pipe: open it once for writing so the reader returns.
+            drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+        }
+        let received = reader.join().unwrap();
+        assert_not_killed("-o a pipe", &out);
+        assert_eq!(out.code, 0, "{target}: {out:?}");
+        assert!(received.contains("kind: Deployment") && received.contains("kind: Service"), "{target}: {received}");
+        let meta = std::fs::symlink_metadata(&fifo).unwrap();
+        assert!(meta.file_type().is_fifo(), "the pipe was replaced by a {:?}", meta.file_type());
+        assert!(std::fs::symlink_metadata(s.path("link.yaml")).unwrap().file_type().is_symlink());
     }
-    let received = reader.join().unwrap();
-    assert_not_killed("-o a pipe", &out);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(received.contains("kind: Deployment") && received.contains("kind: Service"), "{received}");
-    let meta = std::fs::symlink_metadata(&fifo).unwrap();
-    assert!(meta.file_type().is_fifo(), "the pipe was replaced by a {:?}", meta.file_type());
 }
 
 /// `--check -o DIR` is the usual CI drift check. A pull request can commit

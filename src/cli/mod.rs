@@ -707,7 +707,9 @@ impl Target {
             return Target::Dir;
         }
         match args.out.as_deref() {
-            None | Some("-") => Target::Stdout,
+            // `/dev/stdout` is standard output whatever it points to (a terminal, a pipe, or a
+            // file the shell redirected it to).
+            None | Some("-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1") => Target::Stdout,
             Some(out) if out.ends_with('/') || Path::new(out).is_dir() => Target::Dir,
             Some(_) => Target::File,
         }

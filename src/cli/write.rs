@@ -64,12 +64,12 @@ fn is_symlink(path: &Path) -> bool {
 /// An output file's current text. A symbolic link is an error: kompile neither reads nor
 /// writes through links (its target could be any file, shown in a diff).
 fn read_text(path: &Path) -> Result<Option<String>> {
-    if is_symlink(path) {
-        anyhow::bail!("`{}` is a symbolic link; kompile does not read or write through links", path.display());
-    }
     if is_device_or_pipe(path) {
         // Nothing to compare with, and reading could block (a pipe) or never end (`/dev/zero`).
         return Ok(None);
+    }
+    if is_symlink(path) {
+        anyhow::bail!("`{}` is a symbolic link; kompile does not read or write through links", path.display());
     }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
@@ -141,6 +141,10 @@ pub fn plan_directory(dir: &Path, files: &[OutputFile]) -> Result<Vec<Change>> {
 
 /// What writing `contents` to `path` would change.
 pub fn plan_file(path: &Path, contents: &str) -> Result<Vec<Change>> {
+    if is_device_or_pipe(path) {
+        // `-o /dev/stdout`, a pipe: written, but nothing there to compare with or report.
+        return Ok(Vec::new());
+    }
     let shown = path.to_string_lossy().into_owned();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(match read_text(path)? {
@@ -193,7 +197,9 @@ fn refuse_symlink(path: &Path) -> Result<()> {
 
 /// A device or a pipe (`/dev/null`, a FIFO): neither a regular file nor a directory.
 fn is_device_or_pipe(path: &Path) -> bool {
-    fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir() && !m.file_type().is_symlink())
+    // Through links too: `/dev/stdout` is a link to the terminal, a pipe or a file, and only
+    // a regular file or a directory at the end of a link is refused.
+    fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Write one file atomically. A device or a pipe (`-o /dev/null`) is written in place:
@@ -202,7 +208,9 @@ pub fn file(path: &Path, contents: &[u8], secret: bool) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
-    refuse_symlink(path)?;
+    if !is_device_or_pipe(path) {
+        refuse_symlink(path)?;
+    }
     if is_device_or_pipe(path) {
         let mut out =
             OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
