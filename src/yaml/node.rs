@@ -155,8 +155,101 @@ enum FrameKind {
 }
 
 /// Parse `text` (file id `file`) into documents. Errors are diagnostics with positions.
+///
+/// Inside a flow collection (`[...]`, `{...}`) indentation means nothing to the YAML library
+/// Docker Compose reads files with (go-yaml, after libyaml), so `test: [` ... `]` with the
+/// `]` under the key is accepted there; the parser used here refuses it. Such a line is
+/// indented further and the text parsed again (at most [`MAX_REINDENTS`] times), which never
+/// changes what a flow collection holds; positions are reported for the text as written.
 pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = match parse_text(text, file, limits) {
+        Ok(docs) => return Ok(docs),
+        Err(e) => e,
+    };
+    let mut fixed: Vec<(u32, u32)> = Vec::new();
+    let mut current = text.to_string();
+    let mut error = first.clone();
+    while fixed.len() < MAX_REINDENTS {
+        let Some((line, added, next)) = reindent(&current, &error, &fixed) else { break };
+        fixed.push((line, added));
+        current = next;
+        match parse_text(&current, file, limits) {
+            Ok(mut docs) => {
+                for doc in &mut docs {
+                    unshift(doc, &fixed);
+                }
+                return Ok(docs);
+            }
+            Err(mut e) => {
+                if let Some(pos) = e.pos.as_mut() {
+                    unshift_pos(pos, &fixed);
+                }
+                error = e;
+            }
+        }
+    }
+    Err(first)
+}
+
+/// How many under-indented flow lines one file may have: each costs a parse of the file.
+const MAX_REINDENTS: usize = 16;
+
+/// For an indentation error inside a flow collection: the line (1-based), the spaces added
+/// and the text with that line indented past its neighbour. `None` when the error is of
+/// another kind, or on a line already indented once (no progress).
+fn reindent(text: &str, error: &Diagnostic, fixed: &[(u32, u32)]) -> Option<(u32, u32, String)> {
+    if !error.message.starts_with("invalid YAML: invalid indentation") || error.code != Code::YamlSyntax {
+        return None;
+    }
+    let line = error.pos?.line;
+    if line < 2 || fixed.iter().any(|(l, _)| *l == line) {
+        return None;
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    let index = line as usize - 1;
+    let target = *lines.get(index)?;
+    let indent = target.len() - target.trim_start_matches(' ').len();
+    let previous = lines[..index].iter().rev().find(|l| !l.trim().is_empty())?;
+    let wanted = (previous.len() - previous.trim_start_matches(' ').len()).max(indent) + 1;
+    let added = wanted - indent;
+    let mut out = String::with_capacity(text.len() + added);
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == index {
+            out.extend(std::iter::repeat_n(' ', added));
+        }
+        out.push_str(l);
+    }
+    Some((line, added as u32, out))
+}
+
+/// A position in re-indented text, back in the text as written.
+fn unshift_pos(pos: &mut Pos, fixed: &[(u32, u32)]) {
+    for &(line, added) in fixed {
+        if pos.line == line {
+            pos.col = pos.col.saturating_sub(added).max(1);
+        }
+    }
+}
+
+fn unshift(node: &mut Node, fixed: &[(u32, u32)]) {
+    unshift_pos(&mut node.pos, fixed);
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| unshift(n, fixed)),
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                unshift_pos(&mut key.pos, fixed);
+                unshift(value, fixed);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnostic> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -591,6 +684,32 @@ mod tests {
         // The key as written, not as resolved.
         let err = parse("0x1F: a\n", 0, Limits::default()).unwrap_err();
         assert!(err.message.contains("`0x1F`"), "{}", err.message);
+    }
+
+    #[test]
+    fn flow_collections_ignore_indentation_as_libyaml_does() {
+        // The closing bracket under the key (as in getsentry/self-hosted), an item left of
+        // the key, and a quoted item: all accepted, values and positions as written.
+        let text = "svc:\n  test: [\n      \"CMD\",\n  ]\n  more: {a: 1,\n b: 2}\n  last: x\n";
+        assert!(parse_text(text, 0, Limits::default()).is_err(), "the strict parser must refuse it");
+        let docs = parse(text, 0, Limits::default()).unwrap();
+        let svc = docs[0].get("svc").unwrap();
+        let test = svc.get("test").unwrap();
+        assert!(matches!(&test.value, Value::Seq(items) if items.len() == 1));
+        assert_eq!(test.pos, Pos::new(0, 2, 9));
+        let Value::Seq(items) = &test.value else { unreachable!() };
+        assert_eq!(items[0].pos, Pos::new(0, 3, 7));
+        let more = svc.get("more").unwrap();
+        assert_eq!(more.get("b").map(|b| &b.value), Some(&Value::Int(2)));
+        assert_eq!(more.as_map().unwrap()[1].0.pos, Pos::new(0, 6, 2));
+        assert_eq!(svc.key_pos("last"), Some(Pos::new(0, 7, 3)));
+        // Block indentation still counts: a key left of its siblings is an error, at its place.
+        let err = parse("a:\n    b: 1\n  c: 2\n", 0, Limits::default()).unwrap_err();
+        assert_eq!(err.code, Code::YamlSyntax);
+        assert_eq!(err.pos.map(|p| p.line), Some(3));
+        // A later error in a re-indented file is reported where it is in the file as written.
+        let err = parse("a: [\n1,\n]\nb: [\n", 0, Limits::default()).unwrap_err();
+        assert_eq!(err.code, Code::YamlSyntax);
     }
 
     #[test]
