@@ -199,10 +199,15 @@ const MAX_REINDENTS: usize = 16;
 /// and the text with that line indented past its neighbour. `None` when the error is of
 /// another kind, or on a line already indented once (no progress).
 fn reindent(text: &str, error: &Diagnostic, fixed: &[(u32, u32)]) -> Option<(u32, u32, String)> {
-    if !error.message.starts_with("invalid YAML: invalid indentation") || error.code != Code::YamlSyntax {
+    // The parser raises these two only inside a flow collection, where moving a line to the
+    // right changes nothing it holds. (Its quoted-scalar indentation error is not among them:
+    // it points at the scalar's first line, whose indentation may be block structure.)
+    let flow_only = ["invalid YAML: invalid indentation", "invalid YAML: invalid indentation in flow construct"];
+    if error.code != Code::YamlSyntax || !flow_only.contains(&error.message.as_str()) {
         return None;
     }
-    let line = error.pos?.line;
+    let pos = error.pos?;
+    let line = pos.line;
     if line < 2 || fixed.iter().any(|(l, _)| *l == line) {
         return None;
     }
@@ -210,6 +215,10 @@ fn reindent(text: &str, error: &Diagnostic, fixed: &[(u32, u32)]) -> Option<(u32
     let index = line as usize - 1;
     let target = *lines.get(index)?;
     let indent = target.len() - target.trim_start_matches(' ').len();
+    // Only a token at the start of its line.
+    if pos.col as usize != indent + 1 {
+        return None;
+    }
     let previous = lines[..index].iter().rev().find(|l| !l.trim().is_empty())?;
     let wanted = (previous.len() - previous.trim_start_matches(' ').len()).max(indent) + 1;
     let added = wanted - indent;
