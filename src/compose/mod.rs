@@ -253,7 +253,10 @@ pub fn resolve(
                 interpolate::interpolate_tree(&mut doc, &lookup, &mut loader.diags);
             }
             root = Some(match root {
-                None => merge::strip_tags(doc),
+                // Only `!reset` and `!override` are kept as tags: without them in the text
+                // there is nothing to strip, and the walk over the tree is skipped.
+                None if text.contains("!reset") || text.contains("!override") => merge::strip_tags(doc),
+                None => doc,
                 Some(mut base) => {
                     merge::merge(&mut base, doc, &mut Vec::new());
                     base
