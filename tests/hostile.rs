@@ -320,6 +320,29 @@ fn output_file_that_is_a_pipe_is_written_in_place() {
         assert!(meta.file_type().is_fifo(), "the pipe was replaced by a {:?}", meta.file_type());
         assert!(std::fs::symlink_metadata(s.path("link.yaml")).unwrap().file_type().is_symlink());
     }
+    // A link to a regular file, or to a disk, is refused like any link: a committed link must
+    // not make a CI run write where it points.
+    s.write("victim.txt", "keep me\n");
+    std::os::unix::fs::symlink(s.path("victim.txt"), s.path("file-link.yaml")).unwrap();
+    let disk = std::fs::read_dir("/dev").ok().and_then(|entries| {
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device()))
+    });
+    if let Some(disk) = &disk {
+        std::os::unix::fs::symlink(disk, s.path("disk-link.yaml")).unwrap();
+    }
+    for (target, what) in [("file-link.yaml", "a regular file"), ("disk-link.yaml", "a block device")] {
+        if target == "disk-link.yaml" && disk.is_none() {
+            continue;
+        }
+        let out = s.run_guarded(&["convert", "-f", "compose.yaml", "-o", target]);
+        assert_not_killed("-o a link", &out);
+        assert_eq!(out.code, 2, "a link to {what} must be refused: {out:?}");
+        assert!(out.stderr.contains("symbolic link"), "{out:?}");
+    }
+    assert_eq!(std::fs::read_to_string(s.path("victim.txt")).unwrap(), "keep me\n");
 }
 
 /// `--check -o DIR` is the usual CI drift check. A pull request can commit

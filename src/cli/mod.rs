@@ -588,6 +588,9 @@ fn convert(global: &Global, args: &ConvertArgs) -> Result<u8> {
     }
 
     let target = Target::of(args);
+    if args.check && target == Target::Stdout {
+        bail!("`--check` compares the output with files on disk: give `-o FILE` or `-o DIR` as well");
+    }
     report(global, args, &conversion, target == Target::Stdout || args.check)?;
     if conversion.has_errors() {
         return Ok(1);

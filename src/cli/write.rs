@@ -64,12 +64,12 @@ fn is_symlink(path: &Path) -> bool {
 /// An output file's current text. A symbolic link is an error: kompile neither reads nor
 /// writes through links (its target could be any file, shown in a diff).
 fn read_text(path: &Path) -> Result<Option<String>> {
+    if is_symlink(path) {
+        anyhow::bail!("`{}` is a symbolic link; kompile does not read or write through links", path.display());
+    }
     if is_device_or_pipe(path) {
         // Nothing to compare with, and reading could block (a pipe) or never end (`/dev/zero`).
         return Ok(None);
-    }
-    if is_symlink(path) {
-        anyhow::bail!("`{}` is a symbolic link; kompile does not read or write through links", path.display());
     }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
@@ -141,7 +141,7 @@ pub fn plan_directory(dir: &Path, files: &[OutputFile]) -> Result<Vec<Change>> {
 
 /// What writing `contents` to `path` would change.
 pub fn plan_file(path: &Path, contents: &str) -> Result<Vec<Change>> {
-    if is_device_or_pipe(path) {
+    if is_stream(path) {
         // `-o /dev/stdout`, a pipe: written, but nothing there to compare with or report.
         return Ok(Vec::new());
     }
@@ -197,9 +197,25 @@ fn refuse_symlink(path: &Path) -> Result<()> {
 
 /// A device or a pipe (`/dev/null`, a FIFO): neither a regular file nor a directory.
 fn is_device_or_pipe(path: &Path) -> bool {
-    // Through links too: `/dev/stdout` is a link to the terminal, a pipe or a file, and only
-    // a regular file or a directory at the end of a link is refused.
-    fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+    fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir() && !m.file_type().is_symlink())
+}
+
+/// A single output file that is written into rather than replaced: a device or a pipe named
+/// directly (the user chose it), or a link to a pipe, a socket, a terminal or `/dev/null`
+/// (`/dev/stderr`). A link to anything else, a disk included, is refused like any link: a
+/// committed link must not make a CI run write where it points.
+fn is_stream(path: &Path) -> bool {
+    if !is_symlink(path) {
+        return is_device_or_pipe(path);
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(target) = fs::canonicalize(path) else { return false };
+    let Ok(meta) = fs::metadata(&target) else { return false };
+    let kind = meta.file_type();
+    kind.is_fifo()
+        || kind.is_socket()
+        || (kind.is_char_device()
+            && (target == Path::new("/dev/null") || target.starts_with("/dev/pts") || target.starts_with("/dev/tty")))
 }
 
 /// Write one file atomically. A device or a pipe (`-o /dev/null`) is written in place:
@@ -208,14 +224,12 @@ pub fn file(path: &Path, contents: &[u8], secret: bool) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
-    if !is_device_or_pipe(path) {
-        refuse_symlink(path)?;
-    }
-    if is_device_or_pipe(path) {
+    if is_stream(path) {
         let mut out =
             OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
         return out.write_all(contents).with_context(|| format!("cannot write `{}`", path.display()));
     }
+    refuse_symlink(path)?;
     let temp = write_temp(path, contents, secret)?;
     fs::rename(&temp, path).map_err(|e| {
         let _ = fs::remove_file(&temp);

@@ -190,7 +190,7 @@ pub(crate) struct Mapper<'a> {
     /// While a group's members are mapped: the group's name and the host paths of its
     /// members' bind mounts that became claims, so that members mounting one host path share
     /// one claim (`<group>-claim<i>`), as their containers share the directory in Compose.
-    pub group_claims: Option<(String, Vec<String>)>,
+    pub group_claims: Option<GroupClaims>,
     /// Named volumes by the name of their claim (several when names collide), made on first
     /// use: only StatefulSets need it.
     claim_volumes: std::sync::OnceLock<foldhash::HashMap<String, Vec<&'a str>>>,
@@ -246,6 +246,16 @@ impl<'a> Mapper<'a> {
         }
         self.diags.push(d);
     }
+}
+
+/// The claims a group's members share for missing host paths.
+pub(crate) struct GroupClaims {
+    /// The start of their names: `<group>-claim`, or `<group>-shared` when a member has the
+    /// group's name (its own anonymous volumes are `<member>-claim<i>`).
+    pub prefix: String,
+    /// Per claim: the host path (normalised), its size and storage class, and the member
+    /// that created it.
+    pub claims: Vec<(String, String, Option<String>, String)>,
 }
 
 /// The result of mapping: objects in emit order, plus the names of external objects the

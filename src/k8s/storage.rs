@@ -261,6 +261,7 @@ pub(crate) fn mounts(
                 volumes.push(volume);
             }
             (MountType::Bind, Some(source)) => {
+                let mounted_before = mounts.len();
                 let volume = match strategy {
                     VolumeStrategy::EmptyDir => Some(empty_dir(derived(&svc, &format!("empty{i}")), false)),
                     VolumeStrategy::HostPath => {
@@ -274,10 +275,14 @@ pub(crate) fn mounts(
                     _ => bind_volume(mapper, service, &svc, i, mount, source, &mut mounts),
                 };
                 if let Some(volume) = volume {
-                    if !mounts.iter().any(|m| m.name == volume.name) {
+                    // A file shipped in a ConfigMap was mounted by `bind_volume` itself.
+                    if mounts.len() == mounted_before {
                         add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, None);
                     }
-                    volumes.push(volume);
+                    // One pod volume per name: a group's shared claim may be mounted twice.
+                    if !volumes.iter().any(|v| v.name == volume.name) {
+                        volumes.push(volume);
+                    }
                 }
             }
             (MountType::Tmpfs, _) => {
@@ -434,15 +439,36 @@ fn bind_volume(
             })
         }
         HostPath::Missing => {
-            let claim = match &mut mapper.group_claims {
-                Some((group, sources)) => {
-                    let j = sources.iter().position(|s| s == source).unwrap_or_else(|| {
-                        sources.push(source.to_string());
-                        sources.len() - 1
-                    });
-                    derived(group, &format!("claim{j}"))
+            let (size, class) = mapper.service_claim_size(service);
+            let (claim, read_only) = match &mut mapper.group_claims {
+                // In a group, members mounting one host path share one claim: the first to
+                // mount it creates it. The claim volume itself is never read-only (each
+                // mount says so for itself), since another member may write.
+                Some(group) => {
+                    let key = source.trim_start_matches("./").trim_end_matches('/').to_string();
+                    match group.claims.iter().position(|(path, ..)| *path == key) {
+                        Some(j) => {
+                            let name = names::volume_label(&format!("{}{j}", group.prefix), "claim");
+                            let (_, first_size, first_class, owner) = &group.claims[j];
+                            if (first_size, first_class) != (&size, &class) {
+                                let owner = owner.clone();
+                                mapper.warn(
+                                    Code::NotConverted,
+                                    mount.pos,
+                                    format!("the claim size and storage class of `{}` are not applied to `{name}`: it is shared with `{owner}`, whose settings it has", service.name),
+                                    Some("set the same `kompose.volume.*` labels on every service of the group".into()),
+                                );
+                            }
+                            return Some(claim_volume(name.clone(), name, false));
+                        }
+                        None => {
+                            let j = group.claims.len();
+                            group.claims.push((key, size.clone(), class.clone(), service.name.clone()));
+                            (names::volume_label(&format!("{}{j}", group.prefix), "claim"), false)
+                        }
+                    }
                 }
-                None => derived(svc, &format!("claim{i}")),
+                None => (derived(svc, &format!("claim{i}")), mount.read_only),
             };
             mapper.warn(
                 Code::BindMountMissing,
@@ -450,9 +476,8 @@ fn bind_volume(
                 format!("host path `{source}` does not exist or is empty: an empty PersistentVolumeClaim `{claim}` takes its place"),
                 Some("create the file or directory before converting to ship its contents in a ConfigMap".into()),
             );
-            let (size, class) = mapper.service_claim_size(service);
             mapper.claim(&claim, size, class, Some(mount.pos));
-            Some(claim_volume(claim.clone(), claim, mount.read_only))
+            Some(claim_volume(claim.clone(), claim, read_only))
         }
         HostPath::Unsupported(why) => {
             mapper.warn(

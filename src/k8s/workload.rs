@@ -45,6 +45,14 @@ impl Kind {
     }
 }
 
+/// What decides a Deployment's strategy besides its pod: whether it mounts Compose volumes,
+/// and the `deploy.update_config` that applies.
+#[derive(Clone, Copy)]
+struct Rollout<'s> {
+    volumes: bool,
+    update_config: Option<&'s crate::compose::UpdateConfig>,
+}
+
 impl Mapper<'_> {
     pub(crate) fn map_service(
         &mut self,
@@ -56,7 +64,8 @@ impl Mapper<'_> {
         let statefulset = matches!(kind, Kind::StatefulSet);
         let (pod, annotations) = self.build_pod(service, names, all, statefulset);
         let network_labels = super::policy::pod_labels(self, service);
-        self.emit_workload(service, names, kind, pod, annotations, network_labels);
+        let rollout = Rollout { volumes: !service.volumes.is_empty(), update_config: service.update_config.as_ref() };
+        self.emit_workload(service, names, kind, pod, annotations, network_labels, rollout);
     }
 
     /// Services grouped into one workload (`--service-group-mode`): one container per member,
@@ -87,8 +96,12 @@ impl Mapper<'_> {
         let mut pod = PodSpec::default();
         let mut annotations = BTreeMap::new();
         let mut network_labels = BTreeMap::new();
-        self.group_claims = Some((names.workload.clone(), Vec::new()));
-        let mut owners: BTreeMap<&str, &Service> = BTreeMap::new();
+        let clash = members.iter().any(|m| all[&m.name].object == names.workload);
+        let suffix = if clash { "shared" } else { "claim" };
+        self.group_claims =
+            Some(super::GroupClaims { prefix: format!("{}-{suffix}", names.workload), claims: Vec::new() });
+        // Per setting, the members whose value the pod has so far.
+        let mut owners: BTreeMap<&str, Vec<&Service>> = BTreeMap::new();
         let mut lost: Vec<(&str, &Service, &Service)> = Vec::new();
         for member in members {
             network_labels.extend(super::policy::pod_labels(self, member));
@@ -110,13 +123,12 @@ impl Mapper<'_> {
             macro_rules! last_wins {
                 ($($field:ident: $what:literal),* $(,)?) => {$(
                     if let Some(theirs) = part.$field {
-                        if let Some((ours, owner)) = pod.$field.as_ref().zip(owners.get($what)) {
-                            if *ours != theirs {
-                                lost.push(($what, *owner, member));
-                            }
+                        let holders = owners.entry($what).or_default();
+                        if pod.$field.as_ref().is_some_and(|ours| *ours != theirs) {
+                            lost.extend(holders.drain(..).map(|owner| ($what, owner, *member)));
                         }
+                        holders.push(*member);
                         pod.$field = Some(theirs);
-                        owners.insert($what, member);
                     }
                 )*};
             }
@@ -147,7 +159,13 @@ impl Mapper<'_> {
             );
         }
         self.group_claims = None;
-        self.emit_workload(first, names, kind, pod, annotations, network_labels);
+        // The group's rollout follows all its members: volumes if any member has some, and
+        // the first `update_config` among them.
+        let rollout = Rollout {
+            volumes: members.iter().any(|m| !m.volumes.is_empty()),
+            update_config: members.iter().find_map(|m| m.update_config.as_ref()),
+        };
+        self.emit_workload(first, names, kind, pod, annotations, network_labels, rollout);
     }
 
     /// The pod of one service (one container) plus its annotations; creates the service's
@@ -212,6 +230,7 @@ impl Mapper<'_> {
         (pod, annotations)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn emit_workload(
         &mut self,
         service: &Service,
@@ -220,6 +239,7 @@ impl Mapper<'_> {
         mut pod: PodSpec,
         annotations: BTreeMap<String, String>,
         network_labels: BTreeMap<String, String>,
+        rollout: Rollout,
     ) {
         let pod_labels = super::service_labels(names);
         let mut template_labels = pod_labels.clone();
@@ -266,7 +286,7 @@ impl Mapper<'_> {
                 let spec = DeploymentSpec {
                     replicas: Some(self.replicas(service)),
                     selector,
-                    strategy: self.rollout_strategy(service, shared_storage),
+                    strategy: self.rollout_strategy(rollout, shared_storage),
                     template: template(pod),
                     ..DeploymentSpec::default()
                 };
@@ -395,21 +415,21 @@ impl Mapper<'_> {
     /// with rollingUpdate settings. Other volumes get `Recreate` too, as Kompose does and as
     /// Compose replaces a container (stop, then start), unless `deploy.update_config` asks for
     /// a rolling update. Without volumes, `update_config` → RollingUpdate.
-    fn rollout_strategy(&mut self, service: &Service, shared_storage: bool) -> Option<DeploymentStrategy> {
+    fn rollout_strategy(&mut self, rollout: Rollout, shared_storage: bool) -> Option<DeploymentStrategy> {
         let recreate = || Some(DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() });
         if shared_storage {
-            if let Some(uc) = &service.update_config {
+            if let Some(uc) = rollout.update_config {
                 self.warn(
                     Code::NotConverted,
                     uc.pos,
-                    "`deploy.update_config` is not converted: a service with persistent volumes is updated with `Recreate`, so two pods never hold one ReadWriteOnce claim".into(),
+                    "`deploy.update_config` is not converted: a service with a persistent volume or a host path is updated with `Recreate`, so two pods never write one volume at once".into(),
                     None,
                 );
             }
             return recreate();
         }
-        let Some(uc) = service.update_config.as_ref() else {
-            return if service.volumes.is_empty() { None } else { recreate() };
+        let Some(uc) = rollout.update_config else {
+            return if rollout.volumes { recreate() } else { None };
         };
         let parallelism = uc.parallelism.filter(|p| *p > 0).unwrap_or(1).min(i64::from(i32::MAX)) as i32;
         let (surge, unavailable) = match uc.order.as_deref() {

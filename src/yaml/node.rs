@@ -189,7 +189,9 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
             }
         }
     }
-    Err(first)
+    // The error of the text as Docker Compose's YAML library reads it: a later, real error
+    // once the flow lines are indented, or the first one when none could be.
+    Err(if fixed.is_empty() { first } else { error })
 }
 
 /// How many under-indented flow lines one file may have: each costs a parse of the file.
@@ -717,8 +719,9 @@ mod tests {
         assert_eq!(err.code, Code::YamlSyntax);
         assert_eq!(err.pos.map(|p| p.line), Some(3));
         // A later error in a re-indented file is reported where it is in the file as written.
-        let err = parse("a: [\n1,\n]\nb: [\n", 0, Limits::default()).unwrap_err();
-        assert_eq!(err.code, Code::YamlSyntax);
+        let err = parse("a: [\n1,\n]\nb: 1\nb: 2\n", 0, Limits::default()).unwrap_err();
+        assert_eq!(err.code, Code::DuplicateKey, "{}", err.message);
+        assert_eq!(err.pos, Some(Pos::new(0, 5, 1)));
     }
 
     #[test]
