@@ -78,6 +78,11 @@ pub fn looks_secret(name: &str) -> bool {
     let b = name.as_bytes();
     let at = |i: usize, w: &[u8]| b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w);
     let ends = |w: &[u8]| b.len() >= w.len() && at(b.len() - w.len(), w);
+    // `POSTGRES_PASSWORD_FILE=/run/secrets/db`: the name of a file holding the secret (the
+    // convention of Docker's official images), not the secret.
+    if ends(b"_FILE") || ends(b"_PATH") || ends(b"_DIR") {
+        return false;
+    }
     (0..b.len()).any(|i| {
         let first = b[i].to_ascii_uppercase();
         matches!(first, b'P' | b'S' | b'T' | b'A' | b'C') && WORDS.iter().any(|w| w[0] == first && at(i, w))
@@ -474,7 +479,8 @@ mod tests {
         for name in ["DB_PASSWORD", "API_TOKEN", "AWS_SECRET_ACCESS_KEY", "SIGNING_KEY", "github_token"] {
             assert!(looks_secret(name), "{name}");
         }
-        for name in ["PATH", "KEYBOARD", "MONKEY", "HOSTNAME"] {
+        for name in ["PATH", "KEYBOARD", "MONKEY", "HOSTNAME", "POSTGRES_PASSWORD_FILE", "TLS_KEY_PATH", "SECRETS_DIR"]
+        {
             assert!(!looks_secret(name), "{name}");
         }
     }
