@@ -202,8 +202,21 @@ impl Mapper<'_> {
         }
         network::service(self, service, names, &annotations, statefulset);
         if let Some(hostname) = &service.hostname {
+            let split = hostname.value.split_once('.');
             if names::is_dns1123_label(&hostname.value) {
                 pod.hostname = Some(hostname.value.clone());
+            } else if let Some((host, domain)) =
+                split.filter(|(h, d)| names::is_dns1123_label(h) && names::is_dns1123_subdomain(d))
+            {
+                // `mail.example.com`: Docker, too, splits a dotted hostname into a host name and
+                // a domain name; a pod has only the first.
+                pod.hostname = Some(host.to_string());
+                self.warn(
+                    Code::NotConverted,
+                    hostname.pos,
+                    format!("the domain `{domain}` of `hostname: {}` is not converted: a pod's hostname is one DNS label, so it is `{host}`", hostname.value),
+                    Some("if the application reads its domain from the hostname, give it the full name another way, such as an environment variable".into()),
+                );
             } else {
                 self.diags.push(
                     crate::diag::Diagnostic::at(
