@@ -40,6 +40,10 @@ fn label_port(mapper: &mut Mapper, label: Option<&Spanned<String>>) -> Option<i3
 
 /// HTTP or TCP action from `<prefix>.http_get_path` + `.http_get_port`, or `.tcp_port`.
 fn label_action(mapper: &mut Mapper, service: &Service, prefix: &str, probe: &mut Probe) -> bool {
+    // Most services set none of these labels: no key names to build then.
+    if !service.labels.keys().any(|k| k.starts_with(prefix)) {
+        return false;
+    }
     let path = labels::get(service, &format!("{prefix}.http_get_path"));
     let http_port = label_port(mapper, labels::get(service, &format!("{prefix}.http_get_port")));
     let tcp_port = label_port(mapper, labels::get(service, &format!("{prefix}.tcp_port")));
