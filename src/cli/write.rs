@@ -189,7 +189,7 @@ fn write_temp(path: &Path, contents: &[u8], secret: bool) -> Result<PathBuf> {
 
 /// Refuse to write through a symlink: the output must land where it appears to.
 fn refuse_symlink(path: &Path) -> Result<()> {
-    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+    if is_symlink(path) {
         anyhow::bail!("`{}` is a symbolic link; kompile does not write through links", path.display());
     }
     Ok(())

@@ -446,27 +446,24 @@ fn bind_volume(
                 // mount says so for itself), since another member may write.
                 Some(group) => {
                     let key = source.trim_start_matches("./").trim_end_matches('/').to_string();
-                    match group.claims.iter().position(|(path, ..)| *path == key) {
-                        Some(j) => {
-                            let name = names::volume_label(&format!("{}{j}", group.prefix), "claim");
-                            let (_, first_size, first_class, owner) = &group.claims[j];
-                            if (first_size, first_class) != (&size, &class) {
-                                let owner = owner.clone();
-                                mapper.warn(
-                                    Code::NotConverted,
-                                    mount.pos,
-                                    format!("the claim size and storage class of `{}` are not applied to `{name}`: it is shared with `{owner}`, whose settings it has", service.name),
-                                    Some("set the same `kompose.volume.*` labels on every service of the group".into()),
-                                );
-                            }
-                            return Some(claim_volume(name.clone(), name, false));
+                    let found = group.claims.iter().position(|(path, ..)| *path == key);
+                    let j = found.unwrap_or(group.claims.len());
+                    let name = names::volume_label(&format!("{}{j}", group.prefix), "claim");
+                    if found.is_some() {
+                        let (_, first_size, first_class, owner) = &group.claims[j];
+                        if (first_size, first_class) != (&size, &class) {
+                            let owner = owner.clone();
+                            mapper.warn(
+                                Code::NotConverted,
+                                mount.pos,
+                                format!("the claim size and storage class of `{}` are not applied to `{name}`: it is shared with `{owner}`, whose settings it has", service.name),
+                                Some("set the same `kompose.volume.*` labels on every service of the group".into()),
+                            );
                         }
-                        None => {
-                            let j = group.claims.len();
-                            group.claims.push((key, size.clone(), class.clone(), service.name.clone()));
-                            (names::volume_label(&format!("{}{j}", group.prefix), "claim"), false)
-                        }
+                        return Some(claim_volume(name.clone(), name, false));
                     }
+                    group.claims.push((key, size.clone(), class.clone(), service.name.clone()));
+                    (name, false)
                 }
                 None => (derived(svc, &format!("claim{i}")), mount.read_only),
             };
