@@ -9,14 +9,18 @@ use serde::Serialize;
 
 /// Every object as one YAML stream, each document introduced by `---`.
 pub fn yaml_stream(objects: &[Object], indent: usize) -> String {
-    let [mut out, rest] = crate::par::halves(objects, |half| {
-        let mut out = String::new();
-        for object in half {
-            out.push_str("---\n");
-            write_yaml(&mut out, &object.value, indent);
-        }
-        out
-    });
+    let [mut out, rest] = crate::par::weighted_halves(
+        objects,
+        |o| o.value.weight(),
+        |half| {
+            let mut out = String::new();
+            for object in half {
+                out.push_str("---\n");
+                write_yaml(&mut out, &object.value, indent);
+            }
+            out
+        },
+    );
     out.push_str(&rest);
     out
 }
@@ -36,9 +40,12 @@ fn write_yaml_stream_in(
     write: usize,
     keep: usize,
 ) -> std::io::Result<()> {
-    let (first, second) = objects.split_at(objects.len() / 2);
+    let large = objects.len() >= crate::par::LARGE;
+    // Halves of equal work, so that neither thread waits long for the other.
+    let at = if large { crate::par::balance_point(objects, |o| o.value.weight()) } else { objects.len() / 2 };
+    let (first, second) = objects.split_at(at);
     let (kept, written) = crate::par::join(
-        objects.len() >= crate::par::LARGE,
+        large,
         || {
             let mut chunks = Vec::new();
             render_chunks(second, indent, keep, |chunk| {

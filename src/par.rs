@@ -57,7 +57,42 @@ where
 
 /// `f` over the two halves of `items`, the results in order (first half first).
 pub fn halves<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a [T]) -> R + Sync) -> [R; 2] {
-    let (first, second) = items.split_at(items.len() / 2);
+    halves_at(items, items.len() / 2, f)
+}
+
+/// [`halves`], split where each half has about the same `weight` rather than the same
+/// count: objects come sorted by kind, and a list of small claims followed by large
+/// Deployments split by count leaves one thread most of the work.
+pub fn weighted_halves<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(&'a [T]) -> R + Sync,
+) -> [R; 2] {
+    let at = if items.len() >= LARGE && !SEQUENTIAL.load(Ordering::Relaxed) {
+        balance_point(items, weight)
+    } else {
+        items.len() / 2
+    };
+    halves_at(items, at, f)
+}
+
+/// The index that splits `items` into two parts of about equal total weight.
+pub fn balance_point<T>(items: &[T], weight: impl Fn(&T) -> usize) -> usize {
+    let weights: Vec<usize> = items.iter().map(weight).collect();
+    let total: usize = weights.iter().sum();
+    let mut sum = 0;
+    for (i, w) in weights.iter().enumerate() {
+        if 2 * (sum + w) > total {
+            // Item `i` straddles the middle: it goes to the side it leaves closer to half.
+            return if 2 * sum + w > total { i } else { i + 1 };
+        }
+        sum += w;
+    }
+    items.len()
+}
+
+fn halves_at<'a, T: Sync, R: Send>(items: &'a [T], at: usize, f: impl Fn(&'a [T]) -> R + Sync) -> [R; 2] {
+    let (first, second) = items.split_at(at);
     let (a, b) = join(items.len() >= LARGE, || f(first), || f(second));
     [a, b]
 }
@@ -76,5 +111,18 @@ mod tests {
         assert_eq!([a, b].concat(), items);
         let [a, b] = halves(&items[..3], |h| h.len());
         assert_eq!((a, b), (1, 2));
+        let [a, b] = weighted_halves(&items, |&i| i, |h| h.to_vec());
+        assert_eq!([a.clone(), b].concat(), items);
+        assert!(a.len() > items.len() / 2, "the light items go to the first half");
+    }
+
+    #[test]
+    fn the_balance_point_halves_the_weight() {
+        assert_eq!(balance_point(&[1, 1, 1, 1], |&w| w), 2);
+        assert_eq!(balance_point(&[1, 1, 1, 1, 4], |&w| w), 4);
+        assert_eq!(balance_point(&[4, 1, 1, 1, 1], |&w| w), 1);
+        assert_eq!(balance_point(&[1, 10, 1], |&w| w), 2);
+        assert_eq!(balance_point::<usize>(&[], |&w| w), 0);
+        assert_eq!(balance_point(&[0, 0], |&w| w), 2);
     }
 }

@@ -167,6 +167,17 @@ impl Value {
         self.as_object().and_then(|m| m.get(key))
     }
 
+    /// Roughly how much work writing or checking this value takes: one per node, plus one per
+    /// 32 bytes of string. For splitting a list of objects into halves of equal work.
+    pub fn weight(&self) -> usize {
+        match self {
+            Value::String(s) => 1 + s.len() / 32,
+            Value::Array(items) => 1 + items.iter().map(Value::weight).sum::<usize>(),
+            Value::Object(map) => 1 + map.iter().map(|(k, v)| 1 + k.len() / 32 + v.weight()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.as_object_mut().and_then(|m| m.get_mut(key))
     }

@@ -87,13 +87,17 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     // Each object is checked on its own against the shared indexes: two halves in parallel
     // for large projects, their diagnostics joined in object order.
     let checked: Vec<(&Object, bool)> = mapped.objects.iter().zip(repeated).collect();
-    let [first, second] = crate::par::halves(&checked, |half| {
-        let mut diags = Diagnostics::default();
-        for &(object, repeated) in half {
-            check_object(object, repeated, &present, &pod_labels, &mut diags);
-        }
-        diags
-    });
+    let [first, second] = crate::par::weighted_halves(
+        &checked,
+        |(o, _)| o.value.weight(),
+        |half| {
+            let mut diags = Diagnostics::default();
+            for &(object, repeated) in half {
+                check_object(object, repeated, &present, &pod_labels, &mut diags);
+            }
+            diags
+        },
+    );
     diags.0.extend(first.0);
     diags.0.extend(second.0);
     diags
