@@ -254,6 +254,10 @@ impl Fields<'_> {
 /// start with `x-`.
 pub fn unknown_key(key: &Key, path: &str, known: &[&str]) -> Diagnostic {
     let place = if path.is_empty() { "the top level".to_string() } else { format!("`{path}`") };
+    if key.name.is_empty() {
+        return Diagnostic::at(Code::UnknownKey, key.pos, format!("{place} has an empty key"))
+            .with_help("give the entry a name, or remove it");
+    }
     let d = Diagnostic::at(Code::UnknownKey, key.pos, format!("{place} has no key `{}`", key.name));
     match closest(&key.name, known) {
         Some(close) => d.with_help(format!("did you mean `{close}`?")),

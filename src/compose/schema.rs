@@ -389,7 +389,11 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
                                 pos: key.pos,
                                 code: Code::UnknownKey,
                                 depth: path.len() + 1,
-                                message: format!("`{}` has no key `{}`", dotted(path), key.name),
+                                message: if key.name.is_empty() {
+                                    format!("`{}` has an empty key", dotted(path))
+                                } else {
+                                    format!("`{}` has no key `{}`", dotted(path), key.name)
+                                },
                             });
                             continue;
                         }

@@ -38,6 +38,16 @@ impl Mapper<'_> {
         let secret_name = super::storage::derived(&names.object, "secret-env");
         let mut secret_data: BTreeMap<String, ByteString> = BTreeMap::new();
         for var in &service.environment {
+            if var.name.is_empty() || var.name.contains('=') || !var.name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                let d = Diagnostic::at(
+                    Code::InvalidName,
+                    var.pos,
+                    format!("`{}` is not a valid environment variable name in Kubernetes", var.name.escape_debug()),
+                )
+                .with_help("a name must not be empty and may hold printable ASCII characters except `=`");
+                self.diags.push(d);
+                continue;
+            }
             match &var.value {
                 Some(value) if self.options.secret_env && looks_secret(&var.name) => {
                     secret_data.insert(var.name.clone(), ByteString(value.clone().into_bytes()));
