@@ -124,6 +124,7 @@ codes! {
     DuplicateName = "K304", Error, "two objects or containers have the same name";
     SelectorMismatch = "K305", Error, "a selector does not match the pod template labels";
     DanglingReference = "K306", Error, "an object refers to a ConfigMap, Secret, claim or volume that is not there";
+    ObjectTooLarge = "K307", Error, "an object is larger than the API server can store";
 }
 
 impl fmt::Display for Code {

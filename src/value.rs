@@ -170,11 +170,24 @@ impl Value {
     /// Roughly how much work writing or checking this value takes: one per node, plus one per
     /// 32 bytes of string. For splitting a list of objects into halves of equal work.
     pub fn weight(&self) -> usize {
+        let (nodes, bytes) = self.measure();
+        nodes + bytes / 32
+    }
+
+    /// The number of nodes and the bytes of all strings (keys included): any encoding of the
+    /// value, JSON or the API server's protobuf, takes at least that many bytes.
+    pub fn measure(&self) -> (usize, usize) {
         match self {
-            Value::String(s) => 1 + s.len() / 32,
-            Value::Array(items) => 1 + items.iter().map(Value::weight).sum::<usize>(),
-            Value::Object(map) => 1 + map.iter().map(|(k, v)| 1 + k.len() / 32 + v.weight()).sum::<usize>(),
-            _ => 1,
+            Value::String(s) => (1, s.len()),
+            Value::Array(items) => items.iter().fold((1, 0), |(n, b), v| {
+                let (vn, vb) = v.measure();
+                (n + vn, b + vb)
+            }),
+            Value::Object(map) => map.iter().fold((1, 0), |(n, b), (k, v)| {
+                let (vn, vb) = v.measure();
+                (n + vn + 1, b + vb + k.len())
+            }),
+            _ => (1, 0),
         }
     }
 

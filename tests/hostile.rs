@@ -220,6 +220,20 @@ fn thirty_megabyte_compose_file_on_stdin_is_refused_without_exhausting_memory() 
     assert!(out.stderr.contains("--max-input-bytes"), "{out:?}");
 }
 
+/// A 2 MB value fits the input limit but makes an object larger than a cluster stores
+/// (etcd's 1.5 MiB): an error naming the object, and no output.
+#[test]
+fn an_object_larger_than_a_cluster_stores_is_an_error() {
+    let s = Scratch::new("huge_object");
+    let image = format!("nginx:{}", "a".repeat(2_000_000));
+    s.write("compose.yaml", format!("services:\n  web:\n    image: {image}\n").into_bytes());
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
+    assert_not_killed("2 MB image", &out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(out.stderr.contains("compose.yaml:2:3: error[K307]: Deployment `web`: holds 2000"), "{out:?}");
+}
+
 /// A pull request can commit `compose.yaml` as a symbolic link to `/dev/zero` (or `/dev/urandom`,
 /// `/proc/...`): its size on disk is 0, so a size check on the metadata passes, and reading it
 /// never ends. The input limit must hold while reading.
@@ -238,7 +252,8 @@ fn compose_file_linked_to_an_endless_device_is_refused_within_the_input_limit() 
 // ---------------------------------------------------------------------------------------------
 /// Port ranges expand to one port each: `1-65535` for TCP and for UDP is 131,070 container
 /// ports and as many Service ports. Each is checked against the others through an index; a
-/// linear search per port took 15 s for this file in a release build.
+/// linear search per port took 15 s for this file in a release build. Both objects are then
+/// too large for a cluster to store, which is reported.
 #[test]
 fn full_port_ranges_convert_in_linear_time() {
     let s = Scratch::new("port_ranges");
@@ -248,9 +263,19 @@ fn full_port_ranges_convert_in_linear_time() {
     );
     let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
     assert_not_killed("full port ranges", &out);
+    // Mapped and checked in full, and then too large for a cluster to store (K307).
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    for kind in ["Deployment", "Service"] {
+        assert!(out.stderr.contains(&format!("error[K307]: {kind} `web`: holds")), "{out:?}");
+    }
+    // 20,000 ports stay under that size and convert.
+    s.write("compose.yaml", "services:\n  web:\n    image: nginx\n    ports:\n      - \"1-20000:1-20000\"\n");
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
+    assert_not_killed("20,000 ports", &out);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout.matches("containerPort:").count(), 131_070);
-    assert_eq!(out.stdout.matches("targetPort:").count(), 131_070);
+    assert_eq!(out.stdout.matches("containerPort:").count(), 20_000);
+    assert_eq!(out.stdout.matches("targetPort:").count(), 20_000);
 }
 
 // (c) Output directory: symbolic links named like generated files

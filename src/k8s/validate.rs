@@ -71,6 +71,10 @@ impl<'a> PodLabels<'a> {
     }
 }
 
+/// The largest object etcd stores by default (`--max-request-bytes`, 1.5 MiB); the API
+/// server cannot write a larger one.
+const MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
 /// Validate every object; references must resolve to objects in `mapped` or to declared
 /// external objects.
 pub fn validate(mapped: &Mapped) -> Diagnostics {
@@ -86,14 +90,24 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     let pod_labels = PodLabels::new(mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
     // Each object is checked on its own against the shared indexes: two halves in parallel
     // for large projects, their diagnostics joined in object order.
-    let checked: Vec<(&Object, bool)> = mapped.objects.iter().zip(repeated).collect();
+    let checked: Vec<(&Object, bool, (usize, usize))> =
+        mapped.objects.iter().zip(repeated).map(|(o, r)| (o, r, o.value.measure())).collect();
     let [first, second] = crate::par::weighted_halves(
         &checked,
-        |(o, _)| o.value.weight(),
+        |&(_, _, (nodes, bytes))| nodes + bytes / 32,
         |half| {
             let mut diags = Diagnostics::default();
-            for &(object, repeated) in half {
+            for &(object, repeated, (_, bytes)) in half {
                 check_object(object, repeated, &present, &pod_labels, &mut diags);
+                if bytes > MAX_OBJECT_BYTES {
+                    Check { object, diags: &mut diags }.error(
+                        Code::ObjectTooLarge,
+                        format!(
+                            "holds {bytes} bytes of text, more than the {MAX_OBJECT_BYTES} bytes a cluster \
+                             stores in one object"
+                        ),
+                    );
+                }
             }
             diags
         },
