@@ -1,4 +1,4 @@
-//! The machine-readable diagnostics of the real binary: `--format json|github|sarif`, where
+//! The machine-readable diagnostics of the real binary: `--format json|github|sarif|gitlab`, where
 //! they go (stdout, stderr, `--diagnostics-file`), colour, `--allow`/`--deny`/`--strict`, and
 //! the `completions` and `man` subcommands.
 //!
@@ -443,15 +443,76 @@ fn sarif_is_valid_against_the_official_sarif_2_1_0_schema() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// gitlab
+
+/// What GitLab reads from a Code Quality report (docs.gitlab.com, "Code Quality report
+/// format"): an array of issues, each with a description, a check name, a fingerprint unique
+/// in the report, a severity from GitLab's list, and a path and first line.
+fn assert_gitlab_accepts(doc: &Value) {
+    let issues = doc.as_array().unwrap_or_else(|| panic!("an array of issues: {doc}"));
+    let mut fingerprints = std::collections::BTreeSet::new();
+    for issue in issues {
+        assert!(issue["description"].as_str().is_some_and(|d| !d.is_empty()), "{issue}");
+        assert!(issue["check_name"].as_str().is_some_and(|c| c.starts_with('K')), "{issue}");
+        let fingerprint = issue["fingerprint"].as_str().unwrap_or_default();
+        assert!(fingerprint.len() == 32 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()), "{issue}");
+        assert!(fingerprints.insert(fingerprint.to_string()), "fingerprints are unique: {doc}");
+        let severity = issue["severity"].as_str().unwrap_or_default();
+        assert!(["info", "minor", "major", "critical", "blocker"].contains(&severity), "{issue}");
+        assert!(issue["location"]["path"].as_str().is_some_and(|p| !p.is_empty()), "{issue}");
+        assert!(issue["location"]["lines"]["begin"].as_u64().is_some_and(|l| l >= 1), "{issue}");
+    }
+}
+
+#[test]
+fn gitlab_reports_code_quality_issues_with_stable_fingerprints() {
+    let s = Scratch::new("gitlab");
+    s.write("mixed.yaml", MIXED);
+    let run = || s.run(&["convert", "-f", "mixed.yaml", "-o", "k8s/", "--format", "gitlab"]);
+    let out = run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = parse_json(&out.stdout, "stdout");
+    assert_gitlab_accepts(&doc);
+    let issues = doc.as_array().unwrap();
+    let summary: Vec<(&str, &str, u64)> = issues
+        .iter()
+        .map(|i| {
+            (
+                i["check_name"].as_str().unwrap(),
+                i["severity"].as_str().unwrap(),
+                i["location"]["lines"]["begin"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [("K151", "info", 1), ("K208", "info", 3), ("K210", "minor", 6), ("K201", "minor", 7)]);
+    assert!(issues.iter().all(|i| i["location"]["path"] == "mixed.yaml"), "{doc}");
+    assert_eq!(run().stdout, out.stdout, "the same report, fingerprints included, on every run");
+
+    // An error, and one without a position, which is shown on the compose file's first line.
+    s.write("bad.yaml", UNKNOWN_KEY);
+    let out = s.run(&["convert", "-f", "bad.yaml", "-o", "k8s/", "--format", "gitlab"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc = parse_json(&out.stdout, "stdout");
+    assert_gitlab_accepts(&doc);
+    assert_eq!(doc[0]["severity"], "major", "{doc}");
+    let out = s.run(&["convert", "-f", "mixed.yaml", "--env-file", "nope.env", "-o", "k8s/", "--format", "gitlab"]);
+    let doc = parse_json(&out.stdout, "stdout");
+    assert_gitlab_accepts(&doc);
+    let missing = doc.as_array().unwrap().iter().find(|i| i["check_name"] == "K105").expect("the missing env file");
+    assert_eq!(missing["location"], serde_json::json!({"path": "mixed.yaml", "lines": {"begin": 1}}), "{doc}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Where diagnostics go.
 
-const MACHINE: [&str; 3] = ["json", "github", "sarif"];
+const MACHINE: [&str; 4] = ["json", "github", "sarif", "gitlab"];
 
 /// The machine output is present and well-formed in `text`.
 fn assert_machine_output(format: &str, text: &str, what: &str) {
     match format {
         "json" => assert_eq!(parse_json(text, what)["diagnostics"][0]["code"], "K201", "{what}: {text}"),
         "sarif" => assert_eq!(parse_json(text, what)["runs"][0]["results"][0]["ruleId"], "K201", "{what}: {text}"),
+        "gitlab" => assert_eq!(parse_json(text, what)[0]["check_name"], "K201", "{what}: {text}"),
         _ => assert!(text.starts_with("::warning file=compose.yaml,line=4,col=5,title=K201::"), "{what}: {text}"),
     }
 }
@@ -505,11 +566,16 @@ fn machine_formats_go_to_stderr_when_check_prints_a_diff() {
         assert_eq!(out.code, 1, "drift: {out:?}");
         assert!(out.stdout.starts_with("--- a/k8s/app-deployment.yaml\n+++ b/k8s/app-deployment.yaml\n"), "{out:?}");
         assert!(!out.stdout.contains("K201"), "stdout is only the diff: {out:?}");
-        let start = out.stderr.find(if format == "github" { "::" } else { "{" }).expect("the report on stderr");
-        let end = if format == "github" {
-            out.stderr[start..].find('\n').map_or(out.stderr.len(), |e| start + e + 1)
-        } else {
-            out.stderr.rfind("}\n").unwrap() + 2
+        let opening = match format {
+            "github" => "::",
+            "gitlab" => "[",
+            _ => "{",
+        };
+        let start = out.stderr.find(opening).expect("the report on stderr");
+        let end = match format {
+            "github" => out.stderr[start..].find('\n').map_or(out.stderr.len(), |e| start + e + 1),
+            "gitlab" => out.stderr.rfind("]\n").unwrap() + 2,
+            _ => out.stderr.rfind("}\n").unwrap() + 2,
         };
         assert_machine_output(format, &out.stderr[start..end], "stderr with --check");
     }

@@ -152,10 +152,10 @@ struct ConvertArgs {
     namespace: Option<String>,
     #[command(flatten)]
     load: LoadArgs,
-    /// How diagnostics are printed: human (stderr), json, github or sarif.
+    /// How diagnostics are printed: human (stderr), json, github, sarif or gitlab (a Code Quality report).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Write machine-readable diagnostics (`--format json|github|sarif`) to this file.
+    /// Write machine-readable diagnostics (`--format json|github|sarif|gitlab`) to this file.
     #[arg(long, value_name = "FILE")]
     diagnostics_file: Option<PathBuf>,
     /// Kompose's `kompose.cmd`/`kompose.version` annotations; kompile never writes them
@@ -738,6 +738,7 @@ fn report(global: &Global, args: &ConvertArgs, conversion: &kompile::Conversion,
         Format::Json => report::json(diagnostics, sources),
         Format::Github => report::github(diagnostics, sources),
         Format::Sarif => report::sarif(diagnostics, sources),
+        Format::Gitlab => report::gitlab(diagnostics, sources),
     };
     match &args.diagnostics_file {
         Some(path) => write::file(path, text.as_bytes(), false),

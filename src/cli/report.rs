@@ -1,7 +1,7 @@
 //! Diagnostics for people and for machines: `human` (colour when wanted), `json` (versioned,
 //! documented in docs/ci.md), `github` (workflow commands that annotate the compose file in
-//! a pull request) and `sarif` (2.1.0, for code-scanning uploads). Machine formats never
-//! contain colour codes.
+//! a pull request), `sarif` (2.1.0, for code-scanning uploads) and `gitlab` (a Code Quality
+//! report for merge requests). Machine formats never contain colour codes.
 
 use kompile::diag::{Code, Diagnostic, Severity, Sources};
 use serde_json::{json, Value};
@@ -13,6 +13,7 @@ pub enum Format {
     Json,
     Github,
     Sarif,
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -188,6 +189,59 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         }],
     });
     format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON values serialise"))
+}
+
+/// A GitLab Code Quality report: a JSON array, one issue per diagnostic, with a fingerprint
+/// that stays the same while the diagnostic does (GitLab compares reports by it).
+pub fn gitlab(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    // A diagnostic without a position (a missing file, an empty project) is shown on the
+    // first line of the first compose file read.
+    let fallback = (0..)
+        .map(|i| sources.name(i))
+        .take_while(|name| *name != "<input>")
+        .find(|name| name.ends_with(".yaml") || name.ends_with(".yml"))
+        .unwrap_or("compose.yaml")
+        .to_string();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let issues: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let (file, line, col) = location(d, sources);
+            let path = file.unwrap_or_else(|| fallback.clone());
+            let mut description = d.message.clone();
+            if let Some(help) = &d.help {
+                description.push_str(&format!(" (help: {help})"));
+            }
+            let key = format!("{}\0{path}\0{}\0{}\0{}", d.code.id(), line.unwrap_or(0), col.unwrap_or(0), d.message);
+            // Two identical diagnostics still need two fingerprints.
+            let mut fingerprint = fnv1a(&key);
+            while !seen.insert(fingerprint.clone()) {
+                fingerprint = fnv1a(&format!("{fingerprint}{key}"));
+            }
+            json!({
+                "description": description,
+                "check_name": d.code.id(),
+                "fingerprint": fingerprint,
+                "severity": match d.severity {
+                    Severity::Error => "major",
+                    Severity::Warning => "minor",
+                    Severity::Info => "info",
+                },
+                "location": {"path": path, "lines": {"begin": line.unwrap_or(1)}},
+            })
+        })
+        .collect();
+    format!("{}\n", serde_json::to_string_pretty(&issues).expect("JSON values serialise"))
+}
+
+/// A 128-bit FNV-1a hash as 32 hex digits: stable across runs, machines and versions.
+fn fnv1a(text: &str) -> String {
+    let mut hash: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in text.bytes() {
+        hash ^= u128::from(b);
+        hash = hash.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    format!("{hash:032x}")
 }
 
 /// A file path as a URI reference: relative paths percent-encoded (`my app` → `my%20app`),
