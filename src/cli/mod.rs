@@ -441,8 +441,8 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
         }
     }
     if let Some(size) = &args.pvc_request_size {
-        if !kompile::k8s::is_storage_quantity(size) {
-            bail!("`--pvc-request-size {size}` is not a storage size such as `1Gi`");
+        if !kompile::k8s::is_storage_size(size) {
+            bail!("`--pvc-request-size {size}` is not a storage size greater than zero, such as `1Gi`");
         }
         options.map.pvc_request_size = size.clone();
     }

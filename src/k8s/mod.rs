@@ -24,7 +24,7 @@ use crate::value::Value;
 use std::collections::BTreeMap;
 use std::hash::BuildHasher as _;
 
-pub use storage::is_quantity as is_storage_quantity;
+pub use storage::is_storage_size;
 pub use validate::validate;
 
 /// The label every object of a service carries, and the one selectors use. Kept from Kompose

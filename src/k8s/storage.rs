@@ -24,6 +24,12 @@ fn basename(path: &str) -> &str {
 }
 
 /// Whether `text` is a Kubernetes quantity such as `1Gi`, `500M` or `10`.
+/// A claim's storage request: a quantity greater than zero (the API server refuses `0`).
+pub fn is_storage_size(text: &str) -> bool {
+    is_quantity(text)
+        && text.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').any(|b| (b'1'..=b'9').contains(&b))
+}
+
 pub fn is_quantity(text: &str) -> bool {
     let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(number_end);
@@ -65,8 +71,10 @@ impl Mapper<'_> {
                     .and_then(|v| serde_json::to_value(v).ok())
                     .and_then(|v| serde_json::from_value(v).ok()),
                 None => {
-                    let def_size =
-                        def.and_then(|d| d.labels.get("kompose.volume.size").cloned()).filter(|s| is_quantity(s));
+                    let def_size = def.and_then(|d| {
+                        d.labels.get("kompose.volume.size").map(|v| crate::compose::Spanned::new(v.clone(), d.pos))
+                    });
+                    let def_size = self.size_label(def_size.as_ref());
                     let (size, class) = self.service_claim_size(service);
                     self.template_claims.insert(claim.clone());
                     let mut spec = claim_spec(def_size.unwrap_or(size), class);
@@ -95,14 +103,14 @@ impl Mapper<'_> {
 
     fn size_label(&mut self, label: Option<&crate::compose::Spanned<String>>) -> Option<String> {
         let label = label?;
-        if is_quantity(&label.value) {
+        if is_storage_size(&label.value) {
             Some(label.value.clone())
         } else {
             self.diags.push(
                 Diagnostic::at(
                     Code::KomposeLabel,
                     label.pos,
-                    format!("`kompose.volume.size: {}` is not a storage size", label.value),
+                    format!("`kompose.volume.size: {}` is not a storage size greater than zero", label.value),
                 )
                 .with_help("write a Kubernetes quantity such as `1Gi` or `500Mi`"),
             );
@@ -707,6 +715,9 @@ mod tests {
         assert!(is_quantity("1.5G"));
         assert!(!is_quantity("1 GB"));
         assert!(!is_quantity("lots"));
+        assert!(is_quantity("0") && is_quantity("0Mi"));
+        assert!(is_storage_size("1Gi") && is_storage_size("0.5Gi") && is_storage_size("10"));
+        assert!(!is_storage_size("0") && !is_storage_size("0Mi") && !is_storage_size("0.0Gi") && !is_storage_size("x"));
         assert_eq!(basename("./conf/nginx.conf"), "nginx.conf");
         assert_eq!(basename("/etc/nginx/"), "nginx");
     }

@@ -157,6 +157,19 @@ fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: 
             .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str));
         pod_spec(&mut check, pod, present, templates);
     }
+    let claims = match object.kind.as_str() {
+        "PersistentVolumeClaim" => std::slice::from_ref(&object.value),
+        _ => items(object.value.pointer("/spec/volumeClaimTemplates")),
+    };
+    for claim in claims {
+        let storage = claim.pointer("/spec/resources/requests/storage").and_then(Value::as_str).unwrap_or_default();
+        if !super::storage::is_storage_size(storage) {
+            check.error(
+                Code::InvalidValue,
+                format!("claim storage request `{storage}` is not a quantity greater than zero"),
+            );
+        }
+    }
     match object.kind.as_str() {
         "Service" => service(&mut check, pod_labels),
         "ConfigMap" | "Secret" => {
@@ -434,5 +447,26 @@ mod tests {
         let found = messages(pod("ubuntu 14.04", "bad key"));
         assert!(found.iter().any(|m| m.contains("`ubuntu 14.04` is not a valid value")), "{found:?}");
         assert!(found.iter().any(|m| m.contains("topology spread: `bad key`")), "{found:?}");
+    }
+
+    #[test]
+    fn claims_request_more_than_zero_storage() {
+        let claim = |storage: &str| {
+            let text = format!(
+                r#"{{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {{"name": "c"}},
+                    "spec": {{"accessModes": ["ReadWriteOnce"], "resources": {{"requests": {{"storage": "{storage}"}}}}}}}}"#
+            );
+            Object::new("PersistentVolumeClaim", "c", &serde_json::from_str::<serde_json::Value>(&text).unwrap(), None)
+        };
+        assert_eq!(messages(claim("100Mi")), Vec::<String>::new());
+        for bad in ["0", "0Mi", "lots"] {
+            let found = messages(claim(bad));
+            assert_eq!(
+                found,
+                [format!(
+                    "PersistentVolumeClaim `c`: claim storage request `{bad}` is not a quantity greater than zero"
+                )]
+            );
+        }
     }
 }
