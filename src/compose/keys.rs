@@ -128,6 +128,13 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("profiles", Converted),
     ("provider", not("provider services have no Kubernetes equivalent")),
     ("pull_policy", Converted),
+    (
+        "pull_refresh_after",
+        not_help(
+            "Kubernetes pulls an image again by policy, not after an interval",
+            "use `pull_policy: always` to pull on every start",
+        ),
+    ),
     ("read_only", Converted),
     ("restart", Converted),
     (
@@ -257,6 +264,42 @@ mod tests {
             sorted.sort_unstable();
             sorted.dedup();
             assert_eq!(keys, sorted);
+        }
+    }
+
+    /// A key the Compose schema defines but these tables miss would be refused as unknown
+    /// (as `pull_refresh_after` was): every schema key of these blocks must be in its table.
+    #[test]
+    fn tables_hold_every_key_the_schema_defines() {
+        let spec: serde_json::Value = serde_json::from_str(include_str!("compose-spec.json")).unwrap();
+        let defs = &spec["$defs"];
+        let service = &defs["service"]["properties"];
+        let port = &service["ports"]["items"]["oneOf"][2]["properties"];
+        let mount = &service["volumes"]["items"]["oneOf"][1]["properties"];
+        let resources = &defs["deployment"]["properties"]["resources"]["properties"]["limits"]["properties"];
+        let blocks = [
+            ("service", service, SERVICE_KEYS),
+            ("deploy", &defs["deployment"]["properties"], DEPLOY_KEYS),
+            ("healthcheck", &defs["healthcheck"]["properties"], HEALTHCHECK_KEYS),
+            (
+                "deploy.restart_policy",
+                &defs["deployment"]["properties"]["restart_policy"]["properties"],
+                RESTART_POLICY_KEYS,
+            ),
+            ("ports", port, PORT_KEYS),
+            ("volumes", mount, VOLUME_MOUNT_KEYS),
+            ("top level", &spec["properties"], TOP_LEVEL_KEYS),
+        ];
+        for (block, properties, table) in blocks {
+            let keys = properties.as_object().unwrap_or_else(|| panic!("the schema has {block} keys"));
+            assert!(!keys.is_empty(), "{block}");
+            for key in keys.keys() {
+                assert!(lookup(table, key).is_some(), "the schema's `{key}` in {block} is missing from its table");
+            }
+        }
+        let limits = resources.as_object().expect("the schema has resource limits");
+        for key in limits.keys() {
+            assert!(lookup(RESOURCE_KEYS, key).is_some(), "resources: `{key}`");
         }
     }
 
