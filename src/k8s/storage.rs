@@ -306,7 +306,7 @@ pub(crate) fn mounts(
             (kind, _) => mapper.warn(
                 Code::NotConverted,
                 mount.pos,
-                format!("a `{}` mount of `{}` is not converted", kind.as_str(), target),
+                format!("the `{}` mount of `{}` is not converted", kind.as_str(), target),
                 None,
             ),
         }
