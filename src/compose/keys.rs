@@ -126,7 +126,13 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("pre_stop", Converted),
     ("privileged", Converted),
     ("profiles", Converted),
-    ("provider", not("provider services have no Kubernetes equivalent")),
+    (
+        "provider",
+        not_help(
+            "a provider service is run by a Compose provider plugin, not as a container, so it gets no workload",
+            "create what it stands for in the cluster and give its settings to the services that use it",
+        ),
+    ),
     ("pull_policy", Converted),
     (
         "pull_refresh_after",

@@ -78,6 +78,8 @@ pub struct Service {
     pub pos: Pos,
     pub image: Option<Spanned<String>>,
     pub has_build: bool,
+    /// A `provider` service: run by a Compose provider plugin, not as a container.
+    pub provider: bool,
     pub container_name: Option<Spanned<String>>,
     /// `None`: the image default; `Some(vec![])`: explicitly empty.
     pub command: Option<Vec<String>>,

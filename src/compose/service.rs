@@ -16,7 +16,8 @@ use indexmap::IndexMap;
 impl Loader<'_> {
     pub(super) fn read_service(&mut self, name: &str, pos: Pos, node: &Node) -> Service {
         let path = key_path("services", name);
-        let mut service = Service { name: name.to_string(), pos, ..Service::default() };
+        let provider = node.get("provider").is_some();
+        let mut service = Service { name: name.to_string(), pos, provider, ..Service::default() };
         let mut f = fields!(self);
         let entries = f.map(node, &path);
         let converted = f.check_keys(entries, keys::SERVICE_KEYS, &path);

@@ -309,7 +309,8 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     let groups = groups(project, options, &mapper.by_name, &mut names, &mut mapper.diags);
     mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
     let grouped: foldhash::HashSet<&str> = groups.values().flatten().map(|member| member.name.as_str()).collect();
-    for service in project.services.iter().filter(|s| !grouped.contains(s.name.as_str())) {
+    // A provider service runs no container: K201 on its `provider` key says so.
+    for service in project.services.iter().filter(|s| !grouped.contains(s.name.as_str()) && !s.provider) {
         mapper.map_service(service, &names[&service.name], &names);
     }
     for (group, members) in &groups {
@@ -387,7 +388,7 @@ fn groups<'p>(
     let mut groups: BTreeMap<String, Vec<&Service>> = BTreeMap::new();
     // `network_mode: service:x`: the service runs as another container of x's pod, sharing
     // its network namespace, as in Compose.
-    for service in &project.services {
+    for service in project.services.iter().filter(|s| !s.provider) {
         let Some(mode) = &service.network_mode else { continue };
         let Some(target) = mode.value.strip_prefix("service:") else { continue };
         let Some(&host) = by_name.get(target) else {
@@ -409,7 +410,7 @@ fn groups<'p>(
     match options.group_mode {
         None => {}
         Some(GroupMode::Label) => {
-            for service in &project.services {
+            for service in project.services.iter().filter(|s| !s.provider) {
                 if let Some(label) = service.labels.get("kompose.service.group") {
                     let group = names::dns_label(&label.value, "group");
                     let members = groups.entry(group).or_default();
@@ -423,7 +424,7 @@ fn groups<'p>(
             let mut by_volumes: BTreeMap<Vec<String>, Vec<&Service>> = BTreeMap::new();
             // Anonymous volumes are each container's own: only mounts of a named volume or a
             // host path are shared.
-            for service in &project.services {
+            for service in project.services.iter().filter(|s| !s.provider) {
                 let key: Vec<String> = service
                     .volumes
                     .iter()

@@ -356,6 +356,9 @@ impl Mapper<'_> {
     fn wait_for_dependencies(&mut self, service: &Service, all: &BTreeMap<String, ServiceNames>, pod: &mut PodSpec) {
         for dep in &service.depends_on {
             let Some(&target) = self.by_name.get(dep.value.as_str()) else { continue };
+            if target.provider {
+                continue;
+            }
             let port = target
                 .ports
                 .iter()
