@@ -98,6 +98,9 @@ pub struct Service {
     pub labels: IndexMap<String, Spanned<String>>,
     pub replicas: Option<Spanned<i64>>,
     pub global: bool,
+    /// `deploy.mode: replicated-job` or `global-job`: runs to completion. The flag tells
+    /// which (`true`: global) and where it was written.
+    pub job: Option<Spanned<bool>>,
     pub limits: Resources,
     pub reservations: Resources,
     pub restart: Option<Spanned<String>>,

@@ -819,11 +819,13 @@ impl Loader<'_> {
                         match mode.as_str() {
                             "replicated" => {}
                             "global" => s.global = true,
+                            "replicated-job" => s.job = Some(Spanned::new(false, val.pos)),
+                            "global-job" => s.job = Some(Spanned::new(true, val.pos)),
                             other => f.not_converted.push(NotConverted {
                                 path: format!("{kp} ({other})"),
                                 pos: val.pos,
-                                reason: "job modes are not converted yet; the service runs as a Deployment",
-                                help: None,
+                                reason: "it is not a mode Compose knows; the service runs as a Deployment",
+                                help: Some("use replicated, global, replicated-job or global-job"),
                             }),
                         }
                     }

@@ -152,6 +152,22 @@ fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: 
             }
         }
         labels(&mut check, object.value.pointer("/spec/template/metadata/labels"), "pod template labels");
+        let restart = pod.get("restartPolicy").and_then(Value::as_str);
+        let allowed: &[&str] = match object.kind.as_str() {
+            "Job" | "CronJob" => &["Never", "OnFailure"],
+            "Pod" => &["Always", "Never", "OnFailure"],
+            _ => &["Always"],
+        };
+        match restart {
+            Some(policy) if !allowed.contains(&policy) => check.error(
+                Code::InvalidValue,
+                format!("restartPolicy `{policy}` is not allowed: use {}", allowed.join(" or ")),
+            ),
+            None if matches!(object.kind.as_str(), "Job" | "CronJob") => {
+                check.error(Code::InvalidValue, "a Job's pods need restartPolicy Never or OnFailure".into())
+            }
+            _ => {}
+        }
         let templates = items(object.value.pointer("/spec/volumeClaimTemplates"))
             .iter()
             .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str));
@@ -447,6 +463,32 @@ mod tests {
         let found = messages(pod("ubuntu 14.04", "bad key"));
         assert!(found.iter().any(|m| m.contains("`ubuntu 14.04` is not a valid value")), "{found:?}");
         assert!(found.iter().any(|m| m.contains("topology spread: `bad key`")), "{found:?}");
+    }
+
+    #[test]
+    fn restart_policies_fit_the_workload_kind() {
+        let workload = |kind: &str, policy: &str| {
+            let restart = if policy.is_empty() { String::new() } else { format!(r#", "restartPolicy": "{policy}""#) };
+            let text = format!(
+                r#"{{"apiVersion": "apps/v1", "kind": "{kind}", "metadata": {{"name": "w"}}, "spec": {{
+                    "selector": {{"matchLabels": {{"app": "w"}}}},
+                    "template": {{"metadata": {{"labels": {{"app": "w"}}}},
+                        "spec": {{"containers": [{{"name": "c", "image": "busybox"}}]{restart}}}}}}}}}"#
+            );
+            Object::new(kind, "w", &serde_json::from_str::<serde_json::Value>(&text).unwrap(), None)
+        };
+        for (kind, policy) in [("Deployment", ""), ("Deployment", "Always"), ("Job", "Never"), ("Job", "OnFailure")] {
+            assert_eq!(messages(workload(kind, policy)), Vec::<String>::new(), "{kind} {policy}");
+        }
+        assert_eq!(
+            messages(workload("Deployment", "Never")),
+            ["Deployment `w`: restartPolicy `Never` is not allowed: use Always"]
+        );
+        assert_eq!(
+            messages(workload("Job", "Always")),
+            ["Job `w`: restartPolicy `Always` is not allowed: use Never or OnFailure"]
+        );
+        assert_eq!(messages(workload("Job", "")), ["Job `w`: a Job's pods need restartPolicy Never or OnFailure"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::compose::Service;
 use crate::diag::Code;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::apps::v1::{RollingUpdateDeployment, StatefulSet, StatefulSetSpec};
-use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, ExecAction, HostAlias, Lifecycle, LifecycleHandler, Pod, PodSpec,
     PodTemplateSpec, ResourceRequirements, SecurityContext,
@@ -30,6 +30,8 @@ enum Kind {
     Pod(&'static str),
     /// A run-once service with a `kompose.cronjob.schedule`.
     CronJob(&'static str, String),
+    /// `deploy.mode: replicated-job` (or `global-job`: `true`), with its pods' restart policy.
+    Job(&'static str, bool),
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
             Kind::StatefulSet => "StatefulSet",
             Kind::Pod(_) => "Pod",
             Kind::CronJob(..) => "CronJob",
+            Kind::Job(..) => "Job",
         }
     }
 }
@@ -347,6 +350,20 @@ impl Mapper<'_> {
                 let object = CronJob { metadata: meta, spec: Some(spec), ..CronJob::default() };
                 self.add(Object::new("CronJob", &names.workload, &object, origin));
             }
+            Kind::Job(policy, global) => {
+                pod.restart_policy = Some(policy.into());
+                // Swarm's replicated job runs `replicas` tasks to completion, all at once.
+                let count = if global { 1 } else { self.replicas(service) };
+                let spec = JobSpec {
+                    completions: Some(count),
+                    parallelism: Some(count),
+                    backoff_limit: self.backoff_limit(service),
+                    template: template(pod),
+                    ..JobSpec::default()
+                };
+                let object = Job { metadata: meta, spec: Some(spec), ..Job::default() };
+                self.add(Object::new("Job", &names.workload, &object, origin));
+            }
         }
         super::autoscaling::autoscaler(self, service, names, kind_name);
     }
@@ -389,7 +406,8 @@ impl Mapper<'_> {
     /// Keys the chosen workload kind has no place for.
     fn report_unused_workload_keys(&mut self, service: &Service, kind: &Kind) {
         let kind_name = kind.name();
-        if let (Some(uc), "DaemonSet" | "StatefulSet" | "Pod" | "CronJob") = (&service.update_config, kind_name) {
+        if let (Some(uc), "DaemonSet" | "StatefulSet" | "Pod" | "CronJob" | "Job") = (&service.update_config, kind_name)
+        {
             self.warn(
                 Code::NotConverted,
                 uc.pos,
@@ -416,7 +434,7 @@ impl Mapper<'_> {
                 None,
             );
         }
-        if let (Some(label), "Pod" | "CronJob") = (labels::get(service, "kompose.controller.type"), kind_name) {
+        if let (Some(label), "Pod" | "CronJob" | "Job") = (labels::get(service, "kompose.controller.type"), kind_name) {
             self.warn(
                 Code::NotConverted,
                 label.pos,
@@ -491,10 +509,70 @@ impl Mapper<'_> {
         }
     }
 
+    /// A service in a job mode runs to completion: a Job, or a CronJob with a schedule. Its
+    /// pods are restarted when they fail (Swarm's default for jobs) or never (`restart: no`).
+    fn job_kind(
+        &mut self,
+        service: &Service,
+        job: &crate::compose::Spanned<bool>,
+        policy: Option<(&str, crate::diag::Pos)>,
+        schedule: Option<&crate::compose::Spanned<String>>,
+    ) -> Kind {
+        let policy = match policy {
+            None | Some(("", _)) => "OnFailure",
+            Some(("no" | "none", _)) => "Never",
+            Some((p, _)) if p == "on-failure" || p.starts_with("on-failure:") => "OnFailure",
+            Some((p @ ("always" | "any" | "unless-stopped"), pos)) => {
+                self.warn(
+                    Code::RestartPolicy,
+                    pos,
+                    format!("`restart: {p}` does not apply to a job: its pods are restarted only when they fail"),
+                    None,
+                );
+                "OnFailure"
+            }
+            Some((other, pos)) => {
+                self.diags.push(
+                    crate::diag::Diagnostic::at(Code::InvalidValue, pos, format!("unknown restart policy `{other}`"))
+                        .with_help("use `no`, `always`, `on-failure` or `unless-stopped`"),
+                );
+                "OnFailure"
+            }
+        };
+        if job.value {
+            self.warn(
+                Code::NotConverted,
+                job.pos,
+                format!(
+                    "`deploy.mode: global-job` runs once on every node; `{}` becomes a Job that runs once in the cluster",
+                    service.name
+                ),
+                Some("Kubernetes has no run-once-per-node workload: run a DaemonSet, or one Job per node".into()),
+            );
+        }
+        if let Some(schedule) = schedule {
+            if valid_schedule(&schedule.value) {
+                return Kind::CronJob(policy, schedule.value.clone());
+            }
+            self.diags.push(
+                crate::diag::Diagnostic::at(
+                    Code::KomposeLabel,
+                    schedule.pos,
+                    format!("`kompose.cronjob.schedule: {}` is not a cron schedule", schedule.value),
+                )
+                .with_help("write five fields (`*/5 * * * *`) or a macro such as `@hourly`"),
+            );
+        }
+        Kind::Job(policy, job.value)
+    }
+
     fn workload_kind(&mut self, service: &Service) -> Kind {
         let restart = service.restart_condition.as_ref().or(service.restart.as_ref());
         let policy = restart.map(|r| (r.value.as_str(), r.pos));
         let schedule = labels::get(service, "kompose.cronjob.schedule");
+        if let Some(job) = &service.job {
+            return self.job_kind(service, job, policy, schedule);
+        }
         let run_once = match policy {
             None | Some(("always" | "any" | "", _)) => None,
             Some(("unless-stopped", pos)) => {
