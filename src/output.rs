@@ -254,7 +254,8 @@ pub fn helm_chart(objects: &[Object], chart_name: &str, indent: usize) -> Vec<Ou
     for object in objects {
         let mut value = object.value.clone();
         let mut ph = Placeholders::for_object(&value);
-        let workload = matches!(object.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "Pod" | "CronJob");
+        let workload =
+            matches!(object.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "Pod" | "Job" | "CronJob");
         if workload {
             if let Some(replicas) = value.pointer_mut("/spec/replicas") {
                 values_workloads.insert(object.name.clone(), Map::from_iter([("replicas", replicas.clone())]).into());

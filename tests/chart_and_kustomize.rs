@@ -52,8 +52,9 @@ const CASES: &[&str] = &[
     "flag-controller-statefulset",
     "kompose-hpa-statefulset",
     "kompose-hpa",
-    // CronJob, bare Pods, DaemonSets
+    // CronJob, Jobs, bare Pods, DaemonSets
     "kompose-cronjob",
+    "deploy-mode-jobs",
     "restart-no-pod",
     "restart-on-failure",
     "deploy-mode-global",
@@ -91,7 +92,7 @@ const CASES: &[&str] = &[
 ];
 
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-const WORKLOAD_KINDS: [&str; 5] = ["Deployment", "StatefulSet", "DaemonSet", "Pod", "CronJob"];
+const WORKLOAD_KINDS: [&str; 6] = ["Deployment", "StatefulSet", "DaemonSet", "Pod", "Job", "CronJob"];
 
 // ---------------------------------------------------------------------------------------------
 // Cases and running kompile.
