@@ -509,6 +509,17 @@ impl Mapper<'_> {
         }
     }
 
+    fn invalid_schedule(&mut self, schedule: &crate::compose::Spanned<String>) {
+        self.diags.push(
+            crate::diag::Diagnostic::at(
+                Code::KomposeLabel,
+                schedule.pos,
+                format!("`kompose.cronjob.schedule: {}` is not a cron schedule", schedule.value),
+            )
+            .with_help("write five fields (`*/5 * * * *`) or a macro such as `@hourly`"),
+        );
+    }
+
     /// A service in a job mode runs to completion: a Job, or a CronJob with a schedule. Its
     /// pods are restarted when they fail (Swarm's default for jobs) or never (`restart: no`).
     fn job_kind(
@@ -554,14 +565,7 @@ impl Mapper<'_> {
             if valid_schedule(&schedule.value) {
                 return Kind::CronJob(policy, schedule.value.clone());
             }
-            self.diags.push(
-                crate::diag::Diagnostic::at(
-                    Code::KomposeLabel,
-                    schedule.pos,
-                    format!("`kompose.cronjob.schedule: {}` is not a cron schedule", schedule.value),
-                )
-                .with_help("write five fields (`*/5 * * * *`) or a macro such as `@hourly`"),
-            );
+            self.invalid_schedule(schedule);
         }
         Kind::Job(policy, job.value)
     }
@@ -599,14 +603,7 @@ impl Mapper<'_> {
             if valid_schedule(&schedule.value) {
                 return Kind::CronJob(policy, schedule.value.clone());
             }
-            self.diags.push(
-                crate::diag::Diagnostic::at(
-                    Code::KomposeLabel,
-                    schedule.pos,
-                    format!("`kompose.cronjob.schedule: {}` is not a cron schedule", schedule.value),
-                )
-                .with_help("write five fields (`*/5 * * * *`) or a macro such as `@hourly`"),
-            );
+            self.invalid_schedule(schedule);
             return Kind::Pod(policy);
         } else if let Some(schedule) = schedule {
             self.warn(
