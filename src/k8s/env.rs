@@ -38,7 +38,7 @@ impl Mapper<'_> {
         let secret_name = super::storage::derived(&names.object, "secret-env");
         let mut secret_data: BTreeMap<String, ByteString> = BTreeMap::new();
         for var in &service.environment {
-            if var.name.is_empty() || var.name.contains('=') || !var.name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            if !names::is_env_var_name(&var.name) {
                 let d = Diagnostic::at(
                     Code::InvalidName,
                     var.pos,

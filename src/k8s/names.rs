@@ -111,6 +111,12 @@ pub fn is_iana_svc_name(name: &str) -> bool {
 }
 
 /// A ConfigMap or Secret data key: `[-._a-zA-Z0-9]+`, not `.` or `..`.
+/// An environment variable name the API server accepts (from 1.32 on, the default): not
+/// empty, printable ASCII, no `=`.
+pub fn is_env_var_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('=') && name.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
 pub fn is_config_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 253

@@ -370,7 +370,7 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
             }
             for env in items(container.get("env")) {
                 let ename = env.get("name").and_then(Value::as_str).unwrap_or_default();
-                if ename.is_empty() || ename.contains('=') || !ename.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                if !is_env_var_name(ename) {
                     check.error(Code::InvalidName, format!("environment variable name `{ename}` is not valid"));
                 }
             }
