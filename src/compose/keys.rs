@@ -213,7 +213,7 @@ pub const RESOURCE_KEYS: &[(&str, Handling)] = &[
 pub const RESTART_POLICY_KEYS: &[(&str, Handling)] = &[
     ("condition", Converted),
     ("delay", not("Kubernetes restarts with its own back-off")),
-    ("max_attempts", not("Kubernetes restarts with its own back-off")),
+    ("max_attempts", Converted),
     ("window", not("Kubernetes restarts with its own back-off")),
 ];
 

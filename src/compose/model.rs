@@ -105,6 +105,8 @@ pub struct Service {
     pub reservations: Resources,
     pub restart: Option<Spanned<String>>,
     pub restart_condition: Option<Spanned<String>>,
+    /// `deploy.restart_policy.max_attempts`, at its key: a Job's `backoffLimit`.
+    pub restart_max_attempts: Option<Spanned<i64>>,
     pub user: Option<Spanned<String>>,
     pub privileged: bool,
     pub read_only: bool,

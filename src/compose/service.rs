@@ -908,9 +908,22 @@ impl Loader<'_> {
                 "restart_policy" => {
                     let rp = f.map(val, &kp);
                     for (rk, rv) in f.check_keys(rp, keys::RESTART_POLICY_KEYS, &kp) {
-                        if rk.name == "condition" {
-                            s.restart_condition =
-                                f.string(rv, &key_path(&kp, "condition")).map(|c| Spanned::new(c, rv.pos));
+                        match rk.name.as_str() {
+                            "condition" => {
+                                s.restart_condition =
+                                    f.string(rv, &key_path(&kp, "condition")).map(|c| Spanned::new(c, rv.pos));
+                            }
+                            "max_attempts" => {
+                                let path = key_path(&kp, "max_attempts");
+                                s.restart_max_attempts = match f.int(rv, &path) {
+                                    Some(n) if n < 0 => {
+                                        f.invalid(rv.pos, format!("`{path}` must not be negative"));
+                                        None
+                                    }
+                                    n => n.map(|n| Spanned::new(n, rk.pos)),
+                                };
+                            }
+                            _ => {}
                         }
                     }
                 }

@@ -403,9 +403,47 @@ impl Mapper<'_> {
         }
     }
 
+    /// How many times Compose restarts a failed container before it gives up, where that was
+    /// written, and how: `deploy.restart_policy.max_attempts`, else the `N` of the restart
+    /// policy `on-failure:N` (0 for both means no limit). A count that is not a whole number
+    /// is an error, as Docker refuses it.
+    fn restart_attempts(&mut self, service: &Service) -> Option<(i64, crate::diag::Pos, String)> {
+        if let Some(m) = &service.restart_max_attempts {
+            return Some((m.value, m.pos, format!("deploy.restart_policy.max_attempts: {}", m.value)));
+        }
+        let restart = service.restart_condition.as_ref().or(service.restart.as_ref())?;
+        let count = restart.value.strip_prefix("on-failure:")?;
+        match count.parse::<i64>() {
+            Ok(n) if n >= 0 => Some((n, restart.pos, format!("restart: {}", restart.value))),
+            _ => {
+                self.diags.push(
+                    crate::diag::Diagnostic::at(
+                        Code::InvalidValue,
+                        restart.pos,
+                        format!("`restart: {}`: the retry count must be a whole number", restart.value),
+                    )
+                    .with_help("write `on-failure` or `on-failure:N`, with N the number of retries"),
+                );
+                None
+            }
+        }
+    }
+
     /// Keys the chosen workload kind has no place for.
     fn report_unused_workload_keys(&mut self, service: &Service, kind: &Kind) {
         let kind_name = kind.name();
+        if !matches!(kind, Kind::Job(..) | Kind::CronJob(..)) {
+            if let Some((_, pos, written)) = self.restart_attempts(service) {
+                self.warn(
+                    Code::NotConverted,
+                    pos,
+                    format!(
+                        "the retry limit of `{written}` is not converted: a {kind_name} restarts failed containers without limit, with Kubernetes' back-off"
+                    ),
+                    Some("for a task that runs to completion with limited retries, use `deploy.mode: replicated-job`: it becomes a Job with a `backoffLimit`".into()),
+                );
+            }
+        }
         if let (Some(uc), "DaemonSet" | "StatefulSet" | "Pod" | "CronJob" | "Job") = (&service.update_config, kind_name)
         {
             self.warn(
@@ -494,8 +532,23 @@ impl Mapper<'_> {
         }
     }
 
+    /// A Job's `backoffLimit`: the `kompose.cronjob.backoff_limit` label, else how often
+    /// Compose would restart a failed container (`deploy.restart_policy.max_attempts`, or
+    /// `restart: on-failure:N`). Compose's 0 means "never give up", which a Job cannot say.
     fn backoff_limit(&mut self, service: &Service) -> Option<i32> {
-        let label = labels::get(service, "kompose.cronjob.backoff_limit")?;
+        let Some(label) = labels::get(service, "kompose.cronjob.backoff_limit") else {
+            let (attempts, pos, written) = self.restart_attempts(service)?;
+            if attempts == 0 {
+                self.warn(
+                    Code::NotConverted,
+                    pos,
+                    format!("`{written}` retries without limit, which a Job cannot: it gives up after Kubernetes' default of 6 retries"),
+                    Some("set `kompose.cronjob.backoff_limit` to the number of retries the Job may make".into()),
+                );
+                return None;
+            }
+            return Some(attempts.min(i64::from(i32::MAX)) as i32);
+        };
         match label.value.parse::<i32>() {
             Ok(n) if n >= 0 => Some(n),
             _ => {
