@@ -668,6 +668,21 @@ impl Loader<'_> {
             let mut source = None;
             let mut f = fields!(self);
             let fields_list = f.map(value, &path).to_vec();
+            let sources: &[&str] =
+                if kind == "configs" { &["file", "environment", "content"] } else { &["file", "environment"] };
+            let written: Vec<&(yaml::Key, Node)> =
+                fields_list.iter().filter(|(k, _)| sources.contains(&k.name.as_str())).collect();
+            if let [(first, _), (second, _), ..] = written.as_slice() {
+                f.invalid(
+                    second.pos,
+                    format!(
+                        "`{path}` sets both `{}` and `{}`: {} exclude each other",
+                        first.name,
+                        second.name,
+                        sources.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
             for (k, v) in &fields_list {
                 let kp = key_path(&path, &k.name);
                 let mut f = fields!(self);

@@ -25,6 +25,7 @@ impl Loader<'_> {
             let p = key_path(&path, &key.name);
             self.read_service_key(&mut service, &key.name, value, &p);
         }
+        self.check_consistency(&path, node, &service);
         self.read_env_files(&mut service);
         // `labels` wins over the label files.
         for (key, value) in std::mem::take(&mut service.file_labels) {
@@ -33,11 +34,103 @@ impl Loader<'_> {
         service
     }
 
+    /// Settings Docker Compose refuses together (compose-go's consistency check): one limit
+    /// written twice with different values, `scale` against `deploy.replicas`, one
+    /// `container_name` for several replicas, `network_mode` beside `networks`.
+    fn check_consistency(&mut self, path: &str, node: &Node, service: &Service) {
+        fn number(n: &Node) -> Option<f64> {
+            match &n.value {
+                Value::Int(i) => Some(*i as f64),
+                Value::Float(f) => Some(*f),
+                Value::Str(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+        }
+        fn bytes(n: &Node) -> Option<f64> {
+            match &n.value {
+                Value::Int(i) => Some(*i as f64),
+                Value::Str(s) => units::parse_bytes(s).ok().map(|b| b as f64),
+                _ => None,
+            }
+        }
+        let deploy = node.get("deploy");
+        let resources = deploy.and_then(|d| d.get("resources"));
+        let limits = resources.and_then(|r| r.get("limits"));
+        let reservations = resources.and_then(|r| r.get("reservations"));
+        let pairs: [(&str, &str, Option<&Node>, fn(&Node) -> Option<f64>); 5] = [
+            ("cpus", "deploy.resources.limits.cpus", limits.and_then(|l| l.get("cpus")), number),
+            ("mem_limit", "deploy.resources.limits.memory", limits.and_then(|l| l.get("memory")), bytes),
+            (
+                "mem_reservation",
+                "deploy.resources.reservations.memory",
+                reservations.and_then(|l| l.get("memory")),
+                bytes,
+            ),
+            ("pids_limit", "deploy.resources.limits.pids", limits.and_then(|l| l.get("pids")), number),
+            ("scale", "deploy.replicas", deploy.and_then(|d| d.get("replicas")), number),
+        ];
+        for (short, long, long_value, parse) in pairs {
+            let (Some(a), Some(b)) = (node.get(short), long_value) else {
+                continue;
+            };
+            if let (Some(x), Some(y)) = (parse(a), parse(b)) {
+                if x != y {
+                    let text = |n: &Node| n.scalar_string().unwrap_or_default();
+                    self.diags.push(
+                        Diagnostic::at(
+                            Code::InvalidValue,
+                            a.pos,
+                            format!(
+                                "`{path}.{short}: {}` and `{long}: {}` differ: Docker Compose refuses distinct values",
+                                text(a),
+                                text(b)
+                            ),
+                        )
+                        .with_help(format!("keep one of them; `{long}` is the one Compose documents")),
+                    );
+                }
+            }
+        }
+        if let (Some(name), Some(replicas)) = (&service.container_name, &service.replicas) {
+            if replicas.value > 1 {
+                self.diags.push(
+                    Diagnostic::at(
+                        Code::InvalidValue,
+                        name.pos,
+                        format!(
+                            "`container_name: {}` names one container, but the service asks for {} replicas: Docker Compose refuses this",
+                            name.value, replicas.value
+                        ),
+                    )
+                    .with_help("remove `container_name`: each replica needs its own name"),
+                );
+            }
+        }
+        if let (Some(mode), false) = (&service.network_mode, service.networks.is_empty()) {
+            self.diags.push(
+                Diagnostic::at(
+                    Code::InvalidValue,
+                    mode.pos,
+                    format!("`{path}` sets both `network_mode` and `networks`, which exclude each other"),
+                )
+                .with_help("keep one of them, as Docker Compose requires"),
+            );
+        }
+    }
+
     fn read_service_key(&mut self, s: &mut Service, key: &str, v: &Node, p: &str) {
         let mut f = fields!(self);
         match key {
             "image" => s.image = f.string(v, p).map(|i| Spanned::new(i, v.pos)),
-            "build" => s.has_build = !v.is_null(),
+            "build" => {
+                s.has_build = !v.is_null();
+                if let (Some(_), Some(inline)) = (v.get("dockerfile"), v.get("dockerfile_inline")) {
+                    f.invalid(
+                        inline.pos,
+                        format!("`{p}` sets both `dockerfile` and `dockerfile_inline`, which exclude each other"),
+                    );
+                }
+            }
             "container_name" => s.container_name = f.string(v, p).map(|n| Spanned::new(n, v.pos)),
             "command" | "entrypoint" => {
                 let args = self.command(v, p);
