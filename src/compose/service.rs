@@ -57,7 +57,8 @@ impl Loader<'_> {
         let resources = deploy.and_then(|d| d.get("resources"));
         let limits = resources.and_then(|r| r.get("limits"));
         let reservations = resources.and_then(|r| r.get("reservations"));
-        let pairs: [(&str, &str, Option<&Node>, fn(&Node) -> Option<f64>); 5] = [
+        type Parse = fn(&Node) -> Option<f64>;
+        let pairs: [(&str, &str, Option<&Node>, Parse); 5] = [
             ("cpus", "deploy.resources.limits.cpus", limits.and_then(|l| l.get("cpus")), number),
             ("mem_limit", "deploy.resources.limits.memory", limits.and_then(|l| l.get("memory")), bytes),
             (
