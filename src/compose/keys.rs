@@ -31,7 +31,8 @@ const NODE_TUNING: Handling = not("this is a node-level setting in Kubernetes, n
 /// Keys of `services.<name>`.
 pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("annotations", not("Compose annotations are container-engine metadata")),
-    ("attach", not("it only affects `docker compose up` log output")),
+    // Only which logs `docker compose up` prints: nothing to convert, `kubectl logs` reads any pod.
+    ("attach", Converted),
     ("blkio_config", not("Kubernetes has no block-I/O limits per container")),
     ("build", Converted),
     ("cap_add", Converted),

@@ -420,8 +420,13 @@ impl Loader<'_> {
                     .and_then(Node::scalar_string)
                     .or_else(|| v.get("external").and_then(|e| e.get("name")).and_then(Node::scalar_string));
                 project.networks.insert(k.name.clone(), explicit);
-                for (sub, _) in f.map(v, &format!("networks.{}", k.name)) {
-                    if !matches!(sub.name.as_str(), "name" | "external") && !sub.name.starts_with("x-") {
+                for (sub, value) in f.map(v, &format!("networks.{}", k.name)) {
+                    // The default driver says nothing the cluster network does not.
+                    let default_driver = sub.name == "driver" && value.scalar_string().as_deref() == Some("bridge");
+                    if !matches!(sub.name.as_str(), "name" | "external")
+                        && !sub.name.starts_with("x-")
+                        && !default_driver
+                    {
                         f.not_converted.push(NotConverted {
                             path: format!("networks.{}.{}", k.name, sub.name),
                             pos: sub.pos,
@@ -642,6 +647,8 @@ impl Loader<'_> {
                     "name" => {
                         f.string(v, &kp);
                     }
+                    // The default driver says nothing a claim does not.
+                    "driver" if v.scalar_string().as_deref() == Some("local") => {}
                     "driver" | "driver_opts" => f.not_converted.push(NotConverted {
                         path: kp,
                         pos: k.pos,

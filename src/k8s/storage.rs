@@ -39,6 +39,28 @@ pub fn is_quantity(text: &str) -> bool {
         && matches!(suffix, "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E" | "m")
 }
 
+/// The value of a quantity in [`is_quantity`]'s form, for comparing two of them (a request
+/// against its limit); `None` for any other text.
+pub fn quantity_value(text: &str) -> Option<f64> {
+    if !is_quantity(text) {
+        return None;
+    }
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    let scale = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        binary => 1024f64.powi(["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"].iter().position(|s| *s == binary)? as i32 + 1),
+    };
+    Some(number.parse::<f64>().ok()? * scale)
+}
+
 impl Mapper<'_> {
     /// A StatefulSet keeps its own claims: every claim only this service uses becomes a
     /// `volumeClaimTemplate` (one claim per pod) instead of a PersistentVolumeClaim object.

@@ -4,6 +4,7 @@
 //! never a silent fix.
 
 use super::names::*;
+use super::storage::quantity_value;
 use super::{Mapped, Object};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::value::{Map, Value};
@@ -364,6 +365,25 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
                     for (resource, quantity) in map {
                         if quantity.as_str().is_some_and(|q| q.starts_with('-')) {
                             check.error(Code::InvalidValue, format!("container `{name}` {side} a negative {resource}"));
+                        }
+                    }
+                }
+            }
+            // The API server refuses a request above its limit (an unset request takes the limit).
+            let resources = container.get("resources");
+            let side = |side: &str| resources.and_then(|r| r.get(side)).and_then(Value::as_object);
+            if let (Some(requests), Some(limits)) = (side("requests"), side("limits")) {
+                for (resource, request) in requests.iter() {
+                    let (Some(request), Some(limit)) = (request.as_str(), limits.get(resource).and_then(Value::as_str))
+                    else {
+                        continue;
+                    };
+                    if let (Some(r), Some(l)) = (quantity_value(request), quantity_value(limit)) {
+                        if r > l {
+                            check.error(
+                                Code::InvalidValue,
+                                format!("container `{name}` requests {request} of {resource}, more than its limit of {limit}"),
+                            );
                         }
                     }
                 }
