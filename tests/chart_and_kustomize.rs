@@ -1048,7 +1048,7 @@ const SYNTHETIC: &[Synthetic] = &[
       replicas: 0
       resources:
         limits: {cpus: "0.5", memory: 512M}
-        reservations: {cpus: "0.25", memory: 1G}
+        reservations: {cpus: "0.25", memory: 256M}
 "#,
         )],
         known_bug: None,
