@@ -458,6 +458,12 @@ impl Loader<'_> {
                 let service = self.read_service(&key.name, key.pos, node);
                 project.services.push(service);
             }
+            for service in &mut project.services {
+                if !service.optional_depends_on.is_empty() {
+                    let optional = std::mem::take(&mut service.optional_depends_on);
+                    service.depends_on.retain(|d| !(optional.contains(&d.value) && disabled.contains(&d.value)));
+                }
+            }
             self.check_references(&project, &networks, &disabled, entries);
             self.check_cycles(&project);
             if project.services.is_empty() && !disabled.is_empty() {

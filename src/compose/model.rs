@@ -119,6 +119,9 @@ pub struct Service {
     /// (host, ip, position of the entry)
     pub extra_hosts: Vec<(String, String, Pos)>,
     pub depends_on: Vec<Spanned<String>>,
+    /// `depends_on` entries with `required: false`: left out when their service's profile is
+    /// off, as Compose does.
+    pub optional_depends_on: Vec<String>,
     pub links: Vec<Spanned<String>>,
     pub pull_policy: Option<Spanned<String>>,
     /// `group_add`: numeric group IDs or names, as written.

@@ -274,7 +274,14 @@ impl Loader<'_> {
             "deploy" => self.deploy(s, v, p),
             "depends_on" => {
                 s.depends_on = match &v.value {
-                    Value::Map(entries) => entries.iter().map(|(k, _)| Spanned::new(k.name.clone(), k.pos)).collect(),
+                    Value::Map(entries) => {
+                        for (k, long) in entries {
+                            if long.get("required").is_some_and(|r| matches!(r.value, Value::Bool(false))) {
+                                s.optional_depends_on.push(k.name.clone());
+                            }
+                        }
+                        entries.iter().map(|(k, _)| Spanned::new(k.name.clone(), k.pos)).collect()
+                    }
                     _ => f
                         .list(v, p)
                         .iter()
@@ -290,8 +297,20 @@ impl Loader<'_> {
                     .enumerate()
                     .filter_map(|(i, d)| {
                         let text = f.string(d, &index_path(p, i))?;
-                        let target = text.split(':').next().unwrap_or_default().to_string();
-                        Some(Spanned::new(target, d.pos))
+                        let (target, alias) = text.split_once(':').unwrap_or((&text, ""));
+                        if !alias.is_empty() && alias != target {
+                            f.diags.push(
+                                Diagnostic::at(
+                                    Code::NotConverted,
+                                    d.pos,
+                                    format!(
+                                        "the alias `{alias}` of `links: {text}` is not converted: pods reach the service by its name, `{target}`"
+                                    ),
+                                )
+                                .with_help(format!("connect to `{target}` instead of `{alias}`")),
+                            );
+                        }
+                        Some(Spanned::new(target.to_string(), d.pos))
                     })
                     .collect();
             }

@@ -861,7 +861,9 @@ impl Mapper<'_> {
                 Some((u, g)) => (u, Some(g)),
                 None => (user.value.as_str(), None),
             };
-            match (uid.parse::<i64>(), gid.map(str::parse::<i64>)) {
+            // `root` is user and group 0 in every image; other names need the image's files.
+            let id = |name: &str| if name == "root" { Ok(0) } else { name.parse::<i64>() };
+            match (id(uid), gid.map(id)) {
                 (Ok(u), None) => sc.run_as_user = Some(u),
                 (Ok(u), Some(Ok(g))) => {
                     sc.run_as_user = Some(u);
