@@ -566,6 +566,26 @@ fn dotenv_syntax_error_does_not_print_the_value() {
     }
 }
 
+#[test]
+fn dotenv_linked_outside_the_project_is_not_read() {
+    let s = Scratch::new("dotenv_link");
+    let outside = Scratch::new("dotenv_link_target");
+    outside.write("credentials", format!("SECRET={LEAKED}\n"));
+    s.write("compose.yaml", "services:\n  app:\n    image: busybox:1.36\n    environment:\n      X: ${SECRET}\n");
+    std::os::unix::fs::symlink(outside.path("credentials"), s.path(".env")).unwrap();
+    for cmd in ["convert", "config"] {
+        let out = s.run_guarded(&[cmd, "-f", "compose.yaml"]);
+        assert_no_value(&format!("{cmd}: .env linked outside"), &out);
+        assert_eq!(out.code, 1, "an error: {out:?}");
+        assert!(out.stderr.contains("K116") && out.stderr.contains("--env-file"), "{out:?}");
+    }
+    // Named on purpose, it is read.
+    let out =
+        s.run_guarded(&["convert", "-f", "compose.yaml", "--env-file", outside.path("credentials").to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(LEAKED), "{out:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // (g) An interpolation syntax error in a secret-looking variable: the message shows no value
 

@@ -139,7 +139,28 @@ pub fn project_environment(
         env_files.to_vec()
     } else {
         let default = project_dir.join(".env");
+        // A directory is skipped, as Compose skips it.
         if disabled || fs.kind(&default) != Some(FileKind::File) {
+            return env;
+        }
+        // A `.env` committed as a symlink must not pull a file from outside the project (a
+        // credentials file, say) into the manifests; `--env-file` names one on purpose.
+        let inside = match (fs.canonical(&default), fs.canonical(project_dir)) {
+            (Some(file), Some(dir)) => file.starts_with(dir),
+            _ => true,
+        };
+        if !inside {
+            diags.push(
+                Diagnostic::new(
+                    Code::FileOutsideProject,
+                    None,
+                    format!(
+                        "`{}` is a link to a file outside the project directory; kompile does not read it",
+                        display_path(&default)
+                    ),
+                )
+                .with_help("in CI the compose file may come from an untrusted change; if the file is meant to be read, pass it with `--env-file PATH`"),
+            );
             return env;
         }
         vec![default]
