@@ -368,10 +368,32 @@ pub(crate) fn mounts(
     volumes
 }
 
+/// `path` without `.` and `..` steps (the API server refuses `..` in a host path); an
+/// absolute path never climbs above `/`.
+fn lexical(path: &str) -> String {
+    let mut steps: Vec<&str> = Vec::new();
+    for step in path.split('/') {
+        match step {
+            "" | "." => {}
+            ".." if steps.last().is_some_and(|s| *s != "..") => {
+                steps.pop();
+            }
+            ".." if path.starts_with('/') => {}
+            other => steps.push(other),
+        }
+    }
+    let joined = steps.join("/");
+    if path.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
 fn host_path(name: &str, path: &str) -> Volume {
     Volume {
         name: name.to_string(),
-        host_path: Some(HostPathVolumeSource { path: path.to_string(), type_: None }),
+        host_path: Some(HostPathVolumeSource { path: lexical(path), type_: None }),
         ..Volume::default()
     }
 }

@@ -179,6 +179,11 @@ fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: 
         _ => items(object.value.pointer("/spec/volumeClaimTemplates")),
     };
     for claim in claims {
+        if let Some(class) = claim.pointer("/spec/storageClassName").and_then(Value::as_str) {
+            if !class.is_empty() && !is_dns1123_subdomain(class) {
+                check.error(Code::InvalidName, format!("storage class `{class}` is not a valid DNS-1123 subdomain"));
+            }
+        }
         let storage = claim.pointer("/spec/resources/requests/storage").and_then(Value::as_str).unwrap_or_default();
         if !super::storage::is_storage_size(storage) {
             check.error(
@@ -305,6 +310,32 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
         if ip.parse::<std::net::IpAddr>().is_err() {
             check.error(Code::InvalidValue, format!("host alias IP `{ip}` is not an IP address"));
         }
+        for host in items(alias.get("hostnames")).iter().filter_map(Value::as_str) {
+            if !is_dns1123_subdomain(host) {
+                check.error(Code::InvalidName, format!("host alias `{host}` is not a valid DNS-1123 subdomain"));
+            }
+        }
+    }
+    for option in items(pod.pointer("/dnsConfig/options")) {
+        if option.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+            check.error(Code::InvalidValue, "a DNS option has an empty name".into());
+        }
+    }
+    user_ids(check, pod.get("securityContext"), &["runAsUser", "runAsGroup", "fsGroup"]);
+    for group in items(pod.pointer("/securityContext/supplementalGroups")) {
+        if !group.as_i64().is_some_and(is_user_id) {
+            check.error(
+                Code::InvalidValue,
+                format!("supplemental group {} is outside 0-2147483647", group.as_i64().unwrap_or(-1)),
+            );
+        }
+    }
+    for volume in items(pod.get("volumes")) {
+        if let Some(path) = volume.pointer("/hostPath/path").and_then(Value::as_str) {
+            if path.split(['/', '\\']).any(|step| step == "..") {
+                check.error(Code::InvalidValue, format!("host path `{path}` contains `..`"));
+            }
+        }
     }
     let mut container_names = HashSet::new();
     for group in ["initContainers", "containers"] {
@@ -359,7 +390,16 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
                 if !paths.insert(path) {
                     check.error(Code::DuplicateName, format!("container `{name}` mounts two volumes at `{path}`"));
                 }
+                if let Some(sub) = mount.get("subPath").and_then(Value::as_str) {
+                    if sub.starts_with('/') || sub.split(['/', '\\']).any(|step| step == "..") {
+                        check.error(
+                            Code::InvalidValue,
+                            format!("sub-path `{sub}` at `{path}` must be a relative path without `..`"),
+                        );
+                    }
+                }
             }
+            user_ids(check, container.get("securityContext"), &["runAsUser", "runAsGroup"]);
             for side in ["limits", "requests"] {
                 if let Some(map) = container.get("resources").and_then(|r| r.get(side)).and_then(Value::as_object) {
                     for (resource, quantity) in map {
@@ -408,6 +448,21 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
     }
 }
 
+/// A Linux user or group ID as the API server accepts it.
+fn is_user_id(id: i64) -> bool {
+    (0..=i64::from(i32::MAX)).contains(&id)
+}
+
+fn user_ids(check: &mut Check, context: Option<&Value>, fields: &[&str]) {
+    for field in fields {
+        if let Some(id) = context.and_then(|c| c.get(field)).and_then(Value::as_i64) {
+            if !is_user_id(id) {
+                check.error(Code::InvalidValue, format!("`{field}: {id}` is outside 0-2147483647"));
+            }
+        }
+    }
+}
+
 fn service(check: &mut Check, pod_labels: &PodLabels) {
     let object = check.object;
     let null = Value::Null;
@@ -432,6 +487,14 @@ fn service(check: &mut Check, pod_labels: &PodLabels) {
         let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
         if !keys.insert((number, protocol)) {
             check.error(Code::InvalidPort, format!("port {number}/{protocol} is listed twice"));
+        }
+        if let Some(app) = port.get("appProtocol").and_then(Value::as_str) {
+            if !is_qualified_name(app) {
+                check.error(
+                    Code::InvalidPort,
+                    format!("port {number}: app protocol `{app}` is not a valid name (such as `http` or `example.com/proto`)"),
+                );
+            }
         }
         match port.get("name").and_then(Value::as_str) {
             Some(name) => {

@@ -923,11 +923,11 @@ fn valid_schedule(text: &str) -> bool {
     if fields.len() != 5 {
         return false;
     }
-    let value = |text: &str, (lo, hi, names, _): (u32, u32, &[&str], bool)| -> bool {
+    let value = |text: &str, (lo, hi, names, _): (u32, u32, &[&str], bool)| -> Option<u32> {
         if let Ok(n) = text.parse::<u32>() {
-            return (lo..=hi).contains(&n);
+            return (lo..=hi).contains(&n).then_some(n);
         }
-        names.iter().any(|n| n.eq_ignore_ascii_case(text))
+        names.iter().position(|n| n.eq_ignore_ascii_case(text)).map(|i| i as u32 + lo)
     };
     fields.iter().zip(limits).all(|(field, limit)| {
         field.split(',').all(|part| {
@@ -941,9 +941,10 @@ fn valid_schedule(text: &str) -> bool {
             match range {
                 "*" => true,
                 "?" => limit.3,
+                // The API server's cron parser refuses a range that runs backwards (`5-1`).
                 r => match r.split_once('-') {
-                    Some((a, b)) => value(a, limit) && value(b, limit),
-                    None => value(r, limit),
+                    Some((a, b)) => matches!((value(a, limit), value(b, limit)), (Some(a), Some(b)) if a <= b),
+                    None => value(r, limit).is_some(),
                 },
             }
         })
@@ -1012,10 +1013,11 @@ pub fn memory_quantity(bytes: i64) -> Quantity {
 fn resources(service: &Service) -> Option<ResourceRequirements> {
     let side = |r: &crate::compose::Resources| -> Option<BTreeMap<String, Quantity>> {
         let mut map = BTreeMap::new();
-        if let Some(c) = &r.cpus {
+        // 0 is Docker's "no limit" (and "no reservation").
+        if let Some(c) = r.cpus.as_ref().filter(|c| c.value > 0.0) {
             map.insert("cpu".to_string(), cpu_quantity(c.value));
         }
-        if let Some(m) = &r.memory {
+        if let Some(m) = r.memory.as_ref().filter(|m| m.value > 0) {
             map.insert("memory".to_string(), memory_quantity(m.value));
         }
         (!map.is_empty()).then_some(map)
@@ -1038,6 +1040,17 @@ fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
                 *pos,
                 format!(
                     "`extra_hosts` entry `{host}` → `{ip}` is not converted: a pod's host aliases need an IP address"
+                ),
+                None,
+            );
+            continue;
+        }
+        if !super::names::is_dns1123_subdomain(host) {
+            mapper.warn(
+                Code::NotConverted,
+                *pos,
+                format!(
+                    "`extra_hosts` entry `{host}` is not converted: a pod's host alias must be a lowercase DNS name (letters, digits, `-` and `.`)"
                 ),
                 None,
             );
