@@ -441,6 +441,7 @@ impl Loader<'_> {
                     .and_then(Node::scalar_string)
                     .or_else(|| v.get("external").and_then(|e| e.get("name")).and_then(Node::scalar_string));
                 project.networks.insert(k.name.clone(), explicit);
+                project.network_pos.insert(k.name.clone(), k.pos);
                 for (sub, value) in f.map(v, &format!("networks.{}", k.name)) {
                     // The default driver says nothing the cluster network does not.
                     let default_driver = sub.name == "driver" && value.scalar_string().as_deref() == Some("bridge");

@@ -28,6 +28,8 @@ pub struct Project {
     pub configs: IndexMap<String, FileObject>,
     /// Top-level networks: key → the `name:` given (external networks keep their own name).
     pub networks: IndexMap<String, Option<String>>,
+    /// Where each top-level network is declared.
+    pub network_pos: IndexMap<String, crate::diag::Pos>,
     /// Keys present in the input that the converter does not turn into anything.
     pub not_converted: Vec<NotConverted>,
 }

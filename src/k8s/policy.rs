@@ -48,10 +48,26 @@ pub(crate) fn policies(mapper: &mut Mapper) {
     if !mapper.options.network_policies {
         return;
     }
-    let mut networks: Vec<String> =
-        mapper.project.services.iter().flat_map(joined).map(|k| network_name(mapper, &k)).collect();
-    networks.sort();
-    networks.dedup();
+    let mut keys: Vec<String> = mapper.project.services.iter().flat_map(joined).collect();
+    keys.sort();
+    keys.dedup();
+    // Two networks Compose keeps apart must not become one policy.
+    let mut by_name: BTreeMap<String, &str> = BTreeMap::new();
+    for key in &keys {
+        let name = network_name(mapper, key);
+        if let Some(other) = by_name.insert(name.clone(), key) {
+            let pos = mapper.project.network_pos.get(key.as_str()).copied();
+            mapper.diags.push(
+                crate::diag::Diagnostic::new(
+                    crate::diag::Code::DuplicateName,
+                    pos,
+                    format!("networks `{other}` and `{key}` both become `{name}` in Kubernetes"),
+                )
+                .with_help("rename one of them, or give one a `name:`"),
+            );
+        }
+    }
+    let networks: Vec<String> = by_name.into_keys().collect();
     for name in networks {
         let selector = LabelSelector {
             match_labels: Some(BTreeMap::from([(format!("{NETWORK_LABEL_PREFIX}{name}"), "true".to_string())])),

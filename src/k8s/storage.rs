@@ -623,6 +623,23 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             }
         }
     }
+    // Two volumes Compose keeps apart must not become one claim.
+    let mut claims_of: foldhash::HashMap<String, &str> = Default::default();
+    for (name, def) in &project.volumes {
+        if users_of.contains_key(name.as_str()) {
+            let claim = names::volume_label(name, "volume");
+            if let Some(other) = claims_of.insert(claim.clone(), name) {
+                mapper.diags.push(
+                    crate::diag::Diagnostic::at(
+                        crate::diag::Code::DuplicateName,
+                        def.pos,
+                        format!("volumes `{other}` and `{name}` both become the claim `{claim}` in Kubernetes"),
+                    )
+                    .with_help("rename one of them"),
+                );
+            }
+        }
+    }
     for (name, def) in &project.volumes {
         let users = users_of.remove(name.as_str()).unwrap_or_default();
         let Some((first, _)) = users.first() else {
