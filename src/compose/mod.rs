@@ -986,10 +986,20 @@ impl Loader<'_> {
         let full = self.resolve(source);
         let limit = self.options.max_file_bytes;
         if !self.may_read(&full) {
-            return HostPath::Unsupported(
-                "it lies outside the project directory, and kompile reads only files inside it (see `--allow-path`)"
-                    .into(),
-            );
+            // Host integration (the Docker socket, `/etc/localtime`, `/proc`) has no place in a
+            // claim; any other path outside the project is data, which a claim holds.
+            let text = full.to_string_lossy();
+            let system = ["/proc", "/sys", "/dev", "/run", "/var/run", "/etc", "/var/lib/docker", "/boot", "/lib"]
+                .iter()
+                .any(|dir| text == *dir || text.starts_with(&format!("{dir}/")))
+                || text == "/"
+                || text.ends_with(".sock");
+            if system {
+                return HostPath::Unsupported(
+                    "it is a path of the host system outside the project, which a claim cannot stand for".into(),
+                );
+            }
+            return HostPath::Outside;
         }
         match self.fs.kind(&full) {
             None => HostPath::Missing,

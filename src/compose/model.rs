@@ -240,6 +240,9 @@ pub enum HostPath {
     Dir(Vec<(String, Vec<u8>)>),
     /// Something a manifest cannot carry (a socket, a device, a file over the size limit).
     Unsupported(String),
+    /// A data directory outside the project: not read, so it is decided by its path alone,
+    /// the same on every machine.
+    Outside,
 }
 
 #[derive(Debug, Clone, PartialEq)]

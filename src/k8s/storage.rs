@@ -490,7 +490,7 @@ fn bind_volume(
                 ..Volume::default()
             })
         }
-        HostPath::Missing => {
+        HostPath::Missing | HostPath::Outside => {
             let (size, class) = mapper.service_claim_size(service);
             let (claim, read_only) = match &mut mapper.group_claims {
                 // In a group, members mounting one host path share one claim: the first to
@@ -519,12 +519,21 @@ fn bind_volume(
                 }
                 None => (derived(svc, &format!("claim{i}")), mount.read_only),
             };
-            mapper.warn(
-                Code::BindMountMissing,
-                mount.pos,
-                format!("host path `{source}` does not exist or is empty: an empty PersistentVolumeClaim `{claim}` takes its place"),
-                Some("create the file or directory before converting to ship its contents in a ConfigMap".into()),
-            );
+            if matches!(mount.host, HostPath::Outside) {
+                mapper.warn(
+                    Code::BindMountMissing,
+                    mount.pos,
+                    format!("host path `{source}` is outside the project and not read: an empty PersistentVolumeClaim `{claim}` takes its place"),
+                    Some("copy the data into the claim, or use `--volumes hostPath` to mount the node's directory".into()),
+                );
+            } else {
+                mapper.warn(
+                    Code::BindMountMissing,
+                    mount.pos,
+                    format!("host path `{source}` does not exist or is empty: an empty PersistentVolumeClaim `{claim}` takes its place"),
+                    Some("create the file or directory before converting to ship its contents in a ConfigMap".into()),
+                );
+            }
             mapper.claim(&claim, size, class, Some(mount.pos));
             Some(claim_volume(claim.clone(), claim, read_only))
         }
@@ -533,7 +542,10 @@ fn bind_volume(
                 Code::NotConverted,
                 mount.pos,
                 format!("bind mount of `{source}` is not converted: {why}"),
-                Some("mount the data from a named volume instead".into()),
+                Some(
+                    "`--volumes hostPath` mounts host paths as they are; otherwise mount the data from a named volume"
+                        .into(),
+                ),
             );
             None
         }
@@ -546,7 +558,13 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
     let project = mapper.project;
     let def = if kind == "secret" { project.secrets.get(&r.source) } else { project.configs.get(&r.source) }?;
     let object_name = names::volume_label(&r.source, kind);
-    let key = data_key(&r.source);
+    // A config read from a file keeps the file's name as its key, as Kompose writes it.
+    let key = match &def.source {
+        FileSource::File { path, .. } if kind == "config" && names::is_config_key(basename(path)) => {
+            basename(path).to_string()
+        }
+        _ => data_key(&r.source),
+    };
     let default_dir = if kind == "secret" { "/run/secrets/" } else { "/" };
     let target = match &r.target {
         Some(t) if t.starts_with('/') => t.clone(),
@@ -594,8 +612,9 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
     let mount = VolumeMount {
         name: object_name,
         mount_path: target,
+        // Secret and ConfigMap volumes are read-only whatever the mount says; Kompose writes
+        // no `readOnly` here either.
         sub_path: Some(file),
-        read_only: Some(true),
         ..VolumeMount::default()
     };
     Some((volume, mount))
