@@ -700,6 +700,23 @@ fn comma_separated_files_are_merged() {
     assert_eq!(out.stdout, s.run(&["-f", "a.yaml,b.yaml", "convert"]).stdout);
 }
 
+#[test]
+fn invalid_project_name_flag_exits_2_with_backtick_quoting() {
+    let s = Scratch::new("project_name_flag_invalid");
+    s.write("compose.yaml", WEB_PLAIN);
+    let out = s.run(&["convert", "-f", "compose.yaml", "-p", "a\"b\\c"]);
+    assert_eq!(out.code, 2, "a bad flag is a usage error: {out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(out.stderr.starts_with("error: `-p`: invalid project name `a\"b\\c`: "), "{out:?}");
+    assert!(!out.stderr.contains("K108"), "{out:?}");
+    let out = s.run(&["config", "-f", "compose.yaml", "-p", "Upper"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    // Control characters in a flag value are escaped in the message.
+    let out = s.run(&["convert", "-f", "compose.yaml", "-p", "x\u{1b}[2Jy"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("`x\\u{1b}[2Jy`") && !out.stderr.contains('\u{1b}'), "{out:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // explain
 
