@@ -493,6 +493,9 @@ const OVERRIDE_FILES: [&str; 4] =
 /// The compose files to read, as given or found.
 fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<String>> {
     if !global.file.is_empty() {
+        if global.file.iter().any(String::is_empty) {
+            bail!("`-f` names an empty file: remove the extra comma from the list, or the empty `-f \"\"`");
+        }
         return Ok(global.file.clone());
     }
     if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {

@@ -159,11 +159,16 @@ pub fn project_environment(
                     continue;
                 }
             },
-            _ => {
+            other => {
+                let problem = match other {
+                    Some(FileKind::Dir) => "is a directory, not a file",
+                    Some(_) => "is not a regular file",
+                    None => "not found",
+                };
                 diags.push(Diagnostic::new(
                     Code::FileRead,
                     None,
-                    format!("env file `{}` not found", display_path(&path)),
+                    format!("env file `{}` {problem}", display_path(&path)),
                 ));
                 continue;
             }
@@ -818,8 +823,14 @@ impl Loader<'_> {
             self.outside(pos, what, &display);
             return None;
         }
-        if self.fs.kind(path) != Some(FileKind::File) {
-            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{display}` is not a regular file")));
+        let problem = match self.fs.kind(path) {
+            Some(FileKind::File) => None,
+            None => Some("not found"),
+            Some(FileKind::Dir) => Some("is a directory, not a file"),
+            Some(FileKind::Other) => Some("is not a regular file"),
+        };
+        if let Some(problem) = problem {
+            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{what}`: `{display}` {problem}")));
             return None;
         }
         if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {
