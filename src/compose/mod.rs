@@ -175,7 +175,7 @@ pub fn project_environment(
         };
         let lookup = |name: &str| process.get(name).cloned();
         if let Err(e) = dotenv::parse_into(&text, &mut vars, &lookup) {
-            diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));
+            diags.push(Diagnostic::at(e.code(), Pos::new(file, e.line as u32, e.col as u32), e.message));
         }
     }
     for (k, v) in vars {
