@@ -161,18 +161,41 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    /// `file:line:col: severity[CODE]: message` plus an indented `help:` line.
+    /// `file:line:col: severity[CODE]: message` plus an indented `help:` line. Control
+    /// characters in the file name, message and help are escaped ([`escape_control`]).
     pub fn render(&self, sources: &Sources) -> String {
         let mut out = String::new();
         if let Some(pos) = self.pos {
-            out.push_str(&format!("{}:{}:{}: ", sources.name(pos.file), pos.line, pos.col));
+            out.push_str(&format!("{}:{}:{}: ", escape_control(sources.name(pos.file)), pos.line, pos.col));
         }
-        out.push_str(&format!("{}[{}]: {}", self.severity.as_str(), self.code.id(), self.message));
+        out.push_str(&format!("{}[{}]: {}", self.severity.as_str(), self.code.id(), escape_control(&self.message)));
         if let Some(help) = &self.help {
-            out.push_str(&format!("\n  help: {help}"));
+            out.push_str(&format!("\n  help: {}", escape_control(help)));
         }
         out
     }
+}
+
+/// Text for a terminal or a line-based log: control characters (C0, DEL, C1) written as
+/// escapes (`\n`, `\r`, `\t`, `\u{1b}`), everything else as it is. Messages quote text from
+/// the compose file and the command line; unescaped, an ESC sequence would recolour or clear
+/// the terminal and a newline would forge a diagnostic line. Applied once, where diagnostics
+/// become text for people; messages themselves hold the text as written.
+pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A growing list of diagnostics, the second product of every stage.
@@ -226,6 +249,28 @@ mod tests {
         for code in Code::ALL {
             assert!(doc.contains(&format!("### {}", code.id())), "docs/diagnostics.md lacks {}", code.id());
         }
+    }
+
+    #[test]
+    fn escapes_control_characters() {
+        assert_eq!(escape_control("plain `text` \\n é"), "plain `text` \\n é");
+        assert_eq!(escape_control("a\nb\rc\td"), "a\\nb\\rc\\td");
+        assert_eq!(escape_control("\x1b[31mred\x00\x7f\u{9b}"), "\\u{1b}[31mred\\u{0}\\u{7f}\\u{9b}");
+        // Not control characters: kept.
+        assert_eq!(escape_control("\u{a0}\u{2028}✓"), "\u{a0}\u{2028}✓");
+    }
+
+    #[test]
+    fn render_escapes_message_help_and_file_name() {
+        let mut sources = Sources::default();
+        let file = sources.add("a\x1bb.yaml");
+        let d =
+            Diagnostic::at(Code::UnknownKey, Pos::new(file, 1, 2), "key `x\ncompose.yaml:1:1: error[K101]: forged`")
+                .with_help("\x1b[2J");
+        assert_eq!(
+            d.render(&sources),
+            "a\\u{1b}b.yaml:1:2: error[K107]: key `x\\ncompose.yaml:1:1: error[K101]: forged`\n  help: \\u{1b}[2J"
+        );
     }
 
     #[test]

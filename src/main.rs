@@ -10,7 +10,8 @@ fn main() -> ExitCode {
     match cli::run() {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // File names and flag values in the message come from the command line.
+            eprintln!("error: {}", kompile::diag::escape_control(&format!("{err:#}")));
             ExitCode::from(2)
         }
     }

@@ -700,6 +700,61 @@ fn comma_separated_files_are_merged() {
     assert_eq!(out.stdout, s.run(&["-f", "a.yaml,b.yaml", "convert"]).stdout);
 }
 
+#[test]
+fn empty_entry_in_file_list_exits_2() {
+    let s = Scratch::new("file_list_empty_entry");
+    s.write("compose.yaml", WEB_PLAIN);
+    let out = s.run(&["convert", "-f", "compose.yaml,"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(out.stderr.contains("`-f` names an empty file"), "{out:?}");
+    assert!(!out.stderr.contains("cannot read ``"), "{out:?}");
+}
+
+#[test]
+fn invalid_project_name_flag_exits_2_with_backtick_quoting() {
+    let s = Scratch::new("project_name_flag_invalid");
+    s.write("compose.yaml", WEB_PLAIN);
+    let out = s.run(&["convert", "-f", "compose.yaml", "-p", "a\"b\\c"]);
+    assert_eq!(out.code, 2, "a bad flag is a usage error: {out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(out.stderr.starts_with("error: `-p`: invalid project name `a\"b\\c`: "), "{out:?}");
+    assert!(!out.stderr.contains("K108"), "{out:?}");
+    let out = s.run(&["config", "-f", "compose.yaml", "-p", "Upper"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    // Control characters in a flag value are escaped in the message.
+    let out = s.run(&["convert", "-f", "compose.yaml", "-p", "x\u{1b}[2Jy"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("`x\\u{1b}[2Jy`") && !out.stderr.contains('\u{1b}'), "{out:?}");
+}
+
+#[test]
+fn out_dir_below_a_file_says_it_is_not_a_directory() {
+    let s = Scratch::new("out_dir_below_file");
+    s.write("compose.yaml", WEB_PLAIN);
+    s.write("afile", "not a directory\n");
+    for target in ["afile/", "afile/sub/", "afile/one.yaml"] {
+        let out = s.run(&["convert", "-f", "compose.yaml", "-o", target]);
+        assert_eq!(out.code, 2, "{target}: {out:?}");
+        assert!(out.stderr.contains("`afile` is not a directory"), "{target}: {out:?}");
+        assert!(!out.stderr.contains("cannot read"), "{target}: {out:?}");
+    }
+    assert_eq!(s.read("afile"), "not a directory\n");
+}
+
+#[test]
+fn env_file_flag_naming_a_directory_says_so() {
+    let s = Scratch::new("env_file_flag_directory");
+    s.write("compose.yaml", WEB_PLAIN);
+    std::fs::create_dir_all(s.path("adir")).unwrap();
+    let out = s.run(&["convert", "-f", "compose.yaml", "--env-file", "adir"]);
+    assert_eq!(out.code, 1, "a K105 diagnostic, like a missing --env-file: {out:?}");
+    assert!(out.stderr.contains("error[K105]: env file `adir` is a directory, not a file"), "{out:?}");
+    let out = s.run(&["convert", "-f", "compose.yaml", "--env-file", "nope.env"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("error[K105]: env file `nope.env` not found"), "{out:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // explain
 

@@ -255,8 +255,18 @@ fn github_escapes_percent_line_breaks_colons_and_commas() {
     assert_eq!(out.stdout.lines().count(), 1, "one command, not split by the line break: {out:?}");
     let line = out.stdout.lines().next().unwrap();
     assert!(line.starts_with("::error file=cr.yaml,line=4,col=5,title=K107::"), "{out:?}");
-    assert!(line.contains("`x%0D%0Ay%25`"), "CR, LF and % escaped in the message: {out:?}");
+    assert!(
+        line.contains("`x\\r\\ny%25`"),
+        "CR and LF from the input written as `\\r` `\\n` (not annotation line breaks), % escaped: {out:?}"
+    );
     assert_escaped(line);
+
+    // An ESC sequence from the input does not reach the log that shows the commands.
+    s.write("esc.yaml", "services:\n  app:\n    image: busybox:1.36\n    \"\\e[2Jx\": 1\n");
+    let out = s.run(&["convert", "-f", "esc.yaml", "-o", "esc/", "--format", "github"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(!out.stdout.contains('\u{1b}'), "{out:?}");
+    assert!(out.stdout.contains("`\\u{1b}[2Jx`"), "{out:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

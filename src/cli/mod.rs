@@ -318,6 +318,12 @@ fn load_options(args: &LoadArgs, project_dir: &Path) -> kompile::compose::LoadOp
 
 /// The compose files, their contents, the process environment and the project directory.
 fn inputs(global: &Global, load: &LoadArgs) -> Result<(Vec<ComposeFile>, IndexMap<String, String>, PathBuf)> {
+    // A bad `-p` is a bad flag: it stops the run before anything is read (exit 2).
+    if let Some(name) = &load.project_name {
+        if let Err(e) = kompile::compose::validate_project_name(name) {
+            bail!("`-p`: {e}");
+        }
+    }
     let limit = load.max_input_bytes.unwrap_or(kompile::compose::LoadOptions::default().max_input_bytes);
     let env: IndexMap<String, String> =
         std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
@@ -487,6 +493,9 @@ const OVERRIDE_FILES: [&str; 4] =
 /// The compose files to read, as given or found.
 fn compose_paths(global: &Global, env: &IndexMap<String, String>) -> Result<Vec<String>> {
     if !global.file.is_empty() {
+        if global.file.iter().any(String::is_empty) {
+            bail!("`-f` names an empty file: remove the extra comma from the list, or the empty `-f \"\"`");
+        }
         return Ok(global.file.clone());
     }
     if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {

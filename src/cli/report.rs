@@ -3,7 +3,7 @@
 //! a pull request), `sarif` (2.1.0, for code-scanning uploads) and `gitlab` (a Code Quality
 //! report for merge requests). Machine formats never contain colour codes.
 
-use kompile::diag::{Code, Diagnostic, Severity, Sources};
+use kompile::diag::{escape_control, Code, Diagnostic, Severity, Sources};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -96,7 +96,7 @@ pub fn json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         "diagnostics": items,
         "summary": {"errors": count(Severity::Error), "warnings": count(Severity::Warning), "infos": count(Severity::Info)},
     });
-    format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON values serialise"))
+    json_text(&doc)
 }
 
 fn escape_data(text: &str) -> String {
@@ -119,7 +119,7 @@ pub fn github(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         let mut props = Vec::new();
         let (file, line, col) = location(d, sources);
         if let Some(file) = file {
-            props.push(format!("file={}", escape_property(&file)));
+            props.push(format!("file={}", escape_property(&escape_control(&file))));
         }
         if let Some(line) = line {
             props.push(format!("line={line}"));
@@ -128,9 +128,11 @@ pub fn github(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             props.push(format!("col={col}"));
         }
         props.push(format!("title={}", escape_property(d.code.id())));
-        let mut message = d.message.clone();
+        // Control characters are escaped first, so the only line break is the one before
+        // `help:` (which GitHub shows as a line break).
+        let mut message = escape_control(&d.message).into_owned();
         if let Some(help) = &d.help {
-            message.push_str(&format!("\nhelp: {help}"));
+            message.push_str(&format!("\nhelp: {}", escape_control(help)));
         }
         out.push_str(&format!("::{command} {}::{}\n", props.join(","), escape_data(&message)));
     }
@@ -188,7 +190,7 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             "results": results,
         }],
     });
-    format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON values serialise"))
+    json_text(&doc)
 }
 
 /// A GitLab Code Quality report: a JSON array, one issue per diagnostic, with a fingerprint
@@ -231,7 +233,26 @@ pub fn gitlab(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             })
         })
         .collect();
-    format!("{}\n", serde_json::to_string_pretty(&issues).expect("JSON values serialise"))
+    json_text(&Value::Array(issues))
+}
+
+/// Pretty JSON with a final newline. serde_json escapes C0 control characters in strings; DEL
+/// and C1 (such as U+009B, a one-character CSI for some terminals) are valid raw in JSON but
+/// reach the terminal of whoever prints the report, so they are written as `\u007f`-style
+/// escapes too: a JSON reader gets the same string. Outside strings JSON text is ASCII, so
+/// every such character is inside a string.
+fn json_text(value: &Value) -> String {
+    let text = serde_json::to_string_pretty(value).expect("JSON values serialise");
+    let mut out = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '\u{7f}'..='\u{9f}') {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    out
 }
 
 /// A 128-bit FNV-1a hash as 32 hex digits: stable across runs, machines and versions.
@@ -280,6 +301,40 @@ mod tests {
         assert_eq!(uri("my app/100%/compose.yaml"), "my%20app/100%25/compose.yaml");
         assert_eq!(uri("/abs/compose.yaml"), "file:///abs/compose.yaml");
         assert_eq!(uri("dir\\c.yaml"), "dir/c.yaml");
+    }
+
+    fn forged() -> (Vec<Diagnostic>, Sources) {
+        let mut sources = Sources::default();
+        let file = sources.add("compose.yaml");
+        let d = Diagnostic::at(
+            Code::UnknownKey,
+            kompile::diag::Pos::new(file, 6, 5),
+            "`services.web` has no key `\x1b[2Jx\ncompose.yaml:1:1: error[K101]: forged\x7f\u{9b}`",
+        )
+        .with_help("\x1b[31m");
+        (vec![d], sources)
+    }
+
+    #[test]
+    fn github_escapes_control_characters() {
+        let (diagnostics, sources) = forged();
+        let out = github(&diagnostics, &sources);
+        assert_eq!(
+            out,
+            "::error file=compose.yaml,line=6,col=5,title=K107::`services.web` has no key \
+             `\\u{1b}[2Jx\\ncompose.yaml:1:1: error[K101]: forged\\u{7f}\\u{9b}`%0Ahelp: \\u{1b}[31m\n"
+        );
+    }
+
+    #[test]
+    fn json_formats_escape_every_control_character_and_keep_the_text() {
+        let (diagnostics, sources) = forged();
+        for out in [json(&diagnostics, &sources), sarif(&diagnostics, &sources), gitlab(&diagnostics, &sources)] {
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
+            assert!(out.contains("\\u001b[2Jx\\ncompose.yaml:1:1: error[K101]: forged\\u007f\\u009b"), "{out}");
+            let value: Value = serde_json::from_str(&out).unwrap();
+            assert!(value.to_string().contains("forged\u{7f}\u{9b}"), "the reader gets the text back: {value}");
+        }
     }
 
     #[test]

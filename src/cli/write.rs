@@ -105,8 +105,25 @@ fn shown(dir: &Path, name: &str) -> String {
     dir.join(name).to_string_lossy().replace("//", "/")
 }
 
+/// Refuse an output folder that cannot be one: `dir`, or the nearest part of it that exists,
+/// is a file (`-o afile/`). Checked before reading, so the message is about writing.
+fn writable_directory(dir: &Path) -> Result<()> {
+    // Without the trailing `/`, whose lookup fails on a file instead of finding it.
+    let parts: PathBuf = dir.components().collect();
+    for part in parts.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(meta) = fs::metadata(part) {
+            if !meta.is_dir() {
+                anyhow::bail!("cannot write into `{}`: `{}` is not a directory", dir.display(), part.display());
+            }
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// What writing `files` into `dir` would change.
 pub fn plan_directory(dir: &Path, files: &[OutputFile]) -> Result<Vec<Change>> {
+    writable_directory(dir)?;
     let mut changes = Vec::new();
     for f in files {
         let path = shown(dir, &f.name);
@@ -144,6 +161,9 @@ pub fn plan_file(path: &Path, contents: &str) -> Result<Vec<Change>> {
     if is_stream(path) {
         // `-o /dev/stdout`, a pipe: written, but nothing there to compare with or report.
         return Ok(Vec::new());
+    }
+    if let Some(parent) = path.parent() {
+        writable_directory(parent)?;
     }
     let shown = path.to_string_lossy().into_owned();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

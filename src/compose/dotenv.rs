@@ -4,13 +4,34 @@
 //! values (lookup first, then variables defined earlier).
 
 use super::interpolate::{substitute, InterpolationError};
+use crate::diag::Code;
 use indexmap::IndexMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DotenvError {
     /// 1-based line where the problem starts.
     pub line: usize,
+    /// 1-based column (in characters): where the value starts for an interpolation error,
+    /// else 1.
+    pub col: usize,
     pub message: String,
+    /// A `${...}` in a value failed (K109 rather than K108).
+    pub interpolation: bool,
+}
+
+impl DotenvError {
+    /// K109 for a failed `${...}`, K108 for the rest of the grammar.
+    pub fn code(&self) -> Code {
+        if self.interpolation {
+            Code::Interpolation
+        } else {
+            Code::InvalidValue
+        }
+    }
+
+    fn at_line(line: usize, message: String) -> DotenvError {
+        DotenvError { line, col: 1, message, interpolation: false }
+    }
 }
 
 /// Parse `text` on top of `vars` (earlier files' values), resolving `${...}` with `lookup`
@@ -69,14 +90,14 @@ pub fn parse_into(
             }
             // The name so far, never the rest of the line: it may hold a secret value.
             let name: String = chars[key_start..i].iter().collect();
-            return Err(DotenvError {
-                line: start_line,
-                message: format!("unexpected character {c:?} in variable name {:?}", name.trim()),
-            });
+            return Err(DotenvError::at_line(
+                start_line,
+                format!("unexpected character {c:?} in variable name {:?}", name.trim()),
+            ));
         }
         let key = key.trim().to_string();
         if key.contains(char::is_whitespace) {
-            return Err(DotenvError { line: start_line, message: "key cannot contain a space".into() });
+            return Err(DotenvError::at_line(start_line, "key cannot contain a space".into()));
         }
         if terminator.is_none() {
             if i >= chars.len() {
@@ -94,6 +115,8 @@ pub fn parse_into(
         while i < chars.len() && chars[i] != '\n' && chars[i].is_whitespace() {
             i += 1;
         }
+        // Where the value starts, for interpolation errors.
+        let col = i - chars[..i].iter().rposition(|&c| c == '\n').map_or(0, |p| p + 1) + 1;
         let value = match chars.get(i) {
             Some(&q @ ('\'' | '"')) => {
                 let mut j = i + 1;
@@ -128,17 +151,17 @@ pub fn parse_into(
                 }
                 if !closed {
                     // Name the variable, never its value: it may be a secret.
-                    return Err(DotenvError {
-                        line: start_line,
-                        message: format!("the quoted value of `{key}` is not terminated"),
-                    });
+                    return Err(DotenvError::at_line(
+                        start_line,
+                        format!("the quoted value of `{key}` is not terminated"),
+                    ));
                 }
                 i = j + 1;
                 if q == '\'' {
                     raw.replace("\\'", "'")
                 } else {
                     let unescaped = unescape_double(&raw);
-                    expand(&unescaped, vars, lookup, start_line)?.replace('\u{0}', "$")
+                    expand(&unescaped, vars, lookup, start_line, col)?.replace('\u{0}', "$")
                 }
             }
             _ => {
@@ -154,7 +177,7 @@ pub fn parse_into(
                     i += 1;
                 }
                 let trimmed = raw.trim_end();
-                expand(trimmed, vars, lookup, start_line)?
+                expand(trimmed, vars, lookup, start_line, col)?
             }
         };
         vars.insert(key, value);
@@ -210,6 +233,7 @@ fn expand(
     vars: &IndexMap<String, String>,
     lookup: &dyn Fn(&str) -> Option<String>,
     line: usize,
+    col: usize,
 ) -> Result<String, DotenvError> {
     if !value.contains('$') {
         return Ok(value.to_string());
@@ -217,6 +241,8 @@ fn expand(
     let both = |name: &str| lookup(name).or_else(|| vars.get(name).cloned());
     substitute(value, &both).map(|s| s.text).map_err(|e| DotenvError {
         line,
+        col,
+        interpolation: true,
         message: match e {
             InterpolationError::Syntax => "invalid interpolation format (escape a literal `$` as `$$`)".to_string(),
             other => other.describe(),
@@ -271,5 +297,15 @@ mod tests {
         assert_eq!(parse("A=\"open\n", &[]).unwrap_err().line, 1);
         assert!(parse("BAD LINE=1\n", &[]).is_err());
         assert!(parse("A%B=1\n", &[]).is_err());
+    }
+
+    #[test]
+    fn interpolation_errors_point_at_the_value() {
+        let e = parse("OK=1\nA = ${UNSET:?boom}\n", &[]).unwrap_err();
+        assert_eq!((e.line, e.col, e.interpolation), (2, 5, true), "{e:?}");
+        let e = parse("A=\"x\ny\"\nB=\"${\"\n", &[]).unwrap_err();
+        assert_eq!((e.line, e.col, e.interpolation), (3, 3, true), "{e:?}");
+        let e = parse("A%B=1\n", &[]).unwrap_err();
+        assert_eq!((e.line, e.col, e.interpolation), (1, 1, false), "{e:?}");
     }
 }

@@ -158,7 +158,16 @@ impl Fields<'_> {
                 }
             },
             Value::Float(f) => {
-                self.invalid(node.pos, format!("`{path}` must be an integer, found {f}"));
+                // The number as written: `1e3` read as a float prints as `1000`, and an integer
+                // too large for 64 bits loses digits.
+                let written = node.raw.clone().unwrap_or_else(|| f.to_string());
+                let digits = written.strip_prefix(['-', '+']).unwrap_or(&written);
+                let message = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("`{path}` is out of range: `{written}` does not fit in a 64-bit integer")
+                } else {
+                    format!("`{path}` must be an integer, found `{written}`")
+                };
+                self.invalid(node.pos, message);
                 None
             }
             _ => {

@@ -58,7 +58,7 @@ impl Loader<'_> {
                         let outer = self.lookup;
                         if let Err(e) = dotenv::parse_into(&text, &mut extra, outer) {
                             self.diags.push(Diagnostic::at(
-                                Code::InvalidValue,
+                                e.code(),
                                 entry.pos,
                                 format!("`{}` line {}: {}", super::display_path(&file), e.line, e.message),
                             ));

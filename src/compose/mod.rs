@@ -180,18 +180,23 @@ pub fn project_environment(
                     continue;
                 }
             },
-            _ => {
+            other => {
+                let problem = match other {
+                    Some(FileKind::Dir) => "is a directory, not a file",
+                    Some(_) => "is not a regular file",
+                    None => "not found",
+                };
                 diags.push(Diagnostic::new(
                     Code::FileRead,
                     None,
-                    format!("env file `{}` not found", display_path(&path)),
+                    format!("env file `{}` {problem}", display_path(&path)),
                 ));
                 continue;
             }
         };
         let lookup = |name: &str| process.get(name).cloned();
         if let Err(e) = dotenv::parse_into(&text, &mut vars, &lookup) {
-            diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));
+            diags.push(Diagnostic::at(e.code(), Pos::new(file, e.line as u32, e.col as u32), e.message));
         }
     }
     for (k, v) in vars {
@@ -346,7 +351,7 @@ pub fn validate_project_name(name: &str) -> Result<(), String> {
     }
     if normalize_project_name(name) != name {
         return Err(format!(
-            "invalid project name {name:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
+            "invalid project name `{name}`: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
         ));
     }
     Ok(())
@@ -382,7 +387,7 @@ impl Loader<'_> {
                     Diagnostic::at(Code::ObsoleteVersion, key.pos, "`version` is obsolete and ignored")
                         .with_help("remove the `version` line"),
                 ),
-                "name" => name_from_file = fields!(self).string(value, "name"),
+                "name" => name_from_file = fields!(self).string(value, "name").map(|name| (name, value.pos)),
                 _ => {}
             }
         }
@@ -399,23 +404,38 @@ impl Loader<'_> {
         // No directory name at all (an in-memory project): Compose's usual default.
         let at_root = self.fs.canonical(&self.project_dir).is_some_and(|d| d.parent().is_none());
         let dir_name = dir_name.unwrap_or_else(|| if at_root { String::new() } else { "default".to_string() });
-        let explicit =
-            self.options.project_name.clone().or_else(|| lookup("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()));
+        let explicit = match &self.options.project_name {
+            Some(name) => Some((name.clone(), "-p")),
+            None => lookup("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()).map(|n| (n, "COMPOSE_PROJECT_NAME")),
+        };
         project.name = match explicit {
-            Some(name) => {
+            Some((name, origin)) => {
                 if let Err(e) = validate_project_name(&name) {
-                    self.diags.push(Diagnostic::new(Code::InvalidValue, None, e));
+                    self.diags.push(Diagnostic::new(Code::InvalidValue, None, format!("{e} (from {origin})")));
                 }
                 name
             }
-            None => normalize_project_name(&name_from_file.unwrap_or(dir_name)),
+            None => {
+                let (written, pos) = match name_from_file {
+                    Some((name, pos)) => (name, Some(pos)),
+                    None => (dir_name, None),
+                };
+                let name = normalize_project_name(&written);
+                if name.is_empty() {
+                    // Normalising keeps only `[a-z0-9_-]` and drops leading `_` and `-`.
+                    let message = match pos {
+                        Some(_) => format!("project name `{written}` normalises to an empty name"),
+                        None if written.is_empty() => "project name must not be empty".to_string(),
+                        None => format!("the project directory's name `{written}` normalises to an empty project name"),
+                    };
+                    self.diags.push(Diagnostic::new(Code::InvalidValue, pos, message).with_help(
+                        "normalising keeps lowercase letters, digits, `-` and `_`, and drops a leading `-` or \
+                             `_`: set `name:` in the compose file or pass `-p NAME`",
+                    ));
+                }
+                name
+            }
         };
-        if project.name.is_empty() {
-            self.diags.push(
-                Diagnostic::new(Code::InvalidValue, None, "project name must not be empty")
-                    .with_help("set `name:` in the compose file or pass `-p NAME`"),
-            );
-        }
 
         let get = |name: &str| converted.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
         if let Some(volumes) = get("volumes") {
@@ -825,8 +845,14 @@ impl Loader<'_> {
             self.outside(pos, what, &display);
             return None;
         }
-        if self.fs.kind(path) != Some(FileKind::File) {
-            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{display}` is not a regular file")));
+        let problem = match self.fs.kind(path) {
+            Some(FileKind::File) => None,
+            None => Some("not found"),
+            Some(FileKind::Dir) => Some("is a directory, not a file"),
+            Some(FileKind::Other) => Some("is not a regular file"),
+        };
+        if let Some(problem) = problem {
+            self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{what}`: `{display}` {problem}")));
             return None;
         }
         if self.fs.size(path).is_some_and(|n| n > self.options.max_input_bytes) {

@@ -26,6 +26,12 @@ fn parse_range(text: &str) -> Option<(u32, u32)> {
     (a <= 65535 && b <= 65535 && a <= b).then_some((a, b))
 }
 
+/// A long-syntax `published` value: empty (none), a port, or a range `A-B`, each 0–65535,
+/// the host part the short syntax accepts.
+pub fn valid_published(text: &str) -> bool {
+    text.is_empty() || parse_range(text).is_some()
+}
+
 pub fn valid_protocol(proto: &str) -> Option<String> {
     let lower = proto.to_ascii_lowercase();
     matches!(lower.as_str(), "tcp" | "udp" | "sctp").then_some(lower)
@@ -150,6 +156,16 @@ mod tests {
         ];
         for (raw, err) in cases {
             assert_eq!(parse_short(raw).unwrap_err(), err, "{raw}");
+        }
+    }
+
+    #[test]
+    fn published() {
+        for ok in ["", "0", "80", "65535", "8000-9000"] {
+            assert!(valid_published(ok), "{ok}");
+        }
+        for bad in ["99999", "65536", "-1", "90-80", "80-70000", "http", " 80"] {
+            assert!(!valid_published(bad), "{bad}");
         }
     }
 

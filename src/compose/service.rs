@@ -223,7 +223,7 @@ impl Loader<'_> {
                                     s.file_labels.extend(vars.into_iter().map(|(k, v)| (k, Spanned::new(v, pos))))
                                 }
                                 Err(e) => self.diags.push(Diagnostic::at(
-                                    Code::InvalidValue,
+                                    e.code(),
                                     pos,
                                     format!("label file `{path}` line {}: {}", e.line, e.message),
                                 )),
@@ -568,7 +568,7 @@ impl Loader<'_> {
         match dotenv::parse_into(&text, &mut vars, &lookup) {
             Ok(()) => Some(vars),
             Err(e) => {
-                self.diags.push(Diagnostic::at(Code::InvalidValue, Pos::new(file, e.line as u32, 1), e.message));
+                self.diags.push(Diagnostic::at(e.code(), Pos::new(file, e.line as u32, e.col as u32), e.message));
                 None
             }
         }
@@ -636,7 +636,20 @@ impl Loader<'_> {
                                     }
                                 }
                             }
-                            "published" => port.published = f.scalar(val, &kp),
+                            "published" => {
+                                port.published = f.scalar(val, &kp);
+                                if let Some(published) = port.published.as_deref() {
+                                    if !ports::valid_published(published) {
+                                        f.invalid(
+                                            val.pos,
+                                            format!(
+                                                "`{kp}` must be a port from 0 to 65535 or a range such as \
+                                                 `8000-8010`, found `{published}`"
+                                            ),
+                                        );
+                                    }
+                                }
+                            }
                             "host_ip" => {
                                 if let Some(h) = f.string(val, &kp) {
                                     if h.parse::<std::net::IpAddr>().is_err() {

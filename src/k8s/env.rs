@@ -42,7 +42,7 @@ impl Mapper<'_> {
                 let d = Diagnostic::at(
                     Code::InvalidName,
                     var.pos,
-                    format!("`{}` is not a valid environment variable name in Kubernetes", var.name.escape_debug()),
+                    format!("`{}` is not a valid environment variable name in Kubernetes", var.name),
                 )
                 .with_help("a name must not be empty and may hold printable ASCII characters except `=`");
                 self.diags.push(d);

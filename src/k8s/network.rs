@@ -148,6 +148,24 @@ pub(crate) fn service(
             *m.entry(n).or_default() += 1;
             m
         });
+    for (given_name, _) in given.iter().filter(|(_, count)| **count > 1) {
+        let numbers: Vec<String> =
+            ports.iter().filter(|p| p.name.as_ref() == Some(given_name)).map(|p| p.port.to_string()).collect();
+        let pos = service
+            .ports
+            .iter()
+            .find(|p| p.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(given_name)))
+            .map_or(service.pos, |p| p.pos);
+        mapper.warn(
+            Code::Renamed,
+            pos,
+            format!(
+                "port name `{given_name}` is given to ports {}; port names must be unique in a Service, so each is named after its number",
+                numbers.join(", ")
+            ),
+            Some("give each port its own name".into()),
+        );
+    }
     for p in &mut ports {
         let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
         if p.name.as_ref().is_some_and(|n| given.get(n) == Some(&1)) {
