@@ -93,7 +93,8 @@ pub struct Service {
     pub ports: Vec<Port>,
     pub expose: Vec<Expose>,
     pub volumes: Vec<Mount>,
-    pub tmpfs: Vec<Spanned<String>>,
+    /// Short-syntax `tmpfs` targets, with the `size=` option in bytes.
+    pub tmpfs: Vec<(Spanned<String>, Option<i64>)>,
     pub secrets: Vec<FileRef>,
     pub configs: Vec<FileRef>,
     pub healthcheck: Option<Healthcheck>,

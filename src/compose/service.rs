@@ -258,8 +258,29 @@ impl Loader<'_> {
             "volumes" => self.mounts(s, v, p),
             "tmpfs" => {
                 for (text, node) in f.string_or_list(v, p) {
-                    let target = text.split(':').next().unwrap_or_default().to_string();
-                    s.tmpfs.push(Spanned::new(target, node.pos));
+                    let (target, options) = text.split_once(':').unwrap_or((&text, ""));
+                    let mut size = None;
+                    let mut dropped = Vec::new();
+                    for option in options.split(',').filter(|o| !o.is_empty()) {
+                        match option.strip_prefix("size=") {
+                            Some(n) => match units::parse_bytes(n) {
+                                Ok(n) if n >= 0 => size = Some(n),
+                                _ => f.invalid(node.pos, format!("`{p}`: `{option}` is not a size such as `size=64m`")),
+                            },
+                            None => dropped.push(option),
+                        }
+                    }
+                    if !dropped.is_empty() {
+                        f.diags.push(Diagnostic::at(
+                            Code::NotConverted,
+                            node.pos,
+                            format!(
+                                "the tmpfs options `{}` of `{target}` are not converted: a memory-backed emptyDir has only a size",
+                                dropped.join(",")
+                            ),
+                        ));
+                    }
+                    s.tmpfs.push((Spanned::new(target.to_string(), node.pos), size));
                 }
             }
             "secrets" | "configs" => {

@@ -243,10 +243,14 @@ pub(crate) fn mounts(
                 ..VolumeMount::default()
             });
         };
-    for tmpfs in &service.tmpfs {
+    for (tmpfs, size) in &service.tmpfs {
         let name = derived(&svc, &format!("tmpfs{tmpfs_index}"));
         tmpfs_index += 1;
-        volumes.push(empty_dir(name.clone(), true));
+        let mut volume = empty_dir(name.clone(), true);
+        if let (Some(dir), Some(size)) = (volume.empty_dir.as_mut(), size.filter(|s| *s > 0)) {
+            dir.size_limit = Some(super::workload::memory_quantity(size));
+        }
+        volumes.push(volume);
         add_mount(&mut mounts, &name, &tmpfs.value, false, None);
     }
     for (i, mount) in service.volumes.iter().enumerate() {
