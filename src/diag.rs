@@ -22,6 +22,10 @@ impl Pos {
     }
 }
 
+/// The largest object etcd stores by default (`--max-request-bytes`, 1.5 MiB); the API
+/// server cannot write a larger one (K307). The loader refuses a value that alone is larger.
+pub const MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
 /// The files a run read, indexed by [`Pos::file`]. Names are as the user gave them (or
 /// relative to the project directory), never absolute paths we invented.
 #[derive(Clone, Debug, Default)]

@@ -249,6 +249,111 @@ fn compose_file_linked_to_an_endless_device_is_refused_within_the_input_limit() 
     assert_eq!(out.stdout, "", "{out:?}");
 }
 
+/// One 100 KB string aliased 10,000 times is 10,000 nodes, far under the node budget, but 1 GB
+/// of text (it ran to 2 GB of memory): the byte budget refuses it where the copies are made.
+#[test]
+fn aliases_of_a_long_string_hit_the_byte_budget() {
+    let s = Scratch::new("alias_long_string");
+    let mut compose = format!("x-s: &s {}\n", "x".repeat(100_000));
+    compose.push_str("x-a0: &a0 [*s,*s,*s,*s,*s,*s,*s,*s,*s,*s]\n");
+    for level in 1..4 {
+        let prev = format!("*a{}", level - 1);
+        compose.push_str(&format!("x-a{level}: &a{level} [{}]\n", [prev.as_str(); 10].join(",")));
+    }
+    compose.push_str("services:\n  web:\n    image: nginx\n");
+    s.write("compose.yaml", &compose);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
+    assert_not_killed("10,000 aliases of a 100 KB string", &out);
+    eprintln!("aliased long string: exit {} in {:?}, peak RSS {:?} bytes", out.code, out.elapsed, out.peak_rss);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(out.stderr.contains("compose.yaml:4:"), "reported at the alias that crosses the budget: {out:?}");
+    assert!(out.stderr.contains("error[K102]: the document expands to more than 67108864 bytes"), "{out:?}");
+    assert!(out.stderr.contains("--max-scalar-bytes"), "{out:?}");
+}
+
+/// `${A:-${A:-...}}` nested 100,000 deep (a 700 KB file): each level used to search the rest
+/// of the string again (quadratic, minutes). Expansion stops at 64 levels with K109.
+#[test]
+fn deeply_nested_interpolation_defaults_are_refused_in_linear_time() {
+    let s = Scratch::new("nested_defaults");
+    let levels = 100_000;
+    let value = format!("{}x{}", "${A:-".repeat(levels), "}".repeat(levels));
+    s.write("compose.yaml", format!("services:\n  web:\n    image: nginx\n    environment:\n      X: \"{value}\"\n"));
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
+    assert_not_killed("interpolation nested 100,000 deep", &out);
+    eprintln!("nested defaults: exit {} in {:?}, peak RSS {:?} bytes", out.code, out.elapsed, out.peak_rss);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("compose.yaml:5:10: error[K109]: `services.web.environment.X`: `${...}` expressions are nested more than 64 levels deep"),
+        "{out:?}"
+    );
+}
+
+/// `extends` is resolved once per base: 10,000 services extending one base, a chain of 3,000
+/// services and a cycle of 3,000 services used to take time quadratic in the services (the
+/// chain and the cycle minutes, although chains deeper than 32 are refused).
+#[test]
+fn extends_chains_and_shared_bases_resolve_in_linear_time() {
+    let s = Scratch::new("extends_scale");
+    let mut fan_in = String::from("services:\n  base:\n    image: nginx\n    environment:\n      SHARED: \"1\"\n");
+    for i in 0..10_000 {
+        fan_in.push_str(&format!("  svc{i}:\n    extends: base\n"));
+    }
+    s.write("fan-in.yaml", &fan_in);
+    let out = s.run_guarded(&["convert", "-f", "fan-in.yaml"]);
+    assert_not_killed("10,000 services extending one base", &out);
+    eprintln!("extends fan-in: exit {} in {:?}, peak RSS {:?} bytes", out.code, out.elapsed, out.peak_rss);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.matches("\nkind: Deployment\n").count(), 10_001, "{out:?}");
+    assert_eq!(out.stdout.matches("name: SHARED\n").count(), 10_001, "every service has the base's environment");
+
+    let mut chain = String::from("services:\n  s0:\n    image: nginx\n");
+    let mut cycle = String::from("services:\n");
+    for i in 1..3000 {
+        chain.push_str(&format!("  s{i}:\n    extends: s{}\n", i - 1));
+    }
+    for i in 0..3000 {
+        cycle.push_str(&format!("  s{i}:\n    image: nginx\n    extends: s{}\n", (i + 1) % 3000));
+    }
+    s.write("chain.yaml", &chain);
+    s.write("cycle.yaml", &cycle);
+    for file in ["chain.yaml", "cycle.yaml"] {
+        let out = s.run_guarded(&["convert", "-f", file]);
+        assert_not_killed(file, &out);
+        eprintln!("extends {file}: exit {} in {:?}, peak RSS {:?} bytes", out.code, out.elapsed, out.peak_rss);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(out.stderr.contains("error[K102]: `extends` chains deeper than 32 services"), "{out:?}");
+    }
+}
+
+/// A 16 MiB `command: a a a ...` is eight million one-letter arguments: splitting it took
+/// 1.2 GB before the Deployment was refused as too large. The split stops at the size one
+/// object can hold, with K307 at the command.
+#[test]
+fn a_huge_command_string_is_refused_without_splitting_it_all() {
+    let s = Scratch::new("huge_command");
+    let mut compose = String::from("services:\n  web:\n    image: nginx\n    command: ");
+    while compose.len() < 16 * 1024 * 1024 - 100 {
+        compose.push_str("a ");
+    }
+    compose.push('\n');
+    s.write("compose.yaml", &compose);
+    let out = s.run_guarded(&["convert", "-f", "compose.yaml"]);
+    assert_not_killed("16 MiB command", &out);
+    eprintln!("16 MiB command: exit {} in {:?}, peak RSS {:?} bytes", out.code, out.elapsed, out.peak_rss);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(
+        out.stderr
+            .contains("compose.yaml:4:14: error[K307]: `services.web.command` splits into arguments of more than"),
+        "{out:?}"
+    );
+    if let Some(rss) = out.peak_rss {
+        assert!(rss < 256 * 1024 * 1024, "a 16 MiB file used {rss} bytes: {out:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 /// Port ranges expand to one port each: `1-65535` for TCP and for UDP is 131,070 container
 /// ports and as many Service ports. Each is checked against the others through an index; a

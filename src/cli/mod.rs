@@ -213,6 +213,10 @@ struct LoadArgs {
     /// Most YAML nodes accepted after aliases are expanded (default 1000000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_nodes: Option<u64>,
+    /// Most bytes of YAML keys and values accepted after aliases are expanded (default 64 MiB,
+    /// or four times `--max-input-bytes` when that is larger).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_scalar_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -309,6 +313,11 @@ fn load_options(args: &LoadArgs, project_dir: &Path) -> kompile::compose::LoadOp
     }
     if let Some(bytes) = args.max_input_bytes {
         load.max_input_bytes = bytes;
+        let scaled = usize::try_from(bytes.saturating_mul(4)).unwrap_or(usize::MAX);
+        load.limits.max_scalar_bytes = load.limits.max_scalar_bytes.max(scaled);
+    }
+    if let Some(bytes) = args.max_scalar_bytes {
+        load.limits.max_scalar_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
     }
     if let Some(nodes) = args.max_nodes {
         load.limits.max_nodes = usize::try_from(nodes).unwrap_or(usize::MAX);

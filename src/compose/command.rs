@@ -1,6 +1,9 @@
 //! Splitting a `command:` or `entrypoint:` string into arguments, as compose-go does with
 //! go-shellwords: quotes group words, no variable expansion, and parsing stops at the first
 //! unquoted `;`, `&`, `|`, `<` or `>` (the rest is dropped; the caller warns about it).
+//! Arguments that could not fit in one Kubernetes object stop the split (K307's limit).
+
+use crate::diag::MAX_OBJECT_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
@@ -9,79 +12,89 @@ pub struct Split {
     pub dropped: Option<String>,
 }
 
-pub fn split_command(text: &str) -> Result<Split, String> {
-    let chars: Vec<char> = text.chars().collect();
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitError {
+    /// Not a command line go-shellwords reads: the message.
+    Invalid(String),
+    /// The arguments would take more than [`MAX_OBJECT_BYTES`] (their text and a byte
+    /// each), more than a cluster stores in the object that holds them.
+    TooLarge,
+}
+
+/// Split `text` into arguments. Splitting stops as soon as the arguments pass what one
+/// object may hold, so a huge string of one-letter words never becomes millions of strings.
+pub fn split_command(text: &str) -> Result<Split, SplitError> {
     let mut args = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
-    let mut i = 0;
-    let invalid = || format!("invalid command line string `{text}`");
-    while i < chars.len() {
-        let c = chars[i];
+    // The text of the arguments so far, and a byte for each.
+    let mut weight = 0usize;
+    let mut chars = text.char_indices();
+    let invalid = || SplitError::Invalid(format!("invalid command line string `{text}`"));
+    let mut end_word = |word: &mut String, args: &mut Vec<String>| -> Result<(), SplitError> {
+        weight += word.len() + 1;
+        if weight > MAX_OBJECT_BYTES {
+            return Err(SplitError::TooLarge);
+        }
+        args.push(std::mem::take(word));
+        Ok(())
+    };
+    while let Some((at, c)) = chars.next() {
         match c {
             ' ' | '\t' | '\r' | '\n' => {
                 if in_word {
-                    args.push(std::mem::take(&mut word));
+                    end_word(&mut word, &mut args)?;
                     in_word = false;
                 }
             }
             '\\' => {
-                let next = chars.get(i + 1).ok_or_else(invalid)?;
-                word.push(*next);
+                let (_, next) = chars.next().ok_or_else(invalid)?;
+                word.push(next);
                 in_word = true;
-                i += 1;
             }
             '\'' => {
                 in_word = true;
-                i += 1;
                 loop {
-                    let c = *chars.get(i).ok_or_else(invalid)?;
+                    let (_, c) = chars.next().ok_or_else(invalid)?;
                     if c == '\'' {
                         break;
                     }
                     word.push(c);
-                    i += 1;
                 }
             }
             '"' => {
                 in_word = true;
-                i += 1;
                 loop {
-                    let c = *chars.get(i).ok_or_else(invalid)?;
+                    let (_, c) = chars.next().ok_or_else(invalid)?;
                     if c == '"' {
                         break;
                     }
                     if c == '\\' {
-                        i += 1;
-                        word.push(*chars.get(i).ok_or_else(invalid)?);
+                        word.push(chars.next().ok_or_else(invalid)?.1);
                     } else {
                         word.push(c);
                     }
-                    i += 1;
                 }
             }
             ';' | '&' | '|' | '<' | '>' => {
                 // A file-descriptor number before a redirection (`2>&1`) belongs to it.
                 let fd = matches!(c, '<' | '>') && !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
                 if in_word && !fd {
-                    args.push(std::mem::take(&mut word));
+                    end_word(&mut word, &mut args)?;
                 }
-                let dropped: String = chars[i..].iter().collect();
-                return Ok(Split { args, dropped: Some(dropped) });
+                return Ok(Split { args, dropped: Some(text[at..].to_string()) });
             }
             '(' if !word.ends_with('$') => return Err(invalid()),
             '`' => {
                 // Backquotes are kept literally but must be balanced.
                 in_word = true;
                 word.push(c);
-                i += 1;
                 loop {
-                    let c = *chars.get(i).ok_or_else(invalid)?;
+                    let (_, c) = chars.next().ok_or_else(invalid)?;
                     word.push(c);
                     if c == '`' {
                         break;
                     }
-                    i += 1;
                 }
             }
             _ => {
@@ -89,10 +102,12 @@ pub fn split_command(text: &str) -> Result<Split, String> {
                 in_word = true;
             }
         }
-        i += 1;
+        if word.len() > MAX_OBJECT_BYTES {
+            return Err(SplitError::TooLarge);
+        }
     }
     if in_word {
-        args.push(word);
+        end_word(&mut word, &mut args)?;
     }
     Ok(Split { args, dropped: None })
 }
@@ -119,7 +134,19 @@ mod tests {
         assert_eq!(cut.args, ["echo", "hi"]);
         assert_eq!(cut.dropped.as_deref(), Some("&& echo there"));
         for bad in ["'open", "\"open", "trail\\", "a (b)"] {
-            assert!(split_command(bad).is_err(), "{bad}");
+            assert!(matches!(split_command(bad), Err(SplitError::Invalid(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn arguments_larger_than_an_object_stop_the_split() {
+        // Each one-letter word weighs two bytes: its letter and one for the argument.
+        let fits = "a ".repeat(MAX_OBJECT_BYTES / 2);
+        assert_eq!(split_command(&fits).map(|s| s.args.len()), Ok(MAX_OBJECT_BYTES / 2));
+        assert_eq!(split_command(&format!("{fits}a")), Err(SplitError::TooLarge));
+        assert_eq!(split_command(&"'' ".repeat(MAX_OBJECT_BYTES + 1)), Err(SplitError::TooLarge));
+        // Spaces weigh nothing; one long word is refused before it ends.
+        assert!(split_command(&format!("a{}b", " ".repeat(4 * MAX_OBJECT_BYTES))).is_ok());
+        assert_eq!(split_command(&format!("'{}'", "x".repeat(2 * MAX_OBJECT_BYTES))), Err(SplitError::TooLarge));
     }
 }

@@ -1,17 +1,56 @@
 //! `extends`: a service built on another one, from the same file or another file. The base is
-//! resolved recursively (cycles are errors), then the extending service is merged on top
+//! resolved recursively (cycles and chains of more than 32 services are errors; each file is
+//! read once and each base resolved once), then the extending service is merged on top
 //! with the same per-key rules as multi-file merging; relative paths of a base from another
 //! directory are rebased so they still point at the same files.
 
 use super::{merge, Loader};
 use crate::diag::{Code, Diagnostic, Pos};
 use crate::yaml::{Node, Value};
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
-/// Where a base service comes from: its node and the directory its paths are relative to.
-struct Base {
+/// The most services one `extends` chain may hold, the extending service included.
+const MAX_CHAIN: usize = 32;
+
+/// One service of a chain: its name and the file it is defined in (`None`: the project's own
+/// services), which identify it; and the source id of its node, for messages.
+type Link = ((String, Option<PathBuf>), u32);
+
+/// A `services` mapping with its entries indexed by name.
+struct Services {
     node: Node,
-    dir: PathBuf,
+    index: HashMap<String, usize>,
+}
+
+impl Services {
+    fn new(node: Node) -> Services {
+        let mut index = HashMap::new();
+        if let Value::Map(entries) = &node.value {
+            for (i, (key, _)) in entries.iter().enumerate() {
+                index.entry(key.name.clone()).or_insert(i);
+            }
+        }
+        Services { node, index }
+    }
+
+    fn get(&self, name: &str) -> Option<&Node> {
+        let Value::Map(entries) = &self.node.value else { return None };
+        self.index.get(name).map(|&i| &entries[i].1)
+    }
+}
+
+/// What one `resolve_extends` has already read and resolved, so each file is read once and
+/// each base merged once, however many services extend it.
+#[derive(Default)]
+struct Resolved {
+    /// The `services` of each `extends.file` read, or `None` when it could not be.
+    files: HashMap<PathBuf, Option<Rc<Services>>>,
+    /// Each service resolved without an error, with how many bases its chain has below it.
+    /// The result does not depend on the chain a service is reached through: a cycle or a too
+    /// deep chain below it would have been an error.
+    services: HashMap<(String, Option<PathBuf>), (Node, usize)>,
 }
 
 impl Loader<'_> {
@@ -25,37 +64,42 @@ impl Loader<'_> {
             return;
         }
         let Some(services) = root.get("services").cloned() else { return };
-        let Value::Map(entries) = &services.value else { return };
-        let mut resolved: Vec<(String, Node)> = Vec::new();
-        for (key, node) in entries {
+        let services = Rc::new(Services::new(services));
+        let Value::Map(entries) = &services.node.value else { return };
+        let mut cache = Resolved::default();
+        let mut resolved: Vec<(usize, Node)> = Vec::new();
+        for (i, (key, node)) in entries.iter().enumerate() {
             if node.get("extends").is_none() {
                 continue;
             }
-            let mut chain = vec![(key.name.clone(), None::<PathBuf>)];
-            if let Some(result) = self.extend(&services, node, &key.name, &self.project_dir.clone(), &mut chain) {
-                resolved.push((key.name.clone(), result));
+            let mut chain = vec![((key.name.clone(), None::<PathBuf>), node.pos.file)];
+            let dir = self.project_dir.clone();
+            if let Some((result, _)) = self.extend(&mut cache, &services, node, &key.name, &dir, &mut chain) {
+                resolved.push((i, result));
             }
         }
         if let Some(Value::Map(entries)) = root.as_map_mut_services() {
-            for (name, node) in resolved {
-                if let Some((_, slot)) = entries.iter_mut().find(|(k, _)| k.name == name) {
+            for (i, node) in resolved {
+                if let Some((_, slot)) = entries.get_mut(i) {
                     *slot = node;
                 }
             }
         }
     }
 
-    /// The service `node` with its base merged in (recursively). `services` is the mapping
-    /// the name of a same-file base is looked up in; `dir` is where `file:` paths start.
+    /// The service `node` with its base merged in (recursively), and how many bases its chain
+    /// has. `services` is the mapping the name of a same-file base is looked up in; `dir` is
+    /// where `file:` paths start; `chain` ends with `node` itself.
     fn extend(
         &mut self,
-        services: &Node,
+        cache: &mut Resolved,
+        services: &Rc<Services>,
         node: &Node,
         name: &str,
         dir: &Path,
-        chain: &mut Vec<(String, Option<PathBuf>)>,
-    ) -> Option<Node> {
-        let Some(ext) = node.get("extends") else { return Some(node.clone()) };
+        chain: &mut Vec<Link>,
+    ) -> Option<(Node, usize)> {
+        let Some(ext) = node.get("extends") else { return Some((node.clone(), 0)) };
         let (base_name, file, pos) = match &ext.value {
             Value::Str(s) => (s.clone(), None, ext.pos),
             Value::Map(_) => {
@@ -85,10 +129,10 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let base = match &file {
-            None => match services.get(&base_name) {
-                Some(b) => Base { node: b.clone(), dir: dir.to_path_buf() },
-                None => {
+        // The base's own services mapping (this file's, or the other file's) and its directory.
+        let (base_services, base_dir) = match &file {
+            None => {
+                if services.get(&base_name).is_none() {
                     self.diags.push(Diagnostic::at(
                         Code::UndefinedReference,
                         pos,
@@ -96,42 +140,59 @@ impl Loader<'_> {
                     ));
                     return None;
                 }
-            },
-            Some(file) => self.base_from_file(file, &base_name, dir, pos)?,
+                (Rc::clone(services), dir.to_path_buf())
+            }
+            Some(file) => {
+                let path = dir.join(file);
+                let base_services = self.file_services(cache, &path, pos)?;
+                if base_services.get(&base_name).is_none() {
+                    self.diags.push(Diagnostic::at(
+                        Code::UndefinedReference,
+                        pos,
+                        format!("service `{base_name}` not found in `{}`", super::display_path(&path)),
+                    ));
+                    return None;
+                }
+                (base_services, path.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
         };
+        let base = base_services.get(&base_name).expect("the base was looked up above");
         let file_path = file.as_ref().map(|f| dir.join(f));
-        let link = (base_name.clone(), file_path.clone().or_else(|| chain.last().and_then(|c| c.1.clone())));
-        if chain.contains(&link) {
-            let names: Vec<String> = chain.iter().map(|c| c.0.clone()).chain([base_name.clone()]).collect();
-            let mut key = names.clone();
-            key.sort();
-            key.dedup();
-            if !self.reported_cycles.insert(key) {
+        let key = (base_name.clone(), file_path.or_else(|| chain.last().and_then(|c| c.0 .1.clone())));
+        if chain.iter().any(|(k, _)| *k == key) {
+            let mut key_names: Vec<String> = chain.iter().map(|c| c.0 .0.clone()).chain([base_name.clone()]).collect();
+            key_names.sort();
+            key_names.dedup();
+            if !self.reported_cycles.insert(key_names) {
                 return None;
             }
+            let message = self.cycle(chain, &base_name, base.pos.file);
+            self.diags.push(Diagnostic::at(Code::UndefinedReference, pos, format!("`extends` cycle: {message}")));
+            return None;
+        }
+        chain.push((key.clone(), base.pos.file));
+        if chain.len() > MAX_CHAIN {
             self.diags.push(Diagnostic::at(
-                Code::UndefinedReference,
+                Code::YamlLimit,
                 pos,
-                format!("`extends` cycle: {}", names.join(" -> ")),
+                format!("`extends` chains deeper than {MAX_CHAIN} services"),
             ));
             return None;
         }
-        chain.push(link);
-        if chain.len() > 32 {
-            self.diags.push(Diagnostic::at(Code::YamlLimit, pos, "`extends` chains deeper than 32 services"));
-            return None;
-        }
-        // The base's own services mapping: this file's, or the other file's.
-        let base_services = match &file {
-            None => services.clone(),
-            Some(f) => {
-                self.load_file_services(&dir.join(f), pos).unwrap_or_else(|| Node::new(Value::Map(Vec::new()), pos))
+        // A base already resolved is reused when its chain fits below this one; otherwise it
+        // is walked again, to report the chain's depth where this chain passes the limit.
+        let reuse = cache.services.get(&key).filter(|(_, height)| chain.len() + height <= MAX_CHAIN).cloned();
+        let (mut base_node, height) = match reuse {
+            Some(done) => done,
+            None => {
+                let done = self.extend(cache, &base_services, base, &base_name, &base_dir, chain)?;
+                cache.services.insert(key, done.clone());
+                done
             }
         };
-        let mut base_node = self.extend(&base_services, &base.node, &base_name, &base.dir, chain)?;
         chain.pop();
-        if base.dir != self.project_dir {
-            rebase_paths(&mut base_node, &base.dir, &self.project_dir);
+        if base_dir != self.project_dir {
+            rebase_paths(&mut base_node, &base_dir, &self.project_dir);
         }
         let mut own = node.clone();
         if let Value::Map(entries) = &mut own.value {
@@ -143,7 +204,33 @@ impl Loader<'_> {
         }
         merge::merge(&mut merged, own, &mut vec!["services".to_string(), name.to_string()]);
         merged.pos = node.pos;
-        Some(merged)
+        Some((merged, height + 1))
+    }
+
+    /// `a -> b -> a`, or with each service's file when they are not all in one file:
+    /// `web (compose.yaml) -> web (other.yaml) -> web (compose.yaml)`.
+    fn cycle(&self, chain: &[Link], base_name: &str, base_file: u32) -> String {
+        let steps: Vec<(&str, &str)> = chain
+            .iter()
+            .map(|((name, _), file)| (name.as_str(), self.sources.name(*file)))
+            .chain([(base_name, self.sources.name(base_file))])
+            .collect();
+        let one_file = steps.iter().all(|(_, file)| *file == steps[0].1);
+        let shown: Vec<String> = steps
+            .iter()
+            .map(|(name, file)| if one_file { name.to_string() } else { format!("{name} ({file})") })
+            .collect();
+        shown.join(" -> ")
+    }
+
+    /// The `services` of an `extends.file`, read once per file.
+    fn file_services(&mut self, cache: &mut Resolved, path: &Path, pos: Pos) -> Option<Rc<Services>> {
+        if let Some(known) = cache.files.get(path) {
+            return known.clone();
+        }
+        let services = self.load_file_services(path, pos).map(|node| Rc::new(Services::new(node)));
+        cache.files.insert(path.to_path_buf(), services.clone());
+        services
     }
 
     fn load_file_services(&mut self, path: &Path, pos: Pos) -> Option<Node> {
@@ -156,24 +243,6 @@ impl Loader<'_> {
                     Code::UndefinedReference,
                     pos,
                     format!("`{display}` has no services section"),
-                ));
-                None
-            }
-        }
-    }
-
-    fn base_from_file(&mut self, file: &str, base_name: &str, dir: &Path, pos: Pos) -> Option<Base> {
-        let path = dir.join(file);
-        let services = self.load_file_services(&path, pos)?;
-        match services.get(base_name) {
-            Some(node) => {
-                Some(Base { node: node.clone(), dir: path.parent().map(Path::to_path_buf).unwrap_or_default() })
-            }
-            None => {
-                self.diags.push(Diagnostic::at(
-                    Code::UndefinedReference,
-                    pos,
-                    format!("service `{base_name}` not found in `{}`", super::display_path(&path)),
                 ));
                 None
             }

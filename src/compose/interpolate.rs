@@ -3,6 +3,10 @@
 //! [`substitute`] handles one string; [`interpolate_tree`] walks a parsed file and replaces
 //! every string value (never a key), reporting errors and unset variables with positions.
 //! Lookup is a closure, so the caller decides where variables come from.
+//!
+//! Each `${` is matched and its operator found in time proportional to its own text, and
+//! defaults nested in defaults are expanded at most [`MAX_NESTING`] levels deep, so a hostile
+//! string costs time linear in its length.
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::yaml::{Node, Value};
@@ -13,7 +17,12 @@ pub enum InterpolationError {
     Syntax,
     /// `${VAR:?msg}` / `${VAR?msg}` with the variable missing: the message.
     Required { name: String, message: String },
+    /// `${A:-${B:-...}}` expanded more than [`MAX_NESTING`] levels deep.
+    TooDeep,
 }
+
+/// How deep `${...}` expressions may be expanded inside one another's arguments.
+pub const MAX_NESTING: usize = 64;
 
 impl InterpolationError {
     /// The problem in words; never the text it was found in (that may be a secret).
@@ -27,6 +36,9 @@ impl InterpolationError {
             }
             InterpolationError::Required { name, message } => {
                 format!("required variable {name} is missing a value: {message}")
+            }
+            InterpolationError::TooDeep => {
+                format!("`${{...}}` expressions are nested more than {MAX_NESTING} levels deep")
             }
         }
     }
@@ -50,14 +62,16 @@ fn is_name_char(c: u8) -> bool {
 /// Substitute every `$VAR`, `${VAR}`, `${VAR<op>arg}` and `$$` in `template`.
 pub fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Substituted, InterpolationError> {
     let mut out = Substituted::default();
-    substitute_into(template, lookup, &mut out)?;
+    substitute_into(template, lookup, &mut out, 0)?;
     Ok(out)
 }
 
+/// `depth` is how many `${...}` arguments `template` lies inside.
 fn substitute_into(
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     out: &mut Substituted,
+    depth: usize,
 ) -> Result<(), InterpolationError> {
     let bytes = template.as_bytes();
     let mut i = 0;
@@ -89,7 +103,7 @@ fn substitute_into(
             Some(b'{') => {
                 let close = matching_brace(bytes, i + 2).ok_or(InterpolationError::Syntax)?;
                 let inner = &template[i + 2..close];
-                expand_braced(inner, lookup, out)?;
+                expand_braced(inner, lookup, out, depth)?;
                 i = close + 1;
             }
             _ => {
@@ -129,18 +143,15 @@ fn expand_braced(
     inner: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     out: &mut Substituted,
+    depth: usize,
 ) -> Result<(), InterpolationError> {
-    // The operator that occurs earliest wins; ties go to the order of OPERATORS.
-    let mut best: Option<(usize, &str)> = None;
-    for op in OPERATORS {
-        if let Some(at) = inner.find(op) {
-            if best.is_none_or(|(b, _)| at < b) {
-                best = Some((at, op));
-            }
-        }
-    }
-    let (name, op_arg) = match best {
-        Some((at, op)) => (&inner[..at], Some((op, &inner[at + op.len()..]))),
+    // compose-go splits at the operator that occurs earliest. No operator character is a name
+    // character, so for a valid name that is the operator right after the name; anywhere
+    // else, the name before it is invalid either way, so there is no need to search further.
+    let name_end = inner.bytes().position(|c| !is_name_char(c)).unwrap_or(inner.len());
+    let op = OPERATORS.into_iter().find(|op| inner[name_end..].starts_with(op));
+    let (name, op_arg) = match op {
+        Some(op) => (&inner[..name_end], Some((op, &inner[name_end + op.len()..]))),
         None => (inner, None),
     };
     let nb = name.as_bytes();
@@ -157,7 +168,10 @@ fn expand_braced(
     };
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
-    let nested = |out: &mut Substituted| substitute_into(arg, lookup, out);
+    if depth >= MAX_NESTING {
+        return Err(InterpolationError::TooDeep);
+    }
+    let nested = |out: &mut Substituted| substitute_into(arg, lookup, out, depth + 1);
     match op {
         ":-" | "-" => {
             let use_default = if op == ":-" { !non_empty } else { !set };
@@ -171,7 +185,7 @@ fn expand_braced(
             let missing = if op == ":?" { !non_empty } else { !set };
             if missing {
                 let mut message = Substituted::default();
-                substitute_into(arg, lookup, &mut message)?;
+                substitute_into(arg, lookup, &mut message, depth + 1)?;
                 return Err(InterpolationError::Required { name: name.to_string(), message: message.text });
             }
             out.text.push_str(value.as_deref().unwrap_or_default());
@@ -324,5 +338,22 @@ mod tests {
         assert_eq!(substitute("$A${B}", &lookup).unwrap().unset, ["A", "B"]);
         // Arguments are lazy: an unused default reports nothing.
         assert!(substitute("${A:-${B}}x", &env(&[("A", "1")])).unwrap().unset.is_empty());
+        // The first character after the name decides: an operator later on does not help.
+        assert_eq!(substitute("${A.B:-x}", &lookup), Err(InterpolationError::Syntax));
+        assert_eq!(substitute("${A:x:-y}", &lookup), Err(InterpolationError::Syntax));
+        assert_eq!(substitute("${A:}", &lookup), Err(InterpolationError::Syntax));
+    }
+
+    #[test]
+    fn nested_defaults_are_expanded_up_to_the_nesting_limit() {
+        let nested = |levels: usize| format!("{}x{}", "${A:-".repeat(levels), "}".repeat(levels));
+        let lookup = env(&[]);
+        assert_eq!(substitute(&nested(MAX_NESTING), &lookup).unwrap().text, "x");
+        assert_eq!(substitute(&nested(MAX_NESTING + 1), &lookup), Err(InterpolationError::TooDeep));
+        // A default that is not used is not expanded, however deep it is.
+        assert_eq!(substitute(&nested(10_000), &env(&[("A", "set")])).unwrap().text, "set");
+        // Required-variable messages count too.
+        let message = format!("${{B:?{}}}", nested(MAX_NESTING));
+        assert_eq!(substitute(&message, &lookup), Err(InterpolationError::TooDeep));
     }
 }

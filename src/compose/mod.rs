@@ -31,7 +31,7 @@ mod service;
 mod units;
 mod volumes;
 
-pub use command::split_command;
+pub use command::{split_command, Split, SplitError};
 pub use dotenv::parse_into as parse_dotenv;
 pub use interpolate::substitute;
 pub use model::*;

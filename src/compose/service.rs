@@ -3,13 +3,13 @@
 //! [`FileSystem`](super::FileSystem), every key either converted, reported as not
 //! converted, or rejected as unknown.
 
-use super::command::split_command;
+use super::command::{split_command, SplitError};
 use super::fields::{self, index_path, key_path};
 use super::keys;
 use super::model::*;
 use super::volumes::{self, MountType};
 use super::{dotenv, ports, units, Loader};
-use crate::diag::{Code, Diagnostic, Pos};
+use crate::diag::{Code, Diagnostic, Pos, MAX_OBJECT_BYTES};
 use crate::yaml::{Node, Value};
 use indexmap::IndexMap;
 
@@ -457,8 +457,22 @@ impl Loader<'_> {
                     }
                     Some(split.args)
                 }
-                Err(e) => {
+                Err(SplitError::Invalid(e)) => {
                     f.invalid(v.pos, format!("`{p}`: {e}"));
+                    None
+                }
+                Err(SplitError::TooLarge) => {
+                    f.diags.push(
+                        Diagnostic::at(
+                            Code::ObjectTooLarge,
+                            v.pos,
+                            format!(
+                                "`{p}` splits into arguments of more than {MAX_OBJECT_BYTES} bytes, more than a \
+                                 cluster stores in one object"
+                            ),
+                        )
+                        .with_help("put a long script in a file (in the image or a volume) and run that"),
+                    );
                     None
                 }
             },

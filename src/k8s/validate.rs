@@ -6,7 +6,7 @@
 use super::names::*;
 use super::storage::quantity_value;
 use super::{Mapped, Object};
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, MAX_OBJECT_BYTES};
 use crate::value::{Map, Value};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
@@ -71,10 +71,6 @@ impl<'a> PodLabels<'a> {
         })
     }
 }
-
-/// The largest object etcd stores by default (`--max-request-bytes`, 1.5 MiB); the API
-/// server cannot write a larger one.
-const MAX_OBJECT_BYTES: usize = 1536 * 1024;
 
 /// Validate every object; references must resolve to objects in `mapped` or to declared
 /// external objects.

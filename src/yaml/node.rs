@@ -4,8 +4,8 @@
 //! Scalars are typed the way compose-go's YAML library types them (YAML 1.2 core schema:
 //! `yes`/`on` are strings, `true`/`True` are booleans, `010` is octal 8, `1_000` is 1000).
 //! Anchors and aliases are expanded here, `<<` merge keys applied, duplicate and non-string
-//! keys rejected, and two budgets (nesting depth and total nodes, which stops alias bombs)
-//! keep hostile input bounded. Everything past this module sees only the tree.
+//! keys rejected, and three budgets (nesting depth, and total nodes and total scalar bytes
+//! after aliases are expanded, which stop alias bombs) keep hostile input bounded. Everything past this module sees only the tree.
 
 use crate::diag::{Code, Diagnostic, Pos};
 use foldhash::{HashMap, HashMapExt};
@@ -19,11 +19,17 @@ pub struct Limits {
     pub max_depth: usize,
     /// Total nodes after aliases are expanded.
     pub max_nodes: usize,
+    /// Total bytes of keys and scalar values after aliases are expanded: few aliases of one
+    /// long string stay under the node budget but not under this one.
+    pub max_scalar_bytes: usize,
 }
+
+/// The default of [`Limits::max_scalar_bytes`]: four times the largest compose file read.
+pub const DEFAULT_MAX_SCALAR_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_depth: 64, max_nodes: 1_000_000 }
+        Limits { max_depth: 64, max_nodes: 1_000_000, max_scalar_bytes: DEFAULT_MAX_SCALAR_BYTES }
     }
 }
 
@@ -267,6 +273,7 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let hasher = foldhash::fast::RandomState::default();
     let mut nodes = 0usize;
+    let mut scalar_bytes = 0usize;
     let pos_of = |m: saphyr_parser::Marker| Pos::new(file, m.line() as u32, m.col() as u32 + 1);
 
     while let Some(event) = parser.next_event() {
@@ -281,19 +288,28 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
             }
             Event::Scalar(value, style, anchor, tag) => {
                 nodes += 1;
+                scalar_bytes += value.len();
+                if scalar_bytes > limits.max_scalar_bytes {
+                    return Err(scalar_budget(pos, limits));
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 Some((scalar(&value, style, tag, pos)?, anchor))
             }
             Event::Alias(id) => {
                 let node = anchors
                     .get(&id)
-                    .cloned()
                     .ok_or_else(|| Diagnostic::at(Code::YamlSyntax, pos, "alias refers to an unknown anchor"))?;
-                nodes += count_nodes(&node);
+                // Weighed before it is copied: the copy is what an alias bomb multiplies.
+                let (count, text) = weigh(node);
+                nodes += count;
                 if nodes > limits.max_nodes {
                     return Err(node_budget(pos, limits));
                 }
-                let mut node = node;
+                scalar_bytes += text;
+                if scalar_bytes > limits.max_scalar_bytes {
+                    return Err(scalar_budget(pos, limits));
+                }
+                let mut node = node.clone();
                 node.pos = pos;
                 Some((node, 0))
             }
@@ -334,6 +350,17 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
             continue;
         };
         if anchor != 0 {
+            // The copy kept for later aliases counts too: anchors nested in each other would
+            // otherwise each keep a copy of the same large subtree.
+            let (count, text) = weigh(&node);
+            nodes += count;
+            if nodes > limits.max_nodes {
+                return Err(node_budget(pos, limits));
+            }
+            scalar_bytes += text;
+            if scalar_bytes > limits.max_scalar_bytes {
+                return Err(scalar_budget(pos, limits));
+            }
             anchors.insert(anchor, node.clone());
         }
         match stack.last_mut() {
@@ -395,11 +422,32 @@ fn node_budget(pos: Pos, limits: Limits) -> Diagnostic {
     .with_help("raise the limit with `--max-nodes` if this file is genuine")
 }
 
-fn count_nodes(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Seq(items) => items.iter().map(count_nodes).sum(),
-        Value::Map(entries) => entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum(),
-        _ => 0,
+fn scalar_budget(pos: Pos, limits: Limits) -> Diagnostic {
+    Diagnostic::at(
+        Code::YamlLimit,
+        pos,
+        format!(
+            "the document expands to more than {} bytes of keys and values (an alias bomb?)",
+            limits.max_scalar_bytes
+        ),
+    )
+    .with_help("raise the limit with `--max-scalar-bytes` if this file is genuine")
+}
+
+/// The nodes of `node` (keys count as nodes) and the bytes of its keys and scalar values, as
+/// the budgets count them when the text is read.
+fn weigh(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Seq(items) => items.iter().fold((1, 0), |(n, b), item| {
+            let (in_, ib) = weigh(item);
+            (n + in_, b + ib)
+        }),
+        Value::Map(entries) => entries.iter().fold((1, 0), |(n, b), (key, value)| {
+            let (vn, vb) = weigh(value);
+            (n + 1 + vn, b + key.name.len() + vb)
+        }),
+        Value::Str(s) => (1, s.len()),
+        _ => (1, node.raw.as_ref().map_or(0, String::len)),
     }
 }
 
@@ -677,6 +725,23 @@ mod tests {
         }
         let err = parse(&text, 0, Limits::default()).unwrap_err();
         assert_eq!(err.code, Code::YamlLimit);
+    }
+
+    #[test]
+    fn aliases_of_a_long_string_hit_the_byte_budget() {
+        // 100 aliases of a 1,000-byte string: 102 nodes, about 100,000 bytes.
+        let text = format!("a: &a {}\nb: [{}]\n", "x".repeat(1000), ["*a"; 100].join(", "));
+        let limits = Limits { max_scalar_bytes: 50_000, ..Limits::default() };
+        let err = parse(&text, 0, limits).unwrap_err();
+        assert_eq!(err.code, Code::YamlLimit);
+        assert_eq!(err.pos.map(|p| p.line), Some(2));
+        assert!(err.message.contains("50000 bytes"), "{}", err.message);
+        assert!(parse(&text, 0, Limits { max_scalar_bytes: 110_000, ..Limits::default() }).is_ok());
+        // The copy an anchor keeps counts once per anchor: nested anchors cannot multiply it.
+        let nested = format!("a: &a [&b [&c [&d {}]]]\n", "x".repeat(1000));
+        let err = parse(&nested, 0, Limits { max_scalar_bytes: 4_500, ..Limits::default() }).unwrap_err();
+        assert_eq!(err.code, Code::YamlLimit);
+        assert!(parse(&nested, 0, Limits { max_scalar_bytes: 5_500, ..Limits::default() }).is_ok());
     }
 
     #[test]
