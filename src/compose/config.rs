@@ -83,6 +83,29 @@ pub fn looks_secret(name: &str) -> bool {
     if ends(b"_FILE") || ends(b"_PATH") || ends(b"_DIR") {
         return false;
     }
+    // `IDP_TOKEN_ENDPOINT`, `AWS_CREDENTIALS_PROVIDER`, `JWT_REFRESH_TOKEN_ENABLED`: settings
+    // about a secret, not the secret.
+    const ABOUT: [&[u8]; 16] = [
+        b"_ENDPOINT",
+        b"_URL",
+        b"_URI",
+        b"_ENABLED",
+        b"_ENABLE",
+        b"_PROVIDER",
+        b"_PROVIDERS",
+        b"_SOURCE",
+        b"_LOCATION",
+        b"_SERVERS",
+        b"_TYPE",
+        b"_MODE",
+        b"_TTL",
+        b"_EXPIRY",
+        b"_LIFETIME",
+        b"_TIMEOUT",
+    ];
+    if ABOUT.iter().any(|w| ends(w)) {
+        return false;
+    }
     (0..b.len()).any(|i| {
         let first = b[i].to_ascii_uppercase();
         matches!(first, b'P' | b'S' | b'T' | b'A' | b'C') && WORDS.iter().any(|w| w[0] == first && at(i, w))
@@ -479,8 +502,19 @@ mod tests {
         for name in ["DB_PASSWORD", "API_TOKEN", "AWS_SECRET_ACCESS_KEY", "SIGNING_KEY", "github_token"] {
             assert!(looks_secret(name), "{name}");
         }
-        for name in ["PATH", "KEYBOARD", "MONKEY", "HOSTNAME", "POSTGRES_PASSWORD_FILE", "TLS_KEY_PATH", "SECRETS_DIR"]
-        {
+        for name in [
+            "PATH",
+            "KEYBOARD",
+            "MONKEY",
+            "HOSTNAME",
+            "POSTGRES_PASSWORD_FILE",
+            "TLS_KEY_PATH",
+            "SECRETS_DIR",
+            "IDP_TOKEN_ENDPOINT",
+            "OAUTH_TOKEN_URL",
+            "JWT_REFRESH_TOKEN_ENABLED",
+            "AWS_CREDENTIALS_PROVIDER",
+        ] {
             assert!(!looks_secret(name), "{name}");
         }
     }

@@ -20,6 +20,13 @@ pub(crate) fn own_labels(name: &str) -> Option<BTreeMap<String, String>> {
     names::is_label_value(name).then(|| BTreeMap::from([(SERVICE_LABEL.to_string(), name.to_string())]))
 }
 
+/// Whether a secret-looking variable's value could be a secret: an empty value or a switch
+/// (`MYSQL_RANDOM_ROOT_PASSWORD=yes`) is not worth a warning.
+fn holds_secret(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty() && !["true", "false", "yes", "no", "on", "off", "0", "1"].iter().any(|b| v.eq_ignore_ascii_case(b))
+}
+
 impl Mapper<'_> {
     /// Report (or, with `--secret-env`, move into a Secret) a variable that looks secret.
     fn secret_looking(&mut self, name: &str, pos: crate::diag::Pos, place: &str) {
@@ -65,7 +72,7 @@ impl Mapper<'_> {
                     });
                 }
                 Some(value) => {
-                    if looks_secret(&var.name) {
+                    if looks_secret(&var.name) && holds_secret(value) {
                         self.secret_looking(&var.name, var.pos, "the pod spec");
                     }
                     // An empty value is left out, as Kompose writes it: the API server reads
@@ -109,7 +116,7 @@ impl Mapper<'_> {
                             ..EnvVar::default()
                         });
                     }
-                } else {
+                } else if vars.get(&key).is_some_and(|v| holds_secret(v)) {
                     self.secret_looking(&key, file.pos, &format!("the ConfigMap made from `{}`", file.path));
                 }
             }
