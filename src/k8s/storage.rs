@@ -646,22 +646,36 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             }
         }
     }
-    // Two volumes Compose keeps apart must not become one claim.
-    let mut claims_of: foldhash::HashMap<String, &str> = Default::default();
-    for (name, def) in &project.volumes {
+    // Two volumes Compose keeps apart must not become one claim. Only a renamed volume can
+    // take another's name, so the usual project (no renames) builds nothing here.
+    let mut renamed: Vec<(String, usize, &str, crate::diag::Pos)> = Vec::new();
+    for (i, (name, def)) in project.volumes.iter().enumerate() {
         if users_of.contains_key(name.as_str()) {
             let claim = names::volume_label(name, "volume");
-            if let Some(other) = claims_of.insert(claim.clone(), name) {
-                mapper.diags.push(
-                    crate::diag::Diagnostic::at(
-                        crate::diag::Code::DuplicateName,
-                        def.pos,
-                        format!("volumes `{other}` and `{name}` both become the claim `{claim}` in Kubernetes"),
-                    )
-                    .with_help("rename one of them"),
-                );
+            if claim != *name {
+                renamed.push((claim, i, name, def.pos));
             }
         }
+    }
+    renamed.sort();
+    let mut collisions: Vec<(&str, &str, &str, crate::diag::Pos)> = Vec::new();
+    for (j, (claim, _, name, pos)) in renamed.iter().enumerate() {
+        if project.volumes.contains_key(claim.as_str()) && users_of.contains_key(claim.as_str()) {
+            collisions.push((claim, claim, name, *pos));
+        }
+        if let Some((_, _, other, _)) = j.checked_sub(1).map(|k| &renamed[k]).filter(|r| r.0 == *claim) {
+            collisions.push((claim, other, name, *pos));
+        }
+    }
+    for (claim, other, name, pos) in collisions {
+        mapper.diags.push(
+            crate::diag::Diagnostic::at(
+                crate::diag::Code::DuplicateName,
+                pos,
+                format!("volumes `{other}` and `{name}` both become the claim `{claim}` in Kubernetes"),
+            )
+            .with_help("rename one of them"),
+        );
     }
     for (name, def) in &project.volumes {
         let users = users_of.remove(name.as_str()).unwrap_or_default();
