@@ -19,7 +19,7 @@ services:
     ports:
       - \"8080:80\"
     volumes:
-      - ./site:/usr/share/nginx/html
+      - ./site:/usr/share/nginx/html:ro
       - data:/data
 volumes:
   data: {}

@@ -1072,7 +1072,10 @@ impl Loader<'_> {
                         _ => {}
                     }
                 }
-                if files.is_empty() {
+                // A directory holding only a placeholder (`.gitkeep`, committed to keep an empty
+                // directory in git) is empty: what it will hold is written at run time.
+                let placeholder = |name: &str| matches!(name, ".gitkeep" | ".keep" | ".gitignore" | ".empty");
+                if files.iter().all(|(name, _)| placeholder(name)) {
                     HostPath::Missing
                 } else {
                     HostPath::Dir(files)

@@ -486,6 +486,14 @@ fn bind_volume(
                 );
                 return None;
             }
+            if !mount.read_only {
+                mapper.warn(
+                    Code::NotConverted,
+                    mount.pos,
+                    format!("write access to `{source}` is not converted: it becomes a ConfigMap, which the container can only read"),
+                    Some("add `:ro` if the container only reads it; for files a service writes, or several services share, use a named volume".into()),
+                );
+            }
             let object = config_map(&name, files);
             mapper.add(Object::new("ConfigMap", &name, &object, Some(mount.pos)));
             Some(Volume {
