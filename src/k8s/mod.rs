@@ -346,6 +346,17 @@ fn namespace(mapper: &mut Mapper, ns: &str) {
     mapper.add(Object::new("Namespace", ns, &object, None));
 }
 
+/// Whether a service runs to completion rather than serving: a job mode, or a restart
+/// policy of `no` or `on-failure` (a Pod, Job or CronJob).
+pub(crate) fn runs_once(service: &crate::compose::Service) -> bool {
+    if service.job.is_some() {
+        return true;
+    }
+    let restart = service.restart_condition.as_ref().or(service.restart.as_ref());
+    restart
+        .is_some_and(|r| matches!(r.value.as_str(), "no" | "none" | "on-failure") || r.value.starts_with("on-failure:"))
+}
+
 /// Decide every service's Kubernetes name once, reporting renames and collisions.
 fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String, ServiceNames> {
     let mut out = BTreeMap::new();

@@ -204,13 +204,15 @@ pub(crate) fn service(
             }
         }
         let referrers: Vec<&str> = mapper.referrers.get(service.name.as_str()).cloned().unwrap_or_default();
-        if !referrers.is_empty() {
+        // A task that runs once (a migration, a seeder) is waited for, not connected to.
+        if !referrers.is_empty() && !super::runs_once(service) {
             mapper.warn(
                 Code::NoServiceDns,
                 service.pos,
                 format!(
-                    "`{}` reaches `{}` by name, but `{}` declares no port, so no Kubernetes Service is created and the name will not resolve",
+                    "`{}` {} `{}` by name, but `{}` declares no port, so no Kubernetes Service is created and the name will not resolve",
                     referrers.join("`, `"),
+                    if referrers.len() == 1 { "reaches" } else { "reach" },
                     service.name,
                     service.name
                 ),

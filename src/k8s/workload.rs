@@ -376,6 +376,18 @@ impl Mapper<'_> {
             if target.provider {
                 continue;
             }
+            if super::runs_once(target) {
+                self.warn(
+                    Code::NoServiceDns,
+                    dep.pos,
+                    format!(
+                        "`{}` cannot wait for `{}` to finish: `{}` runs once and has no Service to wait on",
+                        service.name, dep.value, dep.value
+                    ),
+                    Some("make the service retry until what the task prepares is there".into()),
+                );
+                continue;
+            }
             let port = target
                 .ports
                 .iter()
