@@ -92,7 +92,10 @@ pub(crate) fn service(
                     p.pos,
                     format!(
                         "host IP `{ip}` of port {} is not converted: a Service listens on its cluster IP",
-                        p.target
+                        match &p.published {
+                            Some(published) => format!("{published}:{}", p.target),
+                            None => p.target.to_string(),
+                        }
                     ),
                 )
                 .with_help("restrict access with a NetworkPolicy instead"),
