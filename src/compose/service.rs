@@ -141,7 +141,18 @@ impl Loader<'_> {
                     s.entrypoint = args;
                 }
             }
-            "working_dir" => s.working_dir = f.string(v, p),
+            "working_dir" => {
+                s.working_dir = f.string(v, p);
+                // Docker refuses a relative working directory when it creates the container.
+                let absolute = |d: &str| {
+                    let b = d.as_bytes();
+                    d.starts_with('/')
+                        || (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'/' | b'\\'))
+                };
+                if let Some(dir) = s.working_dir.as_deref().filter(|d| !d.is_empty() && !absolute(d)) {
+                    f.invalid(v.pos, format!("`{p}: {dir}` must be an absolute path (Docker refuses a relative one)"));
+                }
+            }
             "hostname" => s.hostname = f.string(v, p).map(|h| Spanned::new(h, v.pos)),
             "user" => s.user = f.scalar(v, p).map(|u| Spanned::new(u, v.pos)),
             "privileged" => s.privileged = f.bool(v, p).unwrap_or(false),
@@ -944,12 +955,20 @@ impl Loader<'_> {
                     _ => f.wrong_type(val, &kp, "a string or a list"),
                 },
                 "disable" => disabled = f.bool(val, &kp).unwrap_or(false),
-                "retries" => h.retries = f.int(val, &kp),
+                "retries" => {
+                    h.retries = f.int(val, &kp);
+                    if h.retries.is_some_and(|r| r < 0) {
+                        f.invalid(val.pos, format!("`{kp}` must not be negative (Docker refuses it)"));
+                    }
+                }
                 "interval" | "timeout" | "start_period" => {
                     let Some(text) = f.string(val, &kp) else {
                         continue;
                     };
                     match units::parse_duration(&text) {
+                        Ok(ns) if ns < 0 => {
+                            f.invalid(val.pos, format!("`{kp}` must not be negative (Docker refuses it)"))
+                        }
                         Ok(ns) => match k.name.as_str() {
                             "interval" => h.interval_ns = Some(ns),
                             "timeout" => h.timeout_ns = Some(ns),
