@@ -111,6 +111,29 @@ impl Mapper<'_> {
             let member_names = &all[&member.name];
             let (part, member_annotations) = self.build_pod(member, member_names, all, statefulset);
             annotations.extend(member_annotations);
+            // Containers of one pod share its network: two cannot listen on one port.
+            for container in &part.containers {
+                for port in container.ports.iter().flatten() {
+                    let protocol = port.protocol.as_deref().unwrap_or("TCP");
+                    let taken = pod.containers.iter().find(|c| {
+                        c.ports.iter().flatten().any(|p| {
+                            p.container_port == port.container_port
+                                && p.protocol.as_deref().unwrap_or("TCP") == protocol
+                        })
+                    });
+                    if let Some(other) = taken {
+                        self.warn(
+                            Code::NotConverted,
+                            member.pos,
+                            format!(
+                                "`{}` and `{}` share a pod in this group, and both listen on port {}/{protocol}: only one of them can bind it",
+                                other.name, member.name, port.container_port
+                            ),
+                            Some("change the port one of them listens on, or keep them in separate groups".into()),
+                        );
+                    }
+                }
+            }
             pod.containers.extend(part.containers);
             for volume in part.volumes.into_iter().flatten() {
                 let volumes = pod.volumes.get_or_insert_with(Vec::new);
