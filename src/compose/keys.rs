@@ -174,10 +174,7 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("userns_mode", HOST_NAMESPACE),
     ("uts", HOST_NAMESPACE),
     ("volumes", Converted),
-    (
-        "volumes_from",
-        not_help("pods do not share volumes across services", "mount the same named volume in both services"),
-    ),
+    ("volumes_from", Converted),
     ("working_dir", Converted),
 ];
 

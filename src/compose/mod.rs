@@ -645,6 +645,15 @@ impl Loader<'_> {
                     }
                 }
             }
+            for (source, _) in &service.volumes_from {
+                if !names.contains(&source.value.as_str()) {
+                    self.diags.push(Diagnostic::at(
+                        Code::UndefinedReference,
+                        source.pos,
+                        format!("service `{}` takes volumes from undefined service `{}`", service.name, source.value),
+                    ));
+                }
+            }
             for dep in service.depends_on.iter().chain(&service.links) {
                 if !names.contains(&dep.value.as_str()) {
                     let why = if disabled.contains(&dep.value) { " (its profile is not active)" } else { "" };

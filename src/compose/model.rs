@@ -122,6 +122,8 @@ pub struct Service {
     /// (host, ip, position of the entry)
     pub extra_hosts: Vec<(String, String, Pos)>,
     pub depends_on: Vec<Spanned<String>>,
+    /// `volumes_from: [service[:ro|:rw]]`: the service's name and whether read-only.
+    pub volumes_from: Vec<(Spanned<String>, bool)>,
     /// `depends_on` entries with `required: false`: left out when their service's profile is
     /// off, as Compose does.
     pub optional_depends_on: Vec<String>,

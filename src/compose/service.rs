@@ -347,6 +347,25 @@ impl Loader<'_> {
                     .collect();
             }
             "networks" => s.networks = self.networks(v, p),
+            "volumes_from" => {
+                for (i, item) in f.list(v, p).iter().enumerate() {
+                    let Some(text) = f.string(item, &index_path(p, i)) else { continue };
+                    let (name, mode) =
+                        text.rsplit_once(':').filter(|(_, m)| matches!(*m, "ro" | "rw")).unwrap_or((&text, "rw"));
+                    if let Some(container) = name.strip_prefix("container:") {
+                        f.diags.push(
+                            Diagnostic::at(
+                                Code::NotConverted,
+                                item.pos,
+                                format!("`volumes_from: {text}` is not converted: the container `{container}` is not part of the project"),
+                            )
+                            .with_help("mount the same named volume in both"),
+                        );
+                        continue;
+                    }
+                    s.volumes_from.push((Spanned::new(name.to_string(), item.pos), mode == "ro"));
+                }
+            }
             "profiles" => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
                     f.string(item, &index_path(p, i));

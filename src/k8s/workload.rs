@@ -207,7 +207,8 @@ impl Mapper<'_> {
         let mut container = self.container(service, names);
         let mut pod = PodSpec::default();
         self.environment(service, names, &mut container);
-        let volumes = storage::mounts(self, service, names, &mut container);
+        let mut volumes = storage::mounts(self, service, names, &mut container);
+        self.volumes_from(service, all, &mut container, &mut volumes);
         if !volumes.is_empty() {
             pod.volumes = Some(volumes);
         }
@@ -389,6 +390,77 @@ impl Mapper<'_> {
             }
         }
         super::autoscaling::autoscaler(self, service, names, kind_name);
+    }
+
+    /// `volumes_from`: the volumes of the named services (and of the services they take
+    /// volumes from) mounted at the same paths, as Compose mounts them: claims and
+    /// ConfigMaps are shared by name; a path the service mounts itself keeps its own volume.
+    /// Memory-backed and node-local volumes (tmpfs, emptyDir, hostPath) hold nothing the
+    /// other pod could see, so they are not taken.
+    fn volumes_from(
+        &mut self,
+        service: &Service,
+        all: &BTreeMap<String, ServiceNames>,
+        container: &mut Container,
+        volumes: &mut Vec<k8s_openapi::api::core::v1::Volume>,
+    ) {
+        let mut visited: Vec<&str> = vec![service.name.as_str()];
+        let mut queue: Vec<(&str, bool, crate::diag::Pos)> =
+            service.volumes_from.iter().map(|(s, ro)| (s.value.as_str(), *ro, s.pos)).collect();
+        while let Some((name, read_only, pos)) = queue.pop() {
+            if visited.contains(&name) {
+                continue;
+            }
+            visited.push(name);
+            let (Some(&source), Some(source_names)) = (self.by_name.get(name), all.get(name)) else { continue };
+            queue.extend(source.volumes_from.iter().map(|(s, ro)| (s.value.as_str(), read_only || *ro, pos)));
+            // The source's own mapping reports its volumes; here they are only mounted again.
+            let reported = self.diags.0.len();
+            let mut scratch = Container::default();
+            let theirs = storage::mounts(self, source, source_names, &mut scratch);
+            self.diags.0.truncate(reported);
+            let shared: Vec<&k8s_openapi::api::core::v1::Volume> = theirs
+                .iter()
+                .filter(|v| v.persistent_volume_claim.is_some() || v.config_map.is_some() || v.secret.is_some())
+                .collect();
+            let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
+            for mut mount in scratch.volume_mounts.into_iter().flatten() {
+                let Some(volume) = shared.iter().find(|v| v.name == mount.name) else { continue };
+                if mounts.iter().any(|m| m.mount_path == mount.mount_path) {
+                    continue;
+                }
+                if self
+                    .template_claims
+                    .contains(volume.persistent_volume_claim.as_ref().map_or("", |c| c.claim_name.as_str()))
+                {
+                    self.warn(
+                        Code::NotConverted,
+                        pos,
+                        format!("`volumes_from: {name}`: `{}` is not shared: `{name}` runs as a StatefulSet, whose claims belong to its own pods", mount.mount_path),
+                        None,
+                    );
+                    continue;
+                }
+                if read_only {
+                    mount.read_only = Some(true);
+                }
+                mounts.push(mount);
+                if !volumes.iter().any(|v| v.name == volume.name) {
+                    volumes.push((*volume).clone());
+                }
+            }
+            if let Some(claim) = shared.iter().find_map(|v| v.persistent_volume_claim.as_ref()) {
+                self.warn(
+                    Code::SharedVolume,
+                    pos,
+                    format!(
+                        "`{}` mounts the claims of `{name}` (`volumes_from`), such as `{}`: both pods must run on one node while the claims are ReadWriteOnce",
+                        service.name, claim.claim_name
+                    ),
+                    Some("use a storage class with ReadWriteMany access, or keep the two services in one pod (`--service-group-mode`)".into()),
+                );
+            }
+        }
     }
 
     /// `--wait-for-dependencies`: one init container per dependency that waits until the
