@@ -415,9 +415,12 @@ impl Mapper<'_> {
             let (Some(&source), Some(source_names)) = (self.by_name.get(name), all.get(name)) else { continue };
             queue.extend(source.volumes_from.iter().map(|(s, ro)| (s.value.as_str(), read_only || *ro, pos)));
             // The source's own mapping reports its volumes; here they are only mounted again.
+            // Outside the group being built, if any: the source names its claims itself.
             let reported = self.diags.0.len();
+            let group = self.group_claims.take();
             let mut scratch = Container::default();
             let theirs = storage::mounts(self, source, source_names, &mut scratch);
+            self.group_claims = group;
             self.diags.0.truncate(reported);
             let shared: Vec<&k8s_openapi::api::core::v1::Volume> = theirs
                 .iter()
