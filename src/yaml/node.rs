@@ -300,15 +300,7 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
                     .get(&id)
                     .ok_or_else(|| Diagnostic::at(Code::YamlSyntax, pos, "alias refers to an unknown anchor"))?;
                 // Weighed before it is copied: the copy is what an alias bomb multiplies.
-                let (count, text) = weigh(node);
-                nodes += count;
-                if nodes > limits.max_nodes {
-                    return Err(node_budget(pos, limits));
-                }
-                scalar_bytes += text;
-                if scalar_bytes > limits.max_scalar_bytes {
-                    return Err(scalar_budget(pos, limits));
-                }
+                charge(node, &mut nodes, &mut scalar_bytes, pos, limits)?;
                 let mut node = node.clone();
                 node.pos = pos;
                 Some((node, 0))
@@ -352,15 +344,7 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
         if anchor != 0 {
             // The copy kept for later aliases counts too: anchors nested in each other would
             // otherwise each keep a copy of the same large subtree.
-            let (count, text) = weigh(&node);
-            nodes += count;
-            if nodes > limits.max_nodes {
-                return Err(node_budget(pos, limits));
-            }
-            scalar_bytes += text;
-            if scalar_bytes > limits.max_scalar_bytes {
-                return Err(scalar_budget(pos, limits));
-            }
+            charge(&node, &mut nodes, &mut scalar_bytes, pos, limits)?;
             anchors.insert(anchor, node.clone());
         }
         match stack.last_mut() {
@@ -432,6 +416,20 @@ fn scalar_budget(pos: Pos, limits: Limits) -> Diagnostic {
         ),
     )
     .with_help("raise the limit with `--max-scalar-bytes` if this file is genuine")
+}
+
+/// Count a copy of `node` against both budgets (nodes, and bytes of keys and values).
+fn charge(node: &Node, nodes: &mut usize, bytes: &mut usize, pos: Pos, limits: Limits) -> Result<(), Diagnostic> {
+    let (count, text) = weigh(node);
+    *nodes += count;
+    if *nodes > limits.max_nodes {
+        return Err(node_budget(pos, limits));
+    }
+    *bytes += text;
+    if *bytes > limits.max_scalar_bytes {
+        return Err(scalar_budget(pos, limits));
+    }
+    Ok(())
 }
 
 /// The nodes of `node` (keys count as nodes) and the bytes of its keys and scalar values, as
