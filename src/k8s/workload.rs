@@ -452,7 +452,9 @@ impl Mapper<'_> {
                     volumes.push((*volume).clone());
                 }
             }
-            if let Some(claim) = shared.iter().find_map(|v| v.persistent_volume_claim.as_ref()) {
+            // Members of one group share a pod: nothing to say.
+            let same_pod = all.get(service.name.as_str()).is_some_and(|n| n.workload == source_names.workload);
+            if let Some(claim) = shared.iter().find_map(|v| v.persistent_volume_claim.as_ref()).filter(|_| !same_pod) {
                 self.warn(
                     Code::SharedVolume,
                     pos,
