@@ -215,11 +215,23 @@ impl Mapper<'_> {
         probes::probes(self, service, &mut container);
         if let Some(first) = service.depends_on.first() {
             let deps: Vec<&str> = service.depends_on.iter().map(|d| d.value.as_str()).collect();
+            // A task that runs once is not waited for: nothing holds the service back.
+            let tasks: Vec<&str> =
+                deps.iter().copied().filter(|d| self.by_name.get(d).is_some_and(|s| super::runs_once(s))).collect();
+            let tasks_note = match tasks.as_slice() {
+                [] => String::new(),
+                [one] => format!("; `{one}` runs once, and `{}` does not wait for it to finish", service.name),
+                many => format!(
+                    "; `{}` run once, and `{}` does not wait for them to finish",
+                    many.join("`, `"),
+                    service.name
+                ),
+            };
             self.warn(
                 Code::DependsOn,
                 first.pos,
                 format!(
-                    "`{}` depends on `{}`: Kubernetes starts all pods at once and restarts `{}` until its dependencies answer",
+                    "`{}` depends on `{}`: Kubernetes starts all pods at once and restarts `{}` until its dependencies answer{tasks_note}",
                     service.name,
                     deps.join("`, `"),
                     service.name
