@@ -287,16 +287,20 @@ pub(super) fn rebase(path: &str, from: &Path, to: &Path) -> String {
     }
 }
 
-pub(super) fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                // Nothing is above `/`.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                // A relative path that already climbs keeps climbing.
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }
@@ -371,6 +375,16 @@ fn rebase_volume(item: &mut Node, from: &Path, to: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalize_resolves_dots_by_text() {
+        let n = |p: &str| normalize(Path::new(p)).to_string_lossy().into_owned();
+        assert_eq!(n("/var/lib/../run/./agent"), "/var/run/agent");
+        assert_eq!(n("/a/../../b"), "/b");
+        assert_eq!(n("a/./b/../c"), "a/c");
+        assert_eq!(n("../../x"), "../../x");
+        assert_eq!(n("a/../../x"), "../x");
+    }
 
     #[test]
     fn rebasing() {

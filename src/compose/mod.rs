@@ -19,6 +19,8 @@ mod command;
 pub mod config;
 mod dotenv;
 mod extends;
+/// `path` with `.` and `..` steps resolved by their text alone (no file system).
+pub(crate) use extends::normalize as normalize_path;
 mod fields;
 mod include;
 mod interpolate;

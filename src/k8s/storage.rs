@@ -372,32 +372,14 @@ pub(crate) fn mounts(
     volumes
 }
 
-/// `path` without `.` and `..` steps (the API server refuses `..` in a host path); an
-/// absolute path never climbs above `/`.
-fn lexical(path: &str) -> String {
-    let mut steps: Vec<&str> = Vec::new();
-    for step in path.split('/') {
-        match step {
-            "" | "." => {}
-            ".." if steps.last().is_some_and(|s| *s != "..") => {
-                steps.pop();
-            }
-            ".." if path.starts_with('/') => {}
-            other => steps.push(other),
-        }
-    }
-    let joined = steps.join("/");
-    if path.starts_with('/') {
-        format!("/{joined}")
-    } else {
-        joined
-    }
-}
-
 fn host_path(name: &str, path: &str) -> Volume {
     Volume {
         name: name.to_string(),
-        host_path: Some(HostPathVolumeSource { path: lexical(path), type_: None }),
+        // The API server refuses `..` in a host path.
+        host_path: Some(HostPathVolumeSource {
+            path: crate::compose::normalize_path(std::path::Path::new(path)).to_string_lossy().into_owned(),
+            type_: None,
+        }),
         ..Volume::default()
     }
 }
