@@ -353,8 +353,17 @@ pub(crate) fn runs_once(service: &crate::compose::Service) -> bool {
         return true;
     }
     let restart = service.restart_condition.as_ref().or(service.restart.as_ref());
-    restart
-        .is_some_and(|r| matches!(r.value.as_str(), "no" | "none" | "on-failure") || r.value.starts_with("on-failure:"))
+    restart.is_some_and(|r| run_once_policy(&r.value).is_some())
+}
+
+/// The pod restart policy of a Compose restart policy that does not keep the service
+/// running: `no`/`none` → Never, `on-failure[:N]` → OnFailure.
+pub(crate) fn run_once_policy(restart: &str) -> Option<&'static str> {
+    match restart {
+        "no" | "none" => Some("Never"),
+        p if p == "on-failure" || p.starts_with("on-failure:") => Some("OnFailure"),
+        _ => None,
+    }
 }
 
 /// Decide every service's Kubernetes name once, reporting renames and collisions.

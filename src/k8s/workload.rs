@@ -706,11 +706,10 @@ impl Mapper<'_> {
         policy: Option<(&str, crate::diag::Pos)>,
         schedule: Option<&crate::compose::Spanned<String>>,
     ) -> Kind {
-        let policy = match policy {
-            None | Some(("", _)) => "OnFailure",
-            Some(("no" | "none", _)) => "Never",
-            Some((p, _)) if p == "on-failure" || p.starts_with("on-failure:") => "OnFailure",
-            Some((p @ ("always" | "any" | "unless-stopped"), pos)) => {
+        let policy = match (policy, policy.and_then(|(p, _)| super::run_once_policy(p))) {
+            (_, Some(once)) => once,
+            (None | Some(("", _)), None) => "OnFailure",
+            (Some((p @ ("always" | "any" | "unless-stopped"), pos)), None) => {
                 self.warn(
                     Code::RestartPolicy,
                     pos,
@@ -719,7 +718,7 @@ impl Mapper<'_> {
                 );
                 "OnFailure"
             }
-            Some((other, pos)) => {
+            (Some((other, pos)), None) => {
                 self.diags.push(
                     crate::diag::Diagnostic::at(Code::InvalidValue, pos, format!("unknown restart policy `{other}`"))
                         .with_help("use `no`, `always`, `on-failure` or `unless-stopped`"),
@@ -754,9 +753,10 @@ impl Mapper<'_> {
         if let Some(job) = &service.job {
             return self.job_kind(service, job, policy, schedule);
         }
-        let run_once = match policy {
-            None | Some(("always" | "any" | "", _)) => None,
-            Some(("unless-stopped", pos)) => {
+        let run_once = match (policy, policy.and_then(|(p, _)| super::run_once_policy(p))) {
+            (_, Some(once)) => Some(once),
+            (None | Some(("always" | "any" | "", _)), None) => None,
+            (Some(("unless-stopped", pos)), None) => {
                 self.warn(
                     Code::RestartPolicy,
                     pos,
@@ -766,9 +766,7 @@ impl Mapper<'_> {
                 );
                 None
             }
-            Some(("no" | "none", _)) => Some("Never"),
-            Some((p, _)) if p == "on-failure" || p.starts_with("on-failure:") => Some("OnFailure"),
-            Some((other, pos)) => {
+            (Some((other, pos)), None) => {
                 self.diags.push(
                     crate::diag::Diagnostic::at(Code::InvalidValue, pos, format!("unknown restart policy `{other}`"))
                         .with_help("use `no`, `always`, `on-failure` or `unless-stopped`"),
