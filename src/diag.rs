@@ -180,13 +180,16 @@ impl Diagnostic {
     }
 }
 
-/// Text for a terminal or a line-based log: control characters (C0, DEL, C1) written as
-/// escapes (`\n`, `\r`, `\t`, `\u{1b}`), everything else as it is. Messages quote text from
-/// the compose file and the command line; unescaped, an ESC sequence would recolour or clear
-/// the terminal and a newline would forge a diagnostic line. Applied once, where diagnostics
-/// become text for people; messages themselves hold the text as written.
+/// Text for a terminal or a line-based log: control characters (C0, DEL, C1), the Unicode
+/// line and paragraph separators and the bidirectional formatting characters written as
+/// escapes (`\n`, `\r`, `\t`, `\u{1b}`, `\u{202e}`), everything else as it is. Messages
+/// quote text from the compose file and the command line; unescaped, an ESC sequence would
+/// recolour or clear the terminal, a newline or U+2028 would forge a diagnostic line in a log
+/// viewer, and a right-to-left override would show a name other than the one in the file
+/// (CVE-2021-42574, "Trojan Source"). Applied once, where diagnostics become text for people;
+/// messages themselves hold the text as written.
 pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -195,11 +198,21 @@ pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
             c => out.push(c),
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Characters [`escape_control`] writes as escapes.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            // Line and paragraph separators.
+            '\u{2028}' | '\u{2029}'
+            // Bidirectional marks, embeddings, overrides and isolates.
+            | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A growing list of diagnostics, the second product of every stage.
@@ -260,8 +273,12 @@ mod tests {
         assert_eq!(escape_control("plain `text` \\n é"), "plain `text` \\n é");
         assert_eq!(escape_control("a\nb\rc\td"), "a\\nb\\rc\\td");
         assert_eq!(escape_control("\x1b[31mred\x00\x7f\u{9b}"), "\\u{1b}[31mred\\u{0}\\u{7f}\\u{9b}");
-        // Not control characters: kept.
-        assert_eq!(escape_control("\u{a0}\u{2028}✓"), "\u{a0}\u{2028}✓");
+        // Line separators and bidirectional controls are escaped.
+        assert_eq!(escape_control("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
+        assert_eq!(escape_control("\u{202e}gnp.exe\u{2066}x\u{2069}"), "\\u{202e}gnp.exe\\u{2066}x\\u{2069}");
+        assert_eq!(escape_control("\u{200f}\u{61c}"), "\\u{200f}\\u{61c}");
+        // Other characters, printable or not ASCII, are kept.
+        assert_eq!(escape_control("\u{a0}✓ שלום é"), "\u{a0}✓ שלום é");
     }
 
     #[test]

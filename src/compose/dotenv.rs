@@ -92,7 +92,7 @@ pub fn parse_into(
             let name: String = chars[key_start..i].iter().collect();
             return Err(DotenvError::at_line(
                 start_line,
-                format!("unexpected character {c:?} in variable name {:?}", name.trim()),
+                format!("unexpected character `{c}` in variable name `{}`", name.trim()),
             ));
         }
         let key = key.trim().to_string();

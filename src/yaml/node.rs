@@ -275,6 +275,7 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
     let mut nodes = 0usize;
     let mut scalar_bytes = 0usize;
     let pos_of = |m: saphyr_parser::Marker| Pos::new(file, m.line() as u32, m.col() as u32 + 1);
+    let mut directives = Directives::new(text);
 
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
@@ -283,9 +284,15 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
         let pos = pos_of(span.start);
         let is_seq = matches!(event, Event::SequenceStart(..));
         let finished: Option<(Node, usize)> = match event {
-            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {
+            Event::DocumentStart(true) => {
+                directives.check_before(span.start.line(), file)?;
                 None
             }
+            Event::DocumentEnd => {
+                directives.skip_to(span.end.line());
+                None
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(false) | Event::Nothing => None,
             Event::Scalar(value, style, anchor, tag) => {
                 nodes += 1;
                 scalar_bytes += value.len();
@@ -371,6 +378,50 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
         }
     }
     Ok(docs)
+}
+
+/// The lines of the text between documents, where `%YAML` directives are, read once from
+/// start to end. The YAML parser checks their syntax but not the version they name.
+struct Directives<'a> {
+    lines: std::str::Split<'a, char>,
+    /// The number of the line `lines` yields next.
+    next: usize,
+}
+
+impl<'a> Directives<'a> {
+    fn new(text: &'a str) -> Self {
+        Directives { lines: text.split('\n'), next: 1 }
+    }
+
+    /// Pass over the lines before `line` (a document's content, never a directive).
+    fn skip_to(&mut self, line: usize) {
+        while self.next < line && self.lines.next().is_some() {
+            self.next += 1;
+        }
+    }
+
+    /// Check the `%YAML` directives on the lines before `line`, an explicit document start:
+    /// Compose's YAML reader (go-yaml) accepts version 1.1 only and refuses the file for any
+    /// other, 1.2 included.
+    fn check_before(&mut self, line: usize, file: u32) -> Result<(), Diagnostic> {
+        while self.next < line {
+            let Some(text) = self.lines.next() else { break };
+            let number = self.next;
+            self.next += 1;
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            let Some(rest) = text.strip_prefix("%YAML") else { continue };
+            let version = rest.split_whitespace().next().unwrap_or("");
+            if version != "1.1" {
+                return Err(Diagnostic::at(
+                    Code::YamlSyntax,
+                    Pos::new(file, number as u32, 1),
+                    format!("YAML version `{version}` is not supported: Compose reads `%YAML 1.1` documents only"),
+                )
+                .with_help("remove the `%YAML` line (a file without one is read as Compose reads it)"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The number of entries up to which a mapping is scanned for a duplicate key, with no index:
@@ -749,6 +800,23 @@ mod tests {
         assert_eq!(err.code, Code::YamlLimit);
         // Unclosed flow nesting is refused too, by the parser's own guard.
         assert!(parse(&"[".repeat(100_000), 0, Limits::default()).is_err());
+    }
+
+    #[test]
+    fn only_yaml_1_1_directives_are_read_as_go_yaml_does() {
+        for ok in
+            ["%YAML 1.1\n---\na: 1\n", "\u{feff}%YAML 1.1 # c\r\n---\r\na: 1\n", "a: 1\n...\n%YAML 1.1\n---\nb: 2\n"]
+        {
+            assert!(parse(ok, 0, Limits::default()).is_ok(), "{ok:?}");
+        }
+        // Lines that only look like directives, inside a document, are content.
+        let docs = parse("--- |\n%YAML 2.0\n...\n---\na: 1\n", 0, Limits::default()).unwrap();
+        assert_eq!(docs.len(), 2);
+        for (bad, line) in [("%YAML 1.2\n---\na: 1\n", 1), ("a: 1\n...\n# c\n%YAML 2.0\n---\nb: 2\n", 4)] {
+            let err = parse(bad, 0, Limits::default()).unwrap_err();
+            assert_eq!((err.code, err.pos.map(|p| (p.line, p.col))), (Code::YamlSyntax, Some((line, 1))), "{bad:?}");
+            assert!(err.message.starts_with("YAML version `"), "{}", err.message);
+        }
     }
 
     #[test]
