@@ -104,12 +104,11 @@ impl Mapper<'_> {
         let host_ipc = pod.host_ipc == Some(true);
         let mut dropped = Vec::new();
         sysctls.retain(|s| {
-            let net = s.name.starts_with("net.");
-            let ipc = s.name.starts_with("kernel.shm")
-                || s.name.starts_with("kernel.msg")
-                || s.name == "kernel.sem"
-                || s.name.starts_with("fs.mqueue.");
-            let keep = !(net && host_network || ipc && host_ipc);
+            let keep = match sysctl_namespace(&s.name) {
+                Some(SysctlNamespace::Net) => !host_network,
+                Some(SysctlNamespace::Ipc) => !host_ipc,
+                None => true,
+            };
             if !keep {
                 dropped.push(s.name.clone());
             }
@@ -168,11 +167,34 @@ impl Mapper<'_> {
                             .bytes()
                             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
                 });
-            if valid {
-                sysctls.push(Sysctl { name: name.clone(), value: value.clone() });
-            } else {
+            if !valid {
                 self.warn(Code::NotConverted, *pos, format!("sysctl `{name}` is not a valid sysctl name"), None);
+                continue;
             }
+            let host = |mode: &Option<Spanned<String>>| mode.as_ref().is_some_and(|m| m.value == "host");
+            let dropped = match sysctl_namespace(name) {
+                Some(SysctlNamespace::Net) => host(&service.network_mode),
+                Some(SysctlNamespace::Ipc) => host(&service.ipc),
+                None => {
+                    self.warn(
+                        Code::NotConverted,
+                        *pos,
+                        format!("sysctl `{name}` is not converted: it is not namespaced, so it would change the whole node, and the kubelet refuses every pod that sets it"),
+                        Some("set it on the nodes (node configuration, or a privileged DaemonSet the cluster administrator runs)".into()),
+                    );
+                    continue;
+                }
+            };
+            // A sysctl dropped for a shared host namespace gets its own warning later.
+            if !dropped && !is_safe_sysctl(name) {
+                self.warn(
+                    Code::UnsafeSysctl,
+                    *pos,
+                    format!("sysctl `{name}` is not in Kubernetes' safe set: the kubelet refuses to start the pod unless the node allows it"),
+                    Some("ask the cluster administrator to allow it (kubelet `--allowed-unsafe-sysctls`), or remove it if the application does not need it".into()),
+                );
+            }
+            sysctls.push(Sysctl { name: name.clone(), value: value.clone() });
         }
         if !sysctls.is_empty() {
             sc.sysctls = Some(sysctls);
@@ -411,6 +433,49 @@ fn parse_command_label(text: &str) -> Vec<String> {
     }
 }
 
+/// The sysctls every kubelet of Kubernetes 1.33 and later accepts without configuration
+/// (the Pod Security Standards' baseline list); any other makes the kubelet reject the pod
+/// with `SysctlForbidden` unless the node allows it. Names may use `/` for `.`.
+fn is_safe_sysctl(name: &str) -> bool {
+    const SAFE: &[&str] = &[
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.tcp_wmem",
+    ];
+    let name = name.replace('/', ".");
+    SAFE.contains(&name.as_str())
+}
+
+/// The kernel namespace a namespaced sysctl belongs to, where a pod can share the host's.
+enum SysctlNamespace {
+    Net,
+    Ipc,
+}
+
+fn sysctl_namespace(name: &str) -> Option<SysctlNamespace> {
+    let name = name.replace('/', ".");
+    if name.starts_with("net.") {
+        Some(SysctlNamespace::Net)
+    } else if name.starts_with("kernel.shm")
+        || name.starts_with("kernel.msg")
+        || name == "kernel.sem"
+        || name.starts_with("fs.mqueue.")
+    {
+        Some(SysctlNamespace::Ipc)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,6 +494,20 @@ mod tests {
         assert!(constraint("node.labels.bad key == x").is_err());
         assert!(constraint("node.platform.os == ").is_err());
         assert!(constraint("node.labels.zone").is_err());
+    }
+
+    #[test]
+    fn safe_sysctls() {
+        assert!(is_safe_sysctl("net.ipv4.tcp_syncookies"));
+        assert!(is_safe_sysctl("net/ipv4/ip_local_port_range"));
+        assert!(is_safe_sysctl("kernel.shm_rmid_forced"));
+        assert!(!is_safe_sysctl("net.core.somaxconn"));
+        assert!(!is_safe_sysctl("kernel.msgmax"));
+        assert!(!is_safe_sysctl("vm.max_map_count"));
+        assert!(matches!(sysctl_namespace("net/core/somaxconn"), Some(SysctlNamespace::Net)));
+        assert!(matches!(sysctl_namespace("kernel.sem"), Some(SysctlNamespace::Ipc)));
+        assert!(sysctl_namespace("kernel.semx").is_none());
+        assert!(sysctl_namespace("vm.swappiness").is_none());
     }
 
     #[test]
