@@ -153,7 +153,7 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ),
     ("scale", Converted),
     ("secrets", Converted),
-    ("security_opt", not("security options are not converted")),
+    ("security_opt", Converted),
     ("shm_size", Converted),
     ("stdin_open", Converted),
     ("stop_grace_period", Converted),

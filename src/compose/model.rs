@@ -115,6 +115,8 @@ pub struct Service {
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `security_opt` entries, each as Docker reads it.
+    pub security_opt: Vec<Spanned<SecurityOpt>>,
     pub stdin_open: bool,
     pub tty: bool,
     pub hostname: Option<Spanned<String>>,
@@ -152,6 +154,46 @@ pub struct Service {
     pub file_labels: Vec<(String, Spanned<String>)>,
     /// Networks the service joins, as listed (empty: the default network).
     pub networks: Vec<String>,
+}
+
+/// One `security_opt` entry, read as Docker reads `--security-opt`: `key=value`, the older
+/// `key:value`, or a bare `no-new-privileges`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityOpt {
+    /// `no-new-privileges[=true|false]`.
+    NoNewPrivileges(bool),
+    /// `seccomp=unconfined`, `seccomp=builtin` or a profile file.
+    Seccomp(String),
+    /// `apparmor=unconfined` or a profile name.
+    AppArmor(String),
+    /// `label=user:U`, `label=role:R`, `label=type:T`, `label=level:L`, `label=disable`, ...
+    Label(String),
+    /// Anything else (`systempaths=unconfined`, `writable-cgroups=true`, a typo), as written.
+    Other(String),
+}
+
+impl SecurityOpt {
+    pub fn parse(text: &str) -> SecurityOpt {
+        let text = text.trim();
+        if text == "no-new-privileges" {
+            return SecurityOpt::NoNewPrivileges(true);
+        }
+        let split = text.split_once('=').or_else(|| text.split_once(':'));
+        let Some((key, value)) = split.map(|(k, v)| (k.trim(), v.trim())) else {
+            return SecurityOpt::Other(text.to_string());
+        };
+        match key {
+            "no-new-privileges" => match value {
+                "true" | "1" | "t" | "T" | "TRUE" | "True" => SecurityOpt::NoNewPrivileges(true),
+                "false" | "0" | "f" | "F" | "FALSE" | "False" => SecurityOpt::NoNewPrivileges(false),
+                _ => SecurityOpt::Other(text.to_string()),
+            },
+            "seccomp" if !value.is_empty() => SecurityOpt::Seccomp(value.to_string()),
+            "apparmor" if !value.is_empty() => SecurityOpt::AppArmor(value.to_string()),
+            "label" if !value.is_empty() => SecurityOpt::Label(value.to_string()),
+            _ => SecurityOpt::Other(text.to_string()),
+        }
+    }
 }
 
 /// `deploy.update_config`.
@@ -276,4 +318,31 @@ pub struct Healthcheck {
     pub start_period_ns: Option<i64>,
     pub retries: Option<i64>,
     pub pos: Pos,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecurityOpt::{self, *};
+
+    #[test]
+    fn security_opts_read_as_docker_reads_them() {
+        let cases = [
+            ("no-new-privileges", NoNewPrivileges(true)),
+            ("no-new-privileges:true", NoNewPrivileges(true)),
+            ("no-new-privileges=false", NoNewPrivileges(false)),
+            ("no-new-privileges=maybe", Other("no-new-privileges=maybe".into())),
+            ("seccomp:unconfined", Seccomp("unconfined".into())),
+            ("seccomp=/etc/p.json", Seccomp("/etc/p.json".into())),
+            ("apparmor= my-profile ", AppArmor("my-profile".into())),
+            // `=` first, then the older `:`: a level keeps its own colons.
+            ("label=level:s0:c1,c2", Label("level:s0:c1,c2".into())),
+            ("label:type:spc_t", Label("type:spc_t".into())),
+            ("seccomp=", Other("seccomp=".into())),
+            ("systempaths=unconfined", Other("systempaths=unconfined".into())),
+            ("bogus", Other("bogus".into())),
+        ];
+        for (text, want) in cases {
+            assert_eq!(SecurityOpt::parse(text), want, "{text}");
+        }
+    }
 }

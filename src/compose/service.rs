@@ -168,6 +168,16 @@ impl Loader<'_> {
                     s.cap_drop = caps;
                 }
             }
+            "security_opt" => {
+                s.security_opt = f
+                    .list(v, p)
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, o)| {
+                        f.string(o, &index_path(p, i)).map(|t| Spanned::new(SecurityOpt::parse(&t), o.pos))
+                    })
+                    .collect()
+            }
             "restart" => s.restart = f.string(v, p).map(|r| Spanned::new(r, v.pos)),
             "pull_policy" => s.pull_policy = f.string(v, p).map(|r| Spanned::new(r, v.pos)),
             "stop_grace_period" => {

@@ -4,14 +4,14 @@
 //! modules and assembled here.
 
 use super::{labels, names, network, probes, storage, Controller, Mapper, Object, ServiceNames};
-use crate::compose::Service;
+use crate::compose::{SecurityOpt, Service, Spanned};
 use crate::diag::Code;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::apps::v1::{RollingUpdateDeployment, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, ExecAction, HostAlias, Lifecycle, LifecycleHandler, Pod, PodSpec,
-    PodTemplateSpec, ResourceRequirements, SecurityContext,
+    AppArmorProfile, Capabilities, Container, ContainerPort, ExecAction, HostAlias, Lifecycle, LifecycleHandler, Pod,
+    PodSpec, PodTemplateSpec, ResourceRequirements, SELinuxOptions, SeccompProfile, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -1018,13 +1018,117 @@ impl Mapper<'_> {
             sc.read_only_root_filesystem = Some(true);
         }
         let cap = |list: &[String]| -> Option<Vec<String>> {
-            (!list.is_empty()).then(|| list.iter().map(|c| c.strip_prefix("CAP_").unwrap_or(c).to_string()).collect())
+            (!list.is_empty()).then(|| list.iter().map(|c| capability(c)).collect())
         };
         if !service.cap_add.is_empty() || !service.cap_drop.is_empty() {
             sc.capabilities = Some(Capabilities { add: cap(&service.cap_add), drop: cap(&service.cap_drop) });
         }
+        for opt in &service.security_opt {
+            self.security_opt(service, opt, &mut sc);
+        }
         (sc != SecurityContext::default()).then_some(sc)
     }
+
+    /// One `security_opt` entry into the container's security context, or K201.
+    fn security_opt(&mut self, service: &Service, opt: &Spanned<SecurityOpt>, sc: &mut SecurityContext) {
+        let profile = |kind: &str, name: Option<&str>| (kind.to_string(), name.map(str::to_string));
+        let not_converted = |what: String, why: &str| format!("`security_opt: {what}` is not converted: {why}");
+        let (message, help) = match &opt.value {
+            SecurityOpt::NoNewPrivileges(false) => return,
+            SecurityOpt::NoNewPrivileges(true) => {
+                let sys_admin = service.cap_add.iter().any(|c| capability(c) == "SYS_ADMIN");
+                if !service.privileged && !sys_admin {
+                    sc.allow_privilege_escalation = Some(false);
+                    return;
+                }
+                (
+                    not_converted(
+                        "no-new-privileges".into(),
+                        "Kubernetes refuses `allowPrivilegeEscalation: false` for a privileged container or one given `SYS_ADMIN`",
+                    ),
+                    None,
+                )
+            }
+            SecurityOpt::Seccomp(value) => {
+                let (type_, localhost_profile) = match value.as_str() {
+                    "unconfined" => profile("Unconfined", None),
+                    "builtin" => profile("RuntimeDefault", None),
+                    file => {
+                        self.warn(
+                            Code::NotConverted,
+                            opt.pos,
+                            not_converted(format!("seccomp={file}"), "a custom seccomp profile must be installed on every node"),
+                            Some("copy the profile into the kubelet's seccomp directory on each node and set `seccompProfile: {type: Localhost, localhostProfile: <file>}`".into()),
+                        );
+                        return;
+                    }
+                };
+                sc.seccomp_profile = Some(SeccompProfile { type_, localhost_profile });
+                return;
+            }
+            SecurityOpt::AppArmor(value) => {
+                // A named profile must be loaded on each node, as it must be on the Docker host.
+                let (type_, localhost_profile) = match value.as_str() {
+                    "unconfined" => profile("Unconfined", None),
+                    "docker-default" | "runtime/default" => profile("RuntimeDefault", None),
+                    name => profile("Localhost", Some(name)),
+                };
+                sc.app_armor_profile = Some(AppArmorProfile { type_, localhost_profile });
+                return;
+            }
+            SecurityOpt::Label(value) => {
+                let se_linux = sc.se_linux_options.get_or_insert_with(SELinuxOptions::default);
+                let slot = match value.split_once(':') {
+                    Some(("user", v)) if !v.is_empty() => Some((&mut se_linux.user, v)),
+                    Some(("role", v)) if !v.is_empty() => Some((&mut se_linux.role, v)),
+                    Some(("type", v)) if !v.is_empty() => Some((&mut se_linux.type_, v)),
+                    Some(("level", v)) if !v.is_empty() => Some((&mut se_linux.level, v)),
+                    _ => None,
+                };
+                if let Some((slot, v)) = slot {
+                    *slot = Some(v.to_string());
+                    return;
+                }
+                if *se_linux == SELinuxOptions::default() {
+                    sc.se_linux_options = None;
+                }
+                let help = (value == "disable").then(|| {
+                    "Kubernetes cannot turn SELinux labelling off for one container; `seLinuxOptions: {type: spc_t}` is the nearest setting".to_string()
+                });
+                (
+                    not_converted(
+                        format!("label={value}"),
+                        "Kubernetes sets only an SELinux user, role, type and level",
+                    ),
+                    help,
+                )
+            }
+            SecurityOpt::Other(text) => {
+                let key = text.split(['=', ':']).next().unwrap_or_default();
+                match key {
+                    "systempaths" => (
+                        not_converted(text.clone(), "Kubernetes has no such security setting"),
+                        Some("Kubernetes unmasks /proc with `procMount: Unmasked`, which needs a pod with `hostUsers: false`".into()),
+                    ),
+                    "writable-cgroups" => (not_converted(text.clone(), "Kubernetes has no such security setting"), None),
+                    "no-new-privileges" => (not_converted(text.clone(), "its value must be `true` or `false`"), None),
+                    _ => (
+                        not_converted(text.clone(), "it is not a security option Docker knows"),
+                        Some("Docker reads `no-new-privileges`, `seccomp=`, `apparmor=`, `label=`, `systempaths=` and `writable-cgroups=`".into()),
+                    ),
+                }
+            }
+        };
+        self.warn(Code::NotConverted, opt.pos, message, help);
+    }
+}
+
+/// A Linux capability as Kubernetes names it: upper case, without the `CAP_` prefix that
+/// Docker accepts (`cap_net_admin`, `CAP_NET_ADMIN` and `net_admin` are all `NET_ADMIN`); the
+/// container runtime adds the prefix again, so a kept one would name `CAP_CAP_NET_ADMIN`.
+fn capability(name: &str) -> String {
+    let upper = name.trim().to_ascii_uppercase();
+    upper.strip_prefix("CAP_").map(str::to_string).unwrap_or(upper)
 }
 
 /// A cron schedule Kubernetes accepts: five fields, or a macro.
