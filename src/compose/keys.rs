@@ -75,13 +75,7 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("extends", Converted),
     ("external_links", not("containers outside the project are not reachable by link in Kubernetes")),
     ("extra_hosts", Converted),
-    (
-        "gpus",
-        not_help(
-            "GPUs reach Kubernetes pods through device plugins",
-            "request `nvidia.com/gpu` (or your vendor's resource) in the pod's limits",
-        ),
-    ),
+    ("gpus", Converted),
     ("group_add", Converted),
     ("healthcheck", Converted),
     ("hostname", Converted),
@@ -202,10 +196,19 @@ pub const HEALTHCHECK_KEYS: &[(&str, Handling)] = &[
 
 pub const RESOURCE_KEYS: &[(&str, Handling)] = &[
     ("cpus", Converted),
-    ("devices", not("devices reach Kubernetes pods through device plugins")),
+    ("devices", Converted),
     ("generic_resources", not("generic resources are a Swarm feature")),
     ("memory", Converted),
     ("pids", NODE_TUNING),
+];
+
+/// An entry of `deploy.resources.reservations.devices` or `gpus`.
+pub const DEVICE_REQUEST_KEYS: &[(&str, Handling)] = &[
+    ("capabilities", Converted),
+    ("count", Converted),
+    ("device_ids", Converted),
+    ("driver", Converted),
+    ("options", not("device driver options have no Kubernetes equivalent")),
 ];
 
 pub const RESTART_POLICY_KEYS: &[(&str, Handling)] = &[

@@ -115,6 +115,8 @@ pub struct Service {
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// GPU and other device requests: `deploy.resources.reservations.devices` and `gpus`.
+    pub device_requests: Vec<DeviceRequest>,
     /// `security_opt` entries, each as Docker reads it.
     pub security_opt: Vec<Spanned<SecurityOpt>>,
     pub stdin_open: bool,
@@ -154,6 +156,26 @@ pub struct Service {
     pub file_labels: Vec<(String, Spanned<String>)>,
     /// Networks the service joins, as listed (empty: the default network).
     pub networks: Vec<String>,
+}
+
+/// A request for devices of the node (`deploy.resources.reservations.devices`, `gpus`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRequest {
+    pub pos: Pos,
+    pub driver: Option<String>,
+    /// As listed; empty for a `gpus` entry, which asks for GPUs.
+    pub capabilities: Vec<String>,
+    pub count: DeviceCount,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeviceCount {
+    /// `count: all`, `-1`, `gpus: all`, or neither `count` nor `device_ids` (Compose then
+    /// reserves every matching device).
+    All,
+    Count(i64),
+    /// `device_ids`: these devices of the node.
+    Ids(Vec<String>),
 }
 
 /// One `security_opt` entry, read as Docker reads `--security-opt`: `key=value`, the older

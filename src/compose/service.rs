@@ -178,6 +178,23 @@ impl Loader<'_> {
                     })
                     .collect()
             }
+            "gpus" => {
+                if let Value::Str(text) = &v.value {
+                    if text == "all" {
+                        s.device_requests.push(DeviceRequest {
+                            pos: v.pos,
+                            driver: None,
+                            capabilities: Vec::new(),
+                            count: DeviceCount::All,
+                        });
+                    } else {
+                        f.invalid(v.pos, format!("`{p}` must be `all` or a list of device requests"));
+                    }
+                } else {
+                    let requests = self.device_requests(v, p);
+                    s.device_requests.extend(requests);
+                }
+            }
             "restart" => s.restart = f.string(v, p).map(|r| Spanned::new(r, v.pos)),
             "pull_policy" => s.pull_policy = f.string(v, p).map(|r| Spanned::new(r, v.pos)),
             "stop_grace_period" => {
@@ -449,6 +466,68 @@ impl Loader<'_> {
                 Some(cmd) if !cmd.is_empty() => out.push(Spanned::new(cmd, item.pos)),
                 _ => self.diags.push(Diagnostic::at(Code::InvalidValue, item.pos, format!("`{ip}` needs a `command`"))),
             }
+        }
+        out
+    }
+
+    /// The entries of a `devices` reservation or of `gpus`.
+    fn device_requests(&mut self, v: &Node, p: &str) -> Vec<DeviceRequest> {
+        let mut f = fields!(self);
+        let mut out = Vec::new();
+        for (i, item) in f.list(v, p).iter().enumerate() {
+            let ip = index_path(p, i);
+            let entries = f.map(item, &ip);
+            let mut request =
+                DeviceRequest { pos: item.pos, driver: None, capabilities: Vec::new(), count: DeviceCount::All };
+            let mut count = None;
+            let mut ids = None;
+            for (k, val) in f.check_keys(entries, keys::DEVICE_REQUEST_KEYS, &ip) {
+                let kp = key_path(&ip, &k.name);
+                match k.name.as_str() {
+                    "driver" => request.driver = f.string(val, &kp),
+                    "capabilities" => {
+                        request.capabilities = f
+                            .list(val, &kp)
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(j, c)| f.string(c, &index_path(&kp, j)))
+                            .collect()
+                    }
+                    "device_ids" => {
+                        ids = Some(
+                            f.list(val, &kp)
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(j, d)| f.scalar(d, &index_path(&kp, j)))
+                                .collect::<Vec<_>>(),
+                        )
+                    }
+                    "count" => {
+                        // As compose-go reads it: a number, a numeric string, or `all` (-1).
+                        let n = match &val.value {
+                            Value::Str(t) if t.eq_ignore_ascii_case("all") => Some(-1),
+                            Value::Str(t) => t.parse::<i64>().ok(),
+                            Value::Int(n) => Some(*n),
+                            _ => None,
+                        };
+                        match n {
+                            Some(-1) => count = Some(DeviceCount::All),
+                            Some(n) if n >= 0 => count = Some(DeviceCount::Count(n)),
+                            _ => f.invalid(val.pos, format!("`{kp}` must be a number of devices or `all`")),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(_), Some(_)) = (&count, &ids) {
+                f.invalid(item.pos, format!("`{ip}` sets both `count` and `device_ids`, which exclude each other"));
+            }
+            request.count = match (count, ids) {
+                (_, Some(ids)) => DeviceCount::Ids(ids),
+                (Some(count), None) => count,
+                (None, None) => DeviceCount::All,
+            };
+            out.push(request);
         }
         out
     }
@@ -1162,6 +1241,10 @@ impl Loader<'_> {
                                                 .map(|c| Spanned::new(c, iv.pos));
                                         }
                                         "memory" => res.memory = self.bytes(iv, &ikp).map(|m| Spanned::new(m, iv.pos)),
+                                        "devices" => {
+                                            let requests = self.device_requests(iv, &ikp);
+                                            s.device_requests.extend(requests);
+                                        }
                                         _ => {}
                                     }
                                 }

@@ -4,7 +4,7 @@
 //! modules and assembled here.
 
 use super::{labels, names, network, probes, storage, Controller, Mapper, Object, ServiceNames};
-use crate::compose::{SecurityOpt, Service, Spanned};
+use crate::compose::{DeviceCount, SecurityOpt, Service, Spanned};
 use crate::diag::Code;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::apps::v1::{RollingUpdateDeployment, StatefulSet, StatefulSetSpec};
@@ -934,6 +934,7 @@ impl Mapper<'_> {
             container.ports = Some(ports);
         }
         container.resources = resources(service);
+        self.device_requests(service, &mut container.resources);
         let hook = |hooks: &[crate::compose::Spanned<Vec<String>>]| -> Option<LifecycleHandler> {
             let command = match hooks {
                 [] => return None,
@@ -1027,6 +1028,64 @@ impl Mapper<'_> {
             self.security_opt(service, opt, &mut sc);
         }
         (sc != SecurityContext::default()).then_some(sc)
+    }
+
+    /// GPU requests into the limit `nvidia.com/gpu`, the extended resource of NVIDIA's device
+    /// plugin (a pod asks for a number of GPUs; the scheduler picks which), or K201.
+    fn device_requests(&mut self, service: &Service, resources: &mut Option<ResourceRequirements>) {
+        let mut gpus = 0i64;
+        for request in &service.device_requests {
+            let gpu = request.capabilities.is_empty() || request.capabilities.iter().any(|c| c == "gpu");
+            let driver = request.driver.as_deref().unwrap_or("nvidia");
+            if !gpu || !driver.eq_ignore_ascii_case("nvidia") {
+                let what = if gpu {
+                    format!("GPUs of driver `{driver}`")
+                } else {
+                    format!("devices with capabilities `{}`", request.capabilities.join(", "))
+                };
+                self.warn(
+                    Code::NotConverted,
+                    request.pos,
+                    format!(
+                        "the request for {what} is not converted: kompile converts NVIDIA GPUs only (`nvidia.com/gpu`)"
+                    ),
+                    Some(
+                        "request your vendor's extended resource (e.g. `amd.com/gpu`) in the container's limits".into(),
+                    ),
+                );
+                continue;
+            }
+            match &request.count {
+                DeviceCount::Count(n) => gpus = gpus.saturating_add(*n),
+                DeviceCount::Ids(ids) => {
+                    gpus = gpus.saturating_add(ids.len() as i64);
+                    self.warn(
+                        Code::NotConverted,
+                        request.pos,
+                        format!(
+                            "the GPU IDs `{}` are not converted: Kubernetes picks a pod's GPUs itself; the container asks for {} GPU(s)",
+                            ids.join(", "),
+                            ids.len()
+                        ),
+                        None,
+                    );
+                }
+                DeviceCount::All => {
+                    gpus = gpus.saturating_add(1);
+                    self.warn(
+                        Code::NotConverted,
+                        request.pos,
+                        "a request for all GPUs is converted to one: a Kubernetes pod asks for a number of GPUs, not for all of a node's".into(),
+                        Some("set `count` to the number of GPUs the service needs".into()),
+                    );
+                }
+            }
+        }
+        if gpus > 0 {
+            let limits =
+                resources.get_or_insert_with(ResourceRequirements::default).limits.get_or_insert_with(BTreeMap::new);
+            limits.insert("nvidia.com/gpu".to_string(), Quantity(gpus.to_string()));
+        }
     }
 
     /// One `security_opt` entry into the container's security context, or K201.
