@@ -22,6 +22,7 @@ mod extends;
 /// `path` with `.` and `..` steps resolved by their text alone (no file system).
 pub(crate) use extends::normalize as normalize_path;
 mod fields;
+mod image;
 mod include;
 mod interpolate;
 pub mod keys;

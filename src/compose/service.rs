@@ -122,7 +122,23 @@ impl Loader<'_> {
     fn read_service_key(&mut self, s: &mut Service, key: &str, v: &Node, p: &str) {
         let mut f = fields!(self);
         match key {
-            "image" => s.image = f.string(v, p).map(|i| Spanned::new(i, v.pos)),
+            "image" => {
+                // An empty image is no image, as compose-go reads it (then `build` names it).
+                s.image = f.string(v, p).filter(|i| !i.is_empty()).map(|i| Spanned::new(i, v.pos));
+                // A `$` left by `--no-interpolate` is for a later templating step to fill in.
+                if let Some(image) = s.image.as_ref().filter(|i| !i.value.contains('$')) {
+                    if let Some(problem) = super::image::problem(&image.value) {
+                        f.diags.push(
+                            Diagnostic::at(
+                                Code::BadImageReference,
+                                v.pos,
+                                format!("`{p}`: `{}` is not an image reference Docker can pull: {problem}", image.value),
+                            )
+                            .with_help("Docker refuses it, and a kubelet cannot pull it either (`InvalidImageName`): correct the name, or set the variables it is built from"),
+                        );
+                    }
+                }
+            }
             "build" => {
                 s.has_build = !v.is_null();
                 if let (Some(_), Some(inline)) = (v.get("dockerfile"), v.get("dockerfile_inline")) {
