@@ -343,6 +343,9 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
             if !container_names.insert(name) {
                 check.error(Code::DuplicateName, format!("two containers are named `{name}`"));
             }
+            if container.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
+                check.error(Code::InvalidValue, format!("container `{name}` has no image"));
+            }
             let mut port_keys = HashSet::new();
             for port in items(container.get("ports")) {
                 let number = port.get("containerPort").and_then(Value::as_i64).unwrap_or(0);
@@ -542,6 +545,17 @@ mod tests {
         let found = messages(pod("ubuntu 14.04", "bad key"));
         assert!(found.iter().any(|m| m.contains("`ubuntu 14.04` is not a valid value")), "{found:?}");
         assert!(found.iter().any(|m| m.contains("topology spread: `bad key`")), "{found:?}");
+    }
+
+    #[test]
+    fn containers_need_an_image() {
+        let text = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+            "containers": [{"name": "c", "image": ""}, {"name": "d"}]}}"#;
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            messages(Object::new("Pod", "p", &json, None)),
+            ["Pod `p`: container `c` has no image", "Pod `p`: container `d` has no image"]
+        );
     }
 
     #[test]
