@@ -1067,6 +1067,8 @@ impl Loader<'_> {
                             Some("NONE") => HealthTest::Disabled,
                             Some("CMD") => HealthTest::Exec(words[1..].to_vec()),
                             Some("CMD-SHELL") => HealthTest::Shell(words[1..].join(" ")),
+                            // An empty list keeps the image's own check, as compose-go reads it.
+                            None => HealthTest::Inherit,
                             _ => {
                                 f.invalid(
                                     val.pos,
