@@ -186,6 +186,14 @@ mod tests {
             "registry.example.com:port/app",
             "reg_istry.example.com/app",
             "app:tag:tag2",
+            "nginx:é",
+            "ñ/app",
+            "app/é-x",
+            "[::1/app",
+            "[zz]:5000/app",
+            "@",
+            "/",
+            ":",
         ] {
             assert!(problem(bad).is_some(), "{bad:?}");
         }
