@@ -695,6 +695,16 @@ impl Loader<'_> {
         for (key, value) in f.map(node, "volumes") {
             let path = format!("volumes.{}", key.name);
             let mut def = VolumeDef { pos: key.pos, ..VolumeDef::default() };
+            // A `local` volume that mounts an NFS export: the pods mount the export itself.
+            let local = value.get("driver").is_none_or(|d| d.scalar_string().as_deref() == Some("local"));
+            let opts = value.get("driver_opts");
+            let opt = |name: &str| opts.and_then(|o| o.get(name)).and_then(Node::scalar_string).unwrap_or_default();
+            let nfs = local.then(|| NfsExport::from_driver_opts(&opt("type"), &opt("o"), &opt("device"))).flatten();
+            let mut nfs_options = Vec::new();
+            if let Some((export, other)) = nfs {
+                def.nfs = Some(export);
+                nfs_options = other;
+            }
             for (k, v) in f.map(value, &path) {
                 let kp = key_path(&path, &k.name);
                 match k.name.as_str() {
@@ -709,6 +719,24 @@ impl Loader<'_> {
                     }
                     // The default driver says nothing a claim does not.
                     "driver" if v.scalar_string().as_deref() == Some("local") => {}
+                    "driver_opts" if def.nfs.is_some() => {
+                        if !nfs_options.is_empty() {
+                            f.not_converted.push(NotConverted {
+                                path: key_path(&kp, "o"),
+                                pos: v.get("o").map_or(k.pos, |o| o.pos),
+                                reason: "a pod's NFS volume takes no mount options (kompile uses `addr` and `ro`)",
+                                help: Some("mount with options through a PersistentVolume with `mountOptions`, bound to a claim"),
+                            });
+                        }
+                    }
+                    "driver_opts" if local && opt("o").split(',').any(|o| o.trim() == "bind") => {
+                        f.not_converted.push(NotConverted {
+                            path: kp,
+                            pos: k.pos,
+                            reason: "a named volume bound to a host directory becomes an empty claim: pods do not see the host's files",
+                            help: Some("mount the directory as a bind mount instead (`/host/dir:/target`): kompile then ships its files in a ConfigMap, or says why it cannot"),
+                        })
+                    }
                     "driver" | "driver_opts" => f.not_converted.push(NotConverted {
                         path: kp,
                         pos: k.pos,

@@ -48,6 +48,41 @@ pub struct VolumeDef {
     pub labels: IndexMap<String, String>,
     pub external: bool,
     pub pos: Pos,
+    /// The NFS export a `local` volume mounts (`driver_opts: {type: nfs, o: addr=..., device: ":/path"}`).
+    pub nfs: Option<NfsExport>,
+}
+
+/// An NFS export: what a pod's `nfs` volume names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NfsExport {
+    pub server: String,
+    pub path: String,
+    pub read_only: bool,
+}
+
+impl NfsExport {
+    /// The export a `local` volume's `driver_opts` mount, as `mount -t nfs` reads them: the
+    /// server from `addr=` in `o` (or before the `:` of `device`), the path after the `:`.
+    /// Also the options of `o` it does not use. `None` when the options are not an NFS mount.
+    pub fn from_driver_opts(kind: &str, o: &str, device: &str) -> Option<(NfsExport, Vec<String>)> {
+        if !matches!(kind, "nfs" | "nfs4") {
+            return None;
+        }
+        let (device_host, path) = device.split_once(':')?;
+        let mut server = (!device_host.is_empty()).then(|| device_host.to_string());
+        let mut read_only = false;
+        let mut other = Vec::new();
+        for option in o.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            match option.split_once('=') {
+                Some(("addr", addr)) if !addr.is_empty() => server = Some(addr.to_string()),
+                _ if option == "ro" => read_only = true,
+                _ if option == "rw" => {}
+                _ => other.push(option.to_string()),
+            }
+        }
+        let server = server?;
+        path.starts_with('/').then(|| (NfsExport { server, path: path.to_string(), read_only }, other))
+    }
 }
 
 /// A top-level secret or config.
@@ -344,7 +379,23 @@ pub struct Healthcheck {
 
 #[cfg(test)]
 mod tests {
+    use super::NfsExport;
     use super::SecurityOpt::{self, *};
+
+    #[test]
+    fn nfs_exports_read_as_mount_reads_them() {
+        let (export, other) =
+            NfsExport::from_driver_opts("nfs", "addr=10.0.0.5,nolock,soft,rw", ":/exports/media").unwrap();
+        assert_eq!(export, NfsExport { server: "10.0.0.5".into(), path: "/exports/media".into(), read_only: false });
+        assert_eq!(other, ["nolock", "soft"]);
+        let (export, other) = NfsExport::from_driver_opts("nfs4", "ro", "nas.local:/share").unwrap();
+        assert_eq!((export.server.as_str(), export.path.as_str(), export.read_only), ("nas.local", "/share", true));
+        assert!(other.is_empty());
+        assert!(NfsExport::from_driver_opts("nfs", "nolock", ":/x").is_none(), "no server");
+        assert!(NfsExport::from_driver_opts("nfs", "addr=h", "/x").is_none(), "no `:` in device");
+        assert!(NfsExport::from_driver_opts("nfs", "addr=h", ":x").is_none(), "relative path");
+        assert!(NfsExport::from_driver_opts("none", "bind", "/srv").is_none());
+    }
 
     #[test]
     fn security_opts_read_as_docker_reads_them() {

@@ -11,8 +11,8 @@ use crate::diag::{Code, Diagnostic, Pos};
 use crate::value::{Map, Value};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, HostPathVolumeSource, KeyToPath,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Secret, SecretVolumeSource,
-    Volume, VolumeMount, VolumeResourceRequirements,
+    NFSVolumeSource, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Secret,
+    SecretVolumeSource, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -258,9 +258,20 @@ pub(crate) fn mounts(
         match (mount.kind, &mount.source) {
             (MountType::Volume, Some(source)) => {
                 let name = names::volume_label(source, &format!("{svc}-volume{i}"));
-                let volume = match strategy {
-                    VolumeStrategy::EmptyDir => empty_dir(name.clone(), false),
-                    VolumeStrategy::HostPath => host_path(&name, &format!("{}/{source}", mapper.options.project_dir)),
+                let volume = match (strategy, nfs_export(mapper, source)) {
+                    (VolumeStrategy::EmptyDir, _) => empty_dir(name.clone(), false),
+                    (VolumeStrategy::HostPath, _) => {
+                        host_path(&name, &format!("{}/{source}", mapper.options.project_dir))
+                    }
+                    (_, Some(export)) => Volume {
+                        name: name.clone(),
+                        nfs: Some(NFSVolumeSource {
+                            server: export.server.clone(),
+                            path: export.path.clone(),
+                            read_only: export.read_only.then_some(true),
+                        }),
+                        ..Volume::default()
+                    },
                     _ => claim_volume(name.clone(), name.clone(), mount.read_only),
                 };
                 if !volumes.iter().any(|v| v.name == name) {
@@ -370,6 +381,12 @@ pub(crate) fn mounts(
         container.volume_mounts = Some(mounts);
     }
     volumes
+}
+
+/// The NFS export a named volume mounts, when it mounts one: its pods mount the export
+/// directly (every pod, on any node, reads and writes it), and no claim is made for it.
+fn nfs_export<'p>(mapper: &Mapper<'p>, source: &str) -> Option<&'p crate::compose::NfsExport> {
+    mapper.project.volumes.get(source).and_then(|def| def.nfs.as_ref())
 }
 
 fn host_path(name: &str, path: &str) -> Volume {
@@ -640,7 +657,7 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     // take another's name, so the usual project (no renames) builds nothing here.
     let mut renamed: Vec<(String, usize, &str, crate::diag::Pos)> = Vec::new();
     for (i, (name, def)) in project.volumes.iter().enumerate() {
-        if users_of.contains_key(name.as_str()) {
+        if users_of.contains_key(name.as_str()) && def.nfs.is_none() {
             let claim = names::volume_label(name, "volume");
             if claim != *name {
                 renamed.push((claim, i, name, def.pos));
@@ -673,7 +690,7 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             continue;
         };
         let strategy = mapper.strategy(first);
-        if !matches!(strategy, VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap) {
+        if !matches!(strategy, VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap) || def.nfs.is_some() {
             continue;
         }
         let claim = names::volume_label(name, "volume");
