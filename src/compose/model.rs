@@ -191,6 +191,8 @@ pub struct Service {
     pub file_labels: Vec<(String, Spanned<String>)>,
     /// Networks the service joins, as listed (empty: the default network).
     pub networks: Vec<String>,
+    /// Other names the service answers to (`networks.<net>.aliases`), in order, once each.
+    pub network_aliases: Vec<Spanned<String>>,
 }
 
 /// A request for devices of the node (`deploy.resources.reservations.devices`, `gpus`).

@@ -389,7 +389,7 @@ impl Loader<'_> {
                     })
                     .collect();
             }
-            "networks" => s.networks = self.networks(v, p),
+            "networks" => s.networks = self.networks(v, p, &mut s.network_aliases),
             "volumes_from" => {
                 for (i, item) in f.list(v, p).iter().enumerate() {
                     let Some(text) = f.string(item, &index_path(p, i)) else { continue };
@@ -1285,15 +1285,27 @@ impl Loader<'_> {
         }
     }
 
-    fn networks(&mut self, v: &Node, p: &str) -> Vec<String> {
+    fn networks(&mut self, v: &Node, p: &str, aliases: &mut Vec<Spanned<String>>) -> Vec<String> {
         let mut f = fields!(self);
         let mut names = Vec::new();
         match &v.value {
             Value::Map(entries) => {
                 for (k, val) in entries {
                     names.push(k.name.clone());
-                    for (sub, _) in f.map(val, &key_path(p, &k.name)) {
+                    let np = key_path(p, &k.name);
+                    for (sub, sv) in f.map(val, &np) {
                         if sub.name.starts_with("x-") {
+                            continue;
+                        }
+                        if sub.name == "aliases" {
+                            let ap = key_path(&np, "aliases");
+                            for (i, item) in f.list(sv, &ap).iter().enumerate() {
+                                if let Some(alias) = f.string(item, &index_path(&ap, i)) {
+                                    if !aliases.iter().any(|a| a.value.eq_ignore_ascii_case(&alias)) {
+                                        aliases.push(Spanned::new(alias, item.pos));
+                                    }
+                                }
+                            }
                             continue;
                         }
                         f.not_converted.push(NotConverted {

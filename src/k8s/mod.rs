@@ -215,6 +215,14 @@ impl<'a> Mapper<'a> {
 
     /// Remove the first object of this kind and name. Its place keeps an empty object (no
     /// kind), dropped when mapping ends, so that other positions stay valid.
+    /// Whether an object of this kind and name has been added.
+    pub fn has(&self, kind: &str, name: &str) -> bool {
+        let key = self.hasher.hash_one((kind, name));
+        self.index.get(&key).is_some_and(|positions| {
+            positions.iter().any(|&i| self.objects[i].kind == kind && self.objects[i].name == name)
+        })
+    }
+
     pub fn take(&mut self, kind: &str, name: &str) -> Option<Object> {
         let key = self.hasher.hash_one((kind, name));
         let positions = self.index.get_mut(&key)?;

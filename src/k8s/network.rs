@@ -206,6 +206,17 @@ pub(crate) fn service(
                 );
             }
         }
+        for alias in &service.network_aliases {
+            mapper.warn(
+                Code::NotConverted,
+                alias.pos,
+                format!(
+                    "network alias `{}` is not converted: `{}` declares no port, so it gets no Service",
+                    alias.value, service.name
+                ),
+                Some("add `ports` or `expose`".into()),
+            );
+        }
         let referrers: Vec<&str> = mapper.referrers.get(service.name.as_str()).cloned().unwrap_or_default();
         // A task that runs once (a migration, a seeder) is waited for, not connected to.
         if !referrers.is_empty() && !super::runs_once(service) {
@@ -288,5 +299,59 @@ pub(crate) fn service(
         spec: Some(spec),
         ..KService::default()
     };
+    aliases(mapper, service, names, &object);
     mapper.add(Object::new("Service", &names.object, &object, Some(service.pos)));
+}
+
+/// One more Service per network alias, with the service's pods and ports, so that the alias
+/// resolves in the cluster as it does on the Compose network. Always inside the cluster
+/// (ClusterIP, or headless like the service's own): the alias is a name, not an entry point.
+fn aliases(mapper: &mut Mapper, service: &Service, names: &ServiceNames, own: &KService) {
+    for alias in &service.network_aliases {
+        let name = alias.value.to_ascii_lowercase();
+        if name == names.object {
+            continue;
+        }
+        let problem = if !names::is_dns1035_label(&name) {
+            Some("a Service name is a DNS label: letters, digits and `-`, starting with a letter, at most 63 characters (an alias with a `.` would be read as a Service in another namespace)".to_string())
+        } else if let Some(other) =
+            mapper.project.services.iter().find(|s| {
+                s.name.eq_ignore_ascii_case(&name) || mapper.workloads.get(&s.name).is_some_and(|w| *w == name)
+            })
+        {
+            Some(format!("it is the name of service `{}`", other.name))
+        } else if mapper.has("Service", &name) {
+            Some("another service has this alias too, and one Service cannot select two services' pods".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            mapper.warn(
+                Code::NotConverted,
+                alias.pos,
+                format!("network alias `{}` of `{}` is not converted: {problem}", alias.value, service.name),
+                None,
+            );
+            continue;
+        }
+        let spec = own.spec.as_ref().map(|spec| ServiceSpec {
+            selector: spec.selector.clone(),
+            ports: spec
+                .ports
+                .clone()
+                .map(|ports| ports.into_iter().map(|p| ServicePort { node_port: None, ..p }).collect()),
+            cluster_ip: spec.cluster_ip.clone(),
+            ..ServiceSpec::default()
+        });
+        let object = KService {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: own.metadata.labels.clone(),
+                ..ObjectMeta::default()
+            },
+            spec,
+            ..KService::default()
+        };
+        mapper.add(Object::new("Service", &name, &object, Some(alias.pos)));
+    }
 }
