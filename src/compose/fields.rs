@@ -157,6 +157,8 @@ impl Fields<'_> {
                     None
                 }
             },
+            // A whole number written as a float (`3.0`) is read as compose-go reads it.
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Some(*f as i64),
             Value::Float(f) => {
                 // The number as written: `1e3` read as a float prints as `1000`, and an integer
                 // too large for 64 bits loses digits.

@@ -229,6 +229,57 @@ pub(crate) fn dotted(path: &[Step]) -> String {
     out
 }
 
+/// The keys whose string values compose-go casts to booleans after interpolation, before it
+/// checks the schema (`loader/interpolate.go`): the schema allows only a boolean for some of
+/// them (`depends_on.*.required`, `secrets.*.external`), so `required: "false"` or
+/// `${REQUIRED:-false}` is valid only once cast. `*` is any key, `[]` any list index.
+const BOOLEAN_CASTS: &[&[&str]] = &[
+    &["services", "*", "init"],
+    &["services", "*", "depends_on", "*", "required"],
+    &["services", "*", "depends_on", "*", "restart"],
+    &["services", "*", "healthcheck", "disable"],
+    &["services", "*", "oom_kill_disable"],
+    &["services", "*", "privileged"],
+    &["services", "*", "read_only"],
+    &["services", "*", "stdin_open"],
+    &["services", "*", "tty"],
+    &["services", "*", "volumes", "[]", "read_only"],
+    &["services", "*", "volumes", "[]", "volume", "nocopy"],
+    &["networks", "*", "external"],
+    &["networks", "*", "internal"],
+    &["networks", "*", "attachable"],
+    &["networks", "*", "enable_ipv4"],
+    &["networks", "*", "enable_ipv6"],
+    &["volumes", "*", "external"],
+    &["secrets", "*", "external"],
+    &["configs", "*", "external"],
+];
+
+/// `text` as compose-go's `toBoolean` reads it, when `path` is one it casts.
+fn boolean_cast(path: &[Step], text: &str) -> Option<bool> {
+    let last = match path.last() {
+        Some(Step::Key(key)) => *key,
+        _ => return None,
+    };
+    let matches = |pattern: &[&str]| {
+        pattern.len() == path.len()
+            && pattern.iter().zip(path).all(|(p, step)| match (*p, step) {
+                ("[]", Step::Index(_)) => true,
+                ("*", Step::Key(_)) => true,
+                (p, Step::Key(key)) => p == *key,
+                _ => false,
+            })
+    };
+    if !BOOLEAN_CASTS.iter().any(|p| p.last() == Some(&last) && matches(p)) {
+        return None;
+    }
+    match text.to_ascii_lowercase().as_str() {
+        "y" | "yes" | "true" | "on" => Some(true),
+        "n" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 /// Interpolate every string value of `node` in place (keys are never touched).
 pub fn interpolate_tree(node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) {
     walk(node, &mut Vec::new(), lookup, diags);
@@ -268,6 +319,11 @@ fn walk<'a>(
             }
         },
         _ => {}
+    }
+    if let Value::Str(text) = &node.value {
+        if let Some(b) = boolean_cast(path, text) {
+            node.value = Value::Bool(b);
+        }
     }
     match &mut node.value {
         Value::Seq(items) => {

@@ -419,7 +419,10 @@ impl Loader<'_> {
                 name
             }
             None => {
-                let (written, pos) = match name_from_file {
+                // A file's `name:` that normalises to nothing is passed over, as compose-go
+                // does: the directory names the project.
+                let from_file = name_from_file.filter(|(name, _)| !normalize_project_name(name).is_empty());
+                let (written, pos) = match from_file {
                     Some((name, pos)) => (name, Some(pos)),
                     None => (dir_name, None),
                 };

@@ -110,6 +110,8 @@ pub fn parse_short(raw: &str) -> Result<Vec<PortSpec>, String> {
 /// An `expose` entry (`"8080"`, `"8080/udp"`, `"8000-8005"`): container ports and protocol.
 pub fn parse_expose(raw: &str) -> Result<Vec<(u16, String)>, String> {
     let (ports, proto) = raw.split_once('/').unwrap_or((raw, "tcp"));
+    // Docker reads `7000/` as tcp (`SplitProtoPort`).
+    let proto = if proto.is_empty() { "tcp" } else { proto };
     let protocol = valid_protocol(proto).ok_or_else(|| format!("invalid protocol `{proto}` in `{raw}`"))?;
     let (start, end) = parse_range(ports).ok_or_else(|| format!("invalid port `{raw}`"))?;
     Ok((start..=end).map(|p| (p as u16, protocol.clone())).collect())

@@ -58,38 +58,44 @@ impl Loader<'_> {
         let limits = resources.and_then(|r| r.get("limits"));
         let reservations = resources.and_then(|r| r.get("reservations"));
         type Parse = fn(&Node) -> Option<f64>;
-        let pairs: [(&str, &str, Option<&Node>, Parse); 5] = [
-            ("cpus", "deploy.resources.limits.cpus", limits.and_then(|l| l.get("cpus")), number),
-            ("mem_limit", "deploy.resources.limits.memory", limits.and_then(|l| l.get("memory")), bytes),
-            (
-                "mem_reservation",
-                "deploy.resources.reservations.memory",
-                reservations.and_then(|l| l.get("memory")),
-                bytes,
-            ),
-            ("pids_limit", "deploy.resources.limits.pids", limits.and_then(|l| l.get("pids")), number),
-            ("scale", "deploy.replicas", deploy.and_then(|d| d.get("replicas")), number),
+        // (short key, long key, the mapping the long key belongs in, its name there, parser),
+        // compared as compose-go's consistency check compares them: a short value of 0 is
+        // "not set"; once the mapping exists, a long value left out counts as 0 (so
+        // `mem_limit: 1g` beside `limits: {cpus: ...}` is refused too). `scale` is compared
+        // with `deploy.replicas` only when both are written.
+        let pairs: [(&str, &str, Option<&Node>, &str, Parse); 5] = [
+            ("cpus", "deploy.resources.limits.cpus", limits, "cpus", number),
+            ("mem_limit", "deploy.resources.limits.memory", limits, "memory", bytes),
+            ("mem_reservation", "deploy.resources.reservations.memory", reservations, "memory", bytes),
+            ("pids_limit", "deploy.resources.limits.pids", limits, "pids", number),
+            ("scale", "deploy.replicas", deploy, "replicas", number),
         ];
-        for (short, long, long_value, parse) in pairs {
-            let (Some(a), Some(b)) = (node.get(short), long_value) else {
+        for (short, long, parent, field, parse) in pairs {
+            let (Some(a), Some(parent)) = (node.get(short), parent.filter(|p| matches!(p.value, Value::Map(_)))) else {
                 continue;
             };
-            if let (Some(x), Some(y)) = (parse(a), parse(b)) {
-                if x != y {
-                    let text = |n: &Node| n.scalar_string().unwrap_or_default();
-                    self.diags.push(
-                        Diagnostic::at(
-                            Code::InvalidValue,
-                            a.pos,
-                            format!(
-                                "`{path}.{short}: {}` and `{long}: {}` differ: Docker Compose refuses distinct values",
-                                text(a),
-                                text(b)
-                            ),
-                        )
-                        .with_help(format!("keep one of them; `{long}` is the one Compose documents")),
-                    );
-                }
+            let b = parent.get(field);
+            let Some(x) = parse(a) else { continue };
+            let y = match b {
+                Some(b) => parse(b),
+                None if short != "scale" => Some(0.0),
+                None => None,
+            };
+            let Some(y) = y else { continue };
+            if (x != 0.0 || short == "scale") && x != y {
+                let text = |n: &Node| n.scalar_string().unwrap_or_default();
+                let long_text = b.map_or_else(|| "(not set)".to_string(), text);
+                self.diags.push(
+                    Diagnostic::at(
+                        Code::InvalidValue,
+                        a.pos,
+                        format!(
+                            "`{path}.{short}: {}` and `{long}: {long_text}` differ: Docker Compose refuses distinct values",
+                            text(a),
+                        ),
+                    )
+                    .with_help(format!("keep one of them; `{long}` is the one Compose documents")),
+                );
             }
         }
         if let (Some(name), Some(replicas)) = (&service.container_name, &service.replicas) {
@@ -141,7 +147,9 @@ impl Loader<'_> {
             }
             "build" => {
                 s.has_build = !v.is_null();
-                if let (Some(_), Some(inline)) = (v.get("dockerfile"), v.get("dockerfile_inline")) {
+                // Refused only when both are non-empty, as compose-go checks them.
+                let set = |key: &str| v.get(key).filter(|n| n.scalar_string().is_none_or(|t| !t.is_empty()));
+                if let (Some(_), Some(inline)) = (set("dockerfile"), set("dockerfile_inline")) {
                     f.invalid(
                         inline.pos,
                         format!("`{p}` sets both `dockerfile` and `dockerfile_inline`, which exclude each other"),
@@ -236,8 +244,10 @@ impl Loader<'_> {
             "mem_limit" => s.limits.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
             "mem_reservation" => s.reservations.memory = self.bytes(v, p).map(|m| Spanned::new(m, v.pos)),
             "environment" => {
+                // compose-go refuses a trailing space in the list form only (`"A =1"`).
+                let list = matches!(v.value, Value::Seq(_));
                 for (name, value, pos) in f.list_or_map(v, p, '=') {
-                    if name.ends_with(char::is_whitespace) {
+                    if list && name.ends_with(char::is_whitespace) {
                         f.invalid(
                             pos,
                             format!("environment variable `{}` is declared with a trailing space", name.trim_end()),
@@ -319,6 +329,11 @@ impl Loader<'_> {
                         match option.strip_prefix("size=") {
                             Some(n) => match units::parse_bytes(n) {
                                 Ok(n) if n >= 0 => size = Some(n),
+                                // The kernel's tmpfs takes a share of memory; an emptyDir
+                                // limit is a size.
+                                _ if n.strip_suffix('%').is_some_and(|p| p.parse::<f64>().is_ok()) => {
+                                    dropped.push(option)
+                                }
                                 _ => f.invalid(node.pos, format!("`{p}`: `{option}` is not a size such as `size=64m`")),
                             },
                             None => dropped.push(option),
@@ -559,6 +574,20 @@ impl Loader<'_> {
                     return None;
                 }
             },
+            // The schema allows any number, but compose-go reads only integers and strings
+            // into a byte size and leaves a float unset.
+            Value::Float(_) => {
+                let written = v.raw.clone().unwrap_or_else(|| v.scalar_string().unwrap_or_default());
+                f.diags.push(
+                    Diagnostic::at(
+                        Code::NotConverted,
+                        v.pos,
+                        format!("`{p}: {written}` is not converted: Docker Compose ignores a byte size written as a fraction or with an exponent"),
+                    )
+                    .with_help("write an integer number of bytes or a size such as `1g`"),
+                );
+                return None;
+            }
             _ => {
                 f.wrong_type(v, p, "a byte size such as `512m`");
                 return None;
@@ -641,7 +670,8 @@ impl Loader<'_> {
                                     "format" => {
                                         if let Some(fmt) = f.string(val, &key_path(&ip, "format")) {
                                             raw = fmt == "raw";
-                                            if fmt != "raw" {
+                                            // `""` and `.env` name the default dotenv format.
+                                            if !matches!(fmt.as_str(), "raw" | "" | ".env") {
                                                 f.invalid(val.pos, format!("unsupported env_file format `{fmt}`"));
                                             }
                                         }
@@ -766,8 +796,11 @@ impl Loader<'_> {
                     };
                     let split = text.split_once('=').or_else(|| text.split_once(':'));
                     match split {
-                        Some((host, ip)) if !ip.is_empty() => {
-                            s.extra_hosts.push((host.to_string(), strip_brackets(ip), item.pos))
+                        // Several IPs for one host, comma-separated, as compose-go splits them.
+                        Some((host, ips)) if !ips.is_empty() => {
+                            for ip in ips.split(',') {
+                                s.extra_hosts.push((host.to_string(), strip_brackets(ip), item.pos))
+                            }
                         }
                         _ => f.invalid(item.pos, format!("`{ip_path}`: `{text}` must be `host=ip` or `host:ip`")),
                     }
@@ -1192,6 +1225,8 @@ impl Loader<'_> {
                                                 s.placement.spread.push(Spanned::new(t, spread.pos));
                                             }
                                         }
+                                        // The schema allows an empty preference; it spreads nothing.
+                                        None if matches!(&pref.value, Value::Map(m) if m.is_empty()) => {}
                                         None => f.wrong_type(pref, &ip, "a mapping with `spread`"),
                                     }
                                 }
