@@ -66,7 +66,7 @@ pub const SERVICE_KEYS: &[(&str, Handling)] = &[
     ("dns", Converted),
     ("dns_opt", Converted),
     ("dns_search", Converted),
-    ("domainname", not("a pod's domain comes from its Service")),
+    ("domainname", Converted),
     ("driver_opts", not("network driver options have no Kubernetes equivalent")),
     ("entrypoint", Converted),
     ("env_file", Converted),

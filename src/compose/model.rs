@@ -157,6 +157,7 @@ pub struct Service {
     pub stdin_open: bool,
     pub tty: bool,
     pub hostname: Option<Spanned<String>>,
+    pub domainname: Option<Spanned<String>>,
     pub stop_grace_period_ns: Option<i64>,
     /// (host, ip, position of the entry)
     pub extra_hosts: Vec<(String, String, Pos)>,

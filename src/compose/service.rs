@@ -178,6 +178,7 @@ impl Loader<'_> {
                 }
             }
             "hostname" => s.hostname = f.string(v, p).map(|h| Spanned::new(h, v.pos)),
+            "domainname" => s.domainname = f.string(v, p).map(|d| Spanned::new(d, v.pos)),
             "user" => s.user = f.scalar(v, p).map(|u| Spanned::new(u, v.pos)),
             "privileged" => s.privileged = f.bool(v, p).unwrap_or(false),
             "read_only" => s.read_only = f.bool(v, p).unwrap_or(false),

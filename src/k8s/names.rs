@@ -60,8 +60,13 @@ pub fn volume_label(name: &str, fallback: &str) -> String {
 }
 
 pub fn is_dns1123_label(name: &str) -> bool {
+    name.len() <= 63 && is_dns1123_part(name)
+}
+
+/// One dot-separated part of a DNS-1123 subdomain: a label without the 63-character limit
+/// (the API server checks only the whole name's 253 characters).
+fn is_dns1123_part(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
@@ -72,7 +77,7 @@ pub fn is_dns1035_label(name: &str) -> bool {
 }
 
 pub fn is_dns1123_subdomain(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_label)
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_part)
 }
 
 /// A label value: at most 63 characters, alphanumerics with `-_.` inside.
@@ -126,16 +131,19 @@ pub fn is_config_key(key: &str) -> bool {
 }
 
 /// A ConfigMap name from an env file path, the way Kompose names it (`foo.env` → `foo-env`,
-/// `.env` → `env`, `src/app/.env` → `src-app--env`), but always lowercase and valid.
+/// `.env` → `env`, `src/app/.env` → `src-app--env`, cut after 63 characters), but always
+/// lowercase and valid.
 pub fn env_file_configmap(path: &str, service: &str) -> String {
     let trimmed = path.trim_start_matches("./");
     let mapped: String =
         trimmed.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
-    let name = mapped.trim_matches('-').to_string();
+    let name = mapped.trim_matches('-');
     if name.is_empty() {
         return format!("{service}-env");
     }
-    shorten(name, 253, path)
+    // Kompose keeps the first 63 characters (the name is ASCII by now); the cut must not leave
+    // a trailing `-`, which no name may end with.
+    name[..name.len().min(63)].trim_end_matches('-').to_string()
 }
 
 #[cfg(test)]
@@ -161,12 +169,19 @@ mod tests {
         assert_eq!(env_file_configmap(".env", "web"), "env");
         assert_eq!(env_file_configmap("./src/app/.env", "web"), "src-app--env");
         assert_eq!(env_file_configmap("Hadoop.ENV", "web"), "hadoop-env");
+        let long = format!("{}.env", "a".repeat(70));
+        assert_eq!(env_file_configmap(&long, "web"), "a".repeat(63));
+        assert_eq!(env_file_configmap(&format!("{}-b.env", "a".repeat(62)), "web"), "a".repeat(62));
     }
 
     #[test]
     fn checks() {
         assert!(is_dns1123_subdomain("a.b-c"));
         assert!(!is_dns1123_subdomain("a_b"));
+        // Only the whole name is limited (253), not each part, as the API server checks it.
+        assert!(is_dns1123_subdomain(&format!("{}.b", "a".repeat(80))));
+        assert!(!is_dns1123_subdomain(&"a".repeat(254)));
+        assert!(!is_dns1123_label(&"a".repeat(64)));
         assert!(is_qualified_name("com.example/desc"));
         assert!(is_qualified_name("traefik.enable"));
         assert!(!is_qualified_name("bad key"));

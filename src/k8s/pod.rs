@@ -334,6 +334,19 @@ impl Mapper<'_> {
                 ..Affinity::default()
             });
         }
+        if service.global {
+            // A DaemonSet runs one pod on each node: there is nothing to spread (Swarm and
+            // Kompose ignore preferences of a global service, too).
+            if let Some(first) = service.placement.spread.first() {
+                self.warn(
+                    Code::NotConverted,
+                    first.pos,
+                    "placement preferences of a global service are not converted: it runs one pod on every node, so there is nothing to spread".into(),
+                    None,
+                );
+            }
+            return;
+        }
         let mut spreads = Vec::new();
         for s in &service.placement.spread {
             let key = match s.value.strip_prefix("node.labels.") {

@@ -277,6 +277,11 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
             check.error(Code::InvalidName, format!("hostname `{hostname}` is not a valid DNS-1123 label"));
         }
     }
+    if let Some(subdomain) = pod.get("subdomain").and_then(Value::as_str) {
+        if !is_dns1123_label(subdomain) {
+            check.error(Code::InvalidName, format!("subdomain `{subdomain}` is not a valid DNS-1123 label"));
+        }
+    }
     // Node affinity: label keys and values, which the API server checks (values from 1.33).
     let terms = pod.pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms");
     for term in items(terms) {

@@ -160,6 +160,7 @@ impl Mapper<'_> {
             }
             last_wins!(
                 hostname: "hostname",
+                subdomain: "domainname",
                 host_aliases: "extra_hosts",
                 security_context: "pod security settings",
                 termination_grace_period_seconds: "stop_grace_period",
@@ -264,6 +265,24 @@ impl Mapper<'_> {
                         format!("hostname `{}` is not a valid DNS-1123 label", hostname.value),
                     )
                     .with_help("use at most 63 lowercase letters, digits and `-`; a domain goes in a Service, not the hostname"),
+                );
+            }
+        }
+        if let Some(domain) = service.domainname.as_ref().filter(|d| !d.value.is_empty()) {
+            // As in Kompose: the pod's subdomain, so that its full name is
+            // `<hostname>.<domainname>.<namespace>.svc...` (resolvable once a headless Service of
+            // that name selects it). The API server takes only one DNS label there.
+            if names::is_dns1123_label(&domain.value) {
+                pod.subdomain = Some(domain.value.clone());
+            } else {
+                self.warn(
+                    Code::NotConverted,
+                    domain.pos,
+                    format!(
+                        "`domainname: {}` is not converted: a pod's subdomain is one DNS-1123 label (lowercase letters, digits and `-`)",
+                        domain.value
+                    ),
+                    Some("use one label, such as the first part of the domain; the pod's full name then ends in `.<label>.<namespace>.svc`".into()),
                 );
             }
         }
