@@ -110,18 +110,19 @@ pub fn is_iana_svc_name(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
-/// A ConfigMap or Secret data key: `[-._a-zA-Z0-9]+`, not `.` or `..`.
 /// An environment variable name the API server accepts (from 1.32 on, the default): not
 /// empty, printable ASCII, no `=`.
 pub fn is_env_var_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('=') && name.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
+/// A ConfigMap or Secret data key: `[-._a-zA-Z0-9]+`, at most 253 bytes, not `.`, and not
+/// starting with `..` (the kubelet keeps its own `..data` entries in the volume).
 pub fn is_config_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 253
         && key != "."
-        && key != ".."
+        && !key.starts_with("..")
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
@@ -174,5 +175,7 @@ mod tests {
         assert!(!is_iana_svc_name("80"));
         assert!(is_label_value(""));
         assert!(!is_label_value("-x"));
+        assert!(is_config_key(".env") && is_config_key("a..b") && is_config_key("nginx.conf"));
+        assert!(!is_config_key("..data") && !is_config_key("..") && !is_config_key(".") && !is_config_key("a b"));
     }
 }

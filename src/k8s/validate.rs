@@ -271,6 +271,21 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
                 }
             }
         }
+        // Where each key goes inside a ConfigMap or Secret volume: a relative path that does
+        // not climb and does not start with `..` (the kubelet's own `..data` entries).
+        let keyed = items(volume.pointer("/configMap/items")).iter().chain(items(volume.pointer("/secret/items")));
+        for path in keyed.filter_map(|item| item.get("path").and_then(Value::as_str)) {
+            if path.is_empty()
+                || path.starts_with('/')
+                || path.starts_with("..")
+                || path.split(['/', '\\']).any(|step| step == "..")
+            {
+                check.error(
+                    Code::InvalidValue,
+                    format!("volume `{name}` puts a key at `{path}`: it must be a relative path that does not start with `..`"),
+                );
+            }
+        }
     }
     if let Some(hostname) = pod.get("hostname").and_then(Value::as_str) {
         if !is_dns1123_label(hostname) {
@@ -545,6 +560,25 @@ mod tests {
         let found = messages(pod("ubuntu 14.04", "bad key"));
         assert!(found.iter().any(|m| m.contains("`ubuntu 14.04` is not a valid value")), "{found:?}");
         assert!(found.iter().any(|m| m.contains("topology spread: `bad key`")), "{found:?}");
+    }
+
+    #[test]
+    fn volume_items_stay_inside_the_volume() {
+        let pod = |path: &str| {
+            let text = format!(
+                r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p"}}, "spec": {{
+                    "containers": [{{"name": "c", "image": "busybox"}}],
+                    "volumes": [{{"name": "v", "secret": {{"secretName": "s", "items": [{{"key": "k", "path": "{path}"}}]}}}}]}}}}"#
+            );
+            Object::new("Pod", "p", &serde_json::from_str::<serde_json::Value>(&text).unwrap(), None)
+        };
+        let key_messages = |path: &str| messages(pod(path)).into_iter().filter(|m| m.contains("puts a key")).count();
+        for good in ["k", "a/b", ".env", "a..b"] {
+            assert_eq!(key_messages(good), 0, "{good}");
+        }
+        for bad in ["", "/etc/k", "..k", "..", "a/../b"] {
+            assert_eq!(key_messages(bad), 1, "{bad}");
+        }
     }
 
     #[test]
