@@ -201,7 +201,34 @@ fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: 
                 }
             }
         }
+        "Ingress" => ingress(&mut check, &object.value),
         _ => {}
+    }
+}
+
+/// Ingress rules: a DNS name (or `*.` and one) for each host, never an IP address, and `Prefix`
+/// paths without `//`, `/./`, `/../` or an ending `/.`, as the API server checks them.
+fn ingress(check: &mut Check, ingress: &Value) {
+    let rules = items(ingress.pointer("/spec/rules"));
+    if rules.is_empty() && ingress.pointer("/spec/defaultBackend").is_none() {
+        check.error(Code::InvalidValue, "an Ingress needs rules or a default backend".into());
+    }
+    for rule in rules {
+        if let Some(host) = rule.get("host").and_then(Value::as_str) {
+            let name = host.strip_prefix("*.").unwrap_or(host);
+            if !is_dns1123_subdomain(name) || super::ingress::is_ip_address(host) {
+                check.error(Code::InvalidName, format!("Ingress host `{host}` is not a DNS name"));
+            }
+        }
+        for path in items(rule.pointer("/http/paths")) {
+            let text = path.get("path").and_then(Value::as_str).unwrap_or_default();
+            let prefix = matches!(path.get("pathType").and_then(Value::as_str), Some("Prefix" | "Exact"));
+            if !text.starts_with('/') {
+                check.error(Code::InvalidValue, format!("Ingress path `{text}` must start with `/`"));
+            } else if let Some(why) = super::ingress::prefix_path_error(text).filter(|_| prefix) {
+                check.error(Code::InvalidValue, format!("Ingress path `{text}` must not {why}"));
+            }
+        }
     }
 }
 
