@@ -37,6 +37,12 @@ fn shorten(name: String, max: usize, original: &str) -> String {
     format!("{head}-{suffix}")
 }
 
+/// A CronJob's name: at most 52 characters, since its Jobs add 11 (`-<minutes>`) and a Job's
+/// name goes into a label value of at most 63.
+pub fn cron_job_name(workload: &str) -> String {
+    shorten(workload.to_string(), 52, workload)
+}
+
 /// A name valid as a DNS-1035 label (what Services need, and so what every object of one
 /// Compose service uses): `web_app` → `web-app`, `1st` → `svc-1st`, at most 63 characters.
 pub fn dns_label(name: &str, fallback: &str) -> String {
@@ -154,6 +160,10 @@ mod tests {
         assert_eq!(short.len(), 63);
         assert!(is_dns1035_label(&short));
         assert_eq!(short, dns_label(&long, "x"));
+        assert_eq!(cron_job_name("nightly"), "nightly");
+        let cron = cron_job_name(&short);
+        assert_eq!(cron.len(), 52);
+        assert!(is_dns1123_label(&cron) && cron.starts_with("aaaa"));
     }
 
     #[test]
