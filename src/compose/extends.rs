@@ -143,7 +143,7 @@ impl Loader<'_> {
                 (Rc::clone(services), dir.to_path_buf())
             }
             Some(file) => {
-                let path = dir.join(file);
+                let path = join_clean(dir, file);
                 let base_services = self.file_services(cache, &path, pos)?;
                 if base_services.get(&base_name).is_none() {
                     self.diags.push(Diagnostic::at(
@@ -157,7 +157,7 @@ impl Loader<'_> {
             }
         };
         let base = base_services.get(&base_name).expect("the base was looked up above");
-        let file_path = file.as_ref().map(|f| dir.join(f));
+        let file_path = file.as_ref().map(|f| join_clean(dir, f));
         let key = (base_name.clone(), file_path.or_else(|| chain.last().and_then(|c| c.0 .1.clone())));
         if chain.iter().any(|(k, _)| *k == key) {
             let mut key_names: Vec<String> = chain.iter().map(|c| c.0 .0.clone()).chain([base_name.clone()]).collect();
@@ -284,6 +284,19 @@ pub(super) fn rebase(path: &str, from: &Path, to: &Path) -> String {
                 up.push("..");
             }
         }
+    }
+}
+
+/// `dir/file` with `.` and `..` resolved by text, as compose-go joins paths (`filepath.Join`),
+/// so that one file always has one name: in messages, and in the keys that find `extends` and
+/// `include` cycles. A relative result keeps its leading `./`, which anchors it at the current
+/// directory.
+pub(super) fn join_clean(dir: &Path, file: &str) -> PathBuf {
+    let joined = normalize(&dir.join(file));
+    if joined.is_relative() && !joined.starts_with("..") {
+        Path::new(".").join(joined)
+    } else {
+        joined
     }
 }
 

@@ -4,7 +4,7 @@
 //! resolved, its relative paths rebased onto this project's directory, and it is merged
 //! underneath the including file: definitions in the including file win.
 
-use super::extends::{rebase, rebase_paths};
+use super::extends::{join_clean, rebase, rebase_paths};
 use super::{dotenv, merge, Loader};
 use crate::diag::{Code, Diagnostic, Pos};
 use crate::yaml::{Node, Value};
@@ -29,9 +29,9 @@ impl Loader<'_> {
         let mut base: Option<Node> = None;
         for entry in entries {
             let Some(first) = entry.paths.first() else { continue };
-            let first_path = dir.join(first);
+            let first_path = join_clean(dir, first);
             let included_dir = match &entry.project_directory {
-                Some(d) => dir.join(d),
+                Some(d) => join_clean(dir, d),
                 None => first_path.parent().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf()),
             };
             // The included project's environment: ours wins over its env files.
@@ -44,7 +44,7 @@ impl Loader<'_> {
                     Vec::new()
                 }
             } else {
-                entry.env_files.iter().map(|f| dir.join(f)).collect()
+                entry.env_files.iter().map(|f| join_clean(dir, f)).collect()
             };
             for file in env_files {
                 if !self.may_read(&file) {
@@ -73,8 +73,8 @@ impl Loader<'_> {
             }
             let mut included: Option<Node> = None;
             for path in &entry.paths {
-                let full = dir.join(path);
-                let key = super::extends::normalize(&full);
+                let full = join_clean(dir, path);
+                let key = full.clone();
                 if chain.contains(&key) {
                     let names: Vec<String> = chain.iter().chain([&key]).map(|p| super::display_path(p)).collect();
                     self.diags.push(Diagnostic::at(

@@ -64,7 +64,10 @@ pub(crate) fn ingress(
         |p: &str| HTTPIngressPath { path: Some(p.to_string()), path_type: "Prefix".into(), backend: backend.clone() };
     let mut rules = Vec::new();
     let mut hosts = Vec::new();
-    if expose.value.eq_ignore_ascii_case("true") {
+    // A value that names no host (`""`, `,`) exposes the Service on every host, as `true` does
+    // and as Kompose reads it; an Ingress without rules is refused by the API server.
+    let no_host = expose.value.split(',').all(|e| e.trim().is_empty());
+    if expose.value.eq_ignore_ascii_case("true") || no_host {
         rules.push(IngressRule { host: None, http: Some(HTTPIngressRuleValue { paths: vec![path("/")] }) });
     } else {
         for entry in expose.value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -74,11 +77,21 @@ pub(crate) fn ingress(
             };
             let host_ok =
                 names::is_dns1123_subdomain(&host) || host.strip_prefix("*.").is_some_and(names::is_dns1123_subdomain);
-            if !host_ok {
+            if !host_ok || is_ip_address(&host) {
+                let why =
+                    if host_ok { "an IP address: an Ingress host must be a DNS name" } else { "not a valid host name" };
                 mapper.diags.push(Diagnostic::at(
                     Code::KomposeLabel,
                     expose.pos,
-                    format!("`kompose.service.expose`: `{host}` is not a valid host name"),
+                    format!("`kompose.service.expose`: `{host}` is {why}"),
+                ));
+                continue;
+            }
+            if let Some(why) = prefix_path_error(&p) {
+                mapper.diags.push(Diagnostic::at(
+                    Code::KomposeLabel,
+                    expose.pos,
+                    format!("`kompose.service.expose`: the path of `{entry}` must not {why}"),
                 ));
                 continue;
             }
@@ -124,4 +137,42 @@ pub(crate) fn ingress(
         ..Ingress::default()
     };
     mapper.add(Object::new("Ingress", &names.object, &object, Some(service.pos)));
+}
+
+/// Whether an Ingress host is an IP address, which the API server refuses (it wants a DNS
+/// name). Go reads `1.2.3.04` as an address too, so zeros before a number are ignored.
+pub(crate) fn is_ip_address(host: &str) -> bool {
+    let unpadded: Vec<&str> =
+        host.split('.').map(|part| if part.len() > 1 { part.trim_start_matches('0') } else { part }).collect();
+    let unpadded: Vec<&str> = unpadded.iter().map(|part| if part.is_empty() { "0" } else { part }).collect();
+    host.parse::<std::net::IpAddr>().is_ok() || unpadded.join(".").parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Why the API server refuses `path` as a `Prefix` Ingress path, if it does.
+pub(crate) fn prefix_path_error(path: &str) -> Option<String> {
+    if let Some(seq) = ["//", "/./", "/../", "%2f", "%2F"].into_iter().find(|seq| path.contains(seq)) {
+        return Some(format!("contain `{seq}`"));
+    }
+    ["/..", "/."].into_iter().find(|end| path.ends_with(end)).map(|end| format!("end with `{end}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_paths_the_api_server_refuses() {
+        for ip in ["1.2.3.4", "::1", "1.2.3.04", "0.0.0.0"] {
+            assert!(is_ip_address(ip), "{ip}");
+        }
+        for name in ["example.com", "300.1.1.1", "1.2.3", "a.1.2.3"] {
+            assert!(!is_ip_address(name), "{name}");
+        }
+        for ok in ["/", "/api", "/a.b/c", "/..x", "/.well-known"] {
+            assert_eq!(prefix_path_error(ok), None, "{ok}");
+        }
+        for bad in ["//", "/a//b", "/a/./b", "/../x", "/a%2Fb", "/a/..", "/a/."] {
+            assert!(prefix_path_error(bad).is_some(), "{bad}");
+        }
+    }
 }

@@ -37,6 +37,12 @@ fn shorten(name: String, max: usize, original: &str) -> String {
     format!("{head}-{suffix}")
 }
 
+/// A CronJob's name: at most 52 characters, since its Jobs add 11 (`-<minutes>`) and a Job's
+/// name goes into a label value of at most 63.
+pub fn cron_job_name(workload: &str) -> String {
+    shorten(workload.to_string(), 52, workload)
+}
+
 /// A name valid as a DNS-1035 label (what Services need, and so what every object of one
 /// Compose service uses): `web_app` → `web-app`, `1st` → `svc-1st`, at most 63 characters.
 pub fn dns_label(name: &str, fallback: &str) -> String {
@@ -115,18 +121,19 @@ pub fn is_iana_svc_name(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
-/// A ConfigMap or Secret data key: `[-._a-zA-Z0-9]+`, not `.` or `..`.
 /// An environment variable name the API server accepts (from 1.32 on, the default): not
 /// empty, printable ASCII, no `=`.
 pub fn is_env_var_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('=') && name.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
+/// A ConfigMap or Secret data key: `[-._a-zA-Z0-9]+`, at most 253 bytes, not `.`, and not
+/// starting with `..` (the kubelet keeps its own `..data` entries in the volume).
 pub fn is_config_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 253
         && key != "."
-        && key != ".."
+        && !key.starts_with("..")
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
@@ -161,6 +168,10 @@ mod tests {
         assert_eq!(short.len(), 63);
         assert!(is_dns1035_label(&short));
         assert_eq!(short, dns_label(&long, "x"));
+        assert_eq!(cron_job_name("nightly"), "nightly");
+        let cron = cron_job_name(&short);
+        assert_eq!(cron.len(), 52);
+        assert!(is_dns1123_label(&cron) && cron.starts_with("aaaa"));
     }
 
     #[test]
@@ -189,5 +200,7 @@ mod tests {
         assert!(!is_iana_svc_name("80"));
         assert!(is_label_value(""));
         assert!(!is_label_value("-x"));
+        assert!(is_config_key(".env") && is_config_key("a..b") && is_config_key("nginx.conf"));
+        assert!(!is_config_key("..data") && !is_config_key("..") && !is_config_key(".") && !is_config_key("a b"));
     }
 }

@@ -23,6 +23,19 @@ fn basename(path: &str) -> &str {
     path.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
+/// The name a file takes inside a ConfigMap or Secret volume (`items[].path`, which the mount's
+/// `subPath` then picks): the target's own name, as Compose shows it; or `key`, which is always
+/// a valid name, when the API server would refuse the target's (empty, `.`, `..`, starting with
+/// `..`, or holding `:`). The file still appears at the target, through `mountPath`.
+fn item_path(target: &str, key: &str) -> String {
+    let file = basename(target);
+    if file.is_empty() || file == "." || file.starts_with("..") || file.contains(':') {
+        key.to_string()
+    } else {
+        file.to_string()
+    }
+}
+
 /// Whether `text` is a Kubernetes quantity such as `1Gi`, `500M` or `10`.
 /// A claim's storage request: a quantity greater than zero (the API server refuses `0`).
 pub fn is_storage_size(text: &str) -> bool {
@@ -455,8 +468,7 @@ fn bind_volume(
             let object = config_map(&name, &[(key.clone(), bytes.clone())]);
             mapper.add(Object::new("ConfigMap", &name, &object, Some(mount.pos)));
             // The file appears under the target's name, as the bind mount shows it.
-            let file = basename(&mount.target).to_string();
-            let file = if file.is_empty() || file.contains(':') { key.clone() } else { file };
+            let file = item_path(&mount.target, &key);
             mounts.push(VolumeMount {
                 name: name.clone(),
                 mount_path: mount.target.clone(),
@@ -582,7 +594,7 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
         Some(t) => format!("{default_dir}{t}"),
         None => format!("{default_dir}{}", r.source),
     };
-    let file = basename(&target).to_string();
+    let file = item_path(&target, &key);
     let items = Some(vec![KeyToPath { key: key.clone(), path: file.clone(), mode: None }]);
     let mode = r.mode.map(|m| m as i32);
     let volume = if kind == "secret" {

@@ -201,7 +201,34 @@ fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: 
                 }
             }
         }
+        "Ingress" => ingress(&mut check, &object.value),
         _ => {}
+    }
+}
+
+/// Ingress rules: a DNS name (or `*.` and one) for each host, never an IP address, and `Prefix`
+/// paths without `//`, `/./`, `/../` or an ending `/.`, as the API server checks them.
+fn ingress(check: &mut Check, ingress: &Value) {
+    let rules = items(ingress.pointer("/spec/rules"));
+    if rules.is_empty() && ingress.pointer("/spec/defaultBackend").is_none() {
+        check.error(Code::InvalidValue, "an Ingress needs rules or a default backend".into());
+    }
+    for rule in rules {
+        if let Some(host) = rule.get("host").and_then(Value::as_str) {
+            let name = host.strip_prefix("*.").unwrap_or(host);
+            if !is_dns1123_subdomain(name) || super::ingress::is_ip_address(host) {
+                check.error(Code::InvalidName, format!("Ingress host `{host}` is not a DNS name"));
+            }
+        }
+        for path in items(rule.pointer("/http/paths")) {
+            let text = path.get("path").and_then(Value::as_str).unwrap_or_default();
+            let prefix = matches!(path.get("pathType").and_then(Value::as_str), Some("Prefix" | "Exact"));
+            if !text.starts_with('/') {
+                check.error(Code::InvalidValue, format!("Ingress path `{text}` must start with `/`"));
+            } else if let Some(why) = super::ingress::prefix_path_error(text).filter(|_| prefix) {
+                check.error(Code::InvalidValue, format!("Ingress path `{text}` must not {why}"));
+            }
+        }
     }
 }
 
@@ -269,6 +296,21 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
                         format!("volume `{name}` refers to {kind} `{target}`, which is not in the output"),
                     );
                 }
+            }
+        }
+        // Where each key goes inside a ConfigMap or Secret volume: a relative path that does
+        // not climb and does not start with `..` (the kubelet's own `..data` entries).
+        let keyed = items(volume.pointer("/configMap/items")).iter().chain(items(volume.pointer("/secret/items")));
+        for path in keyed.filter_map(|item| item.get("path").and_then(Value::as_str)) {
+            if path.is_empty()
+                || path.starts_with('/')
+                || path.starts_with("..")
+                || path.split(['/', '\\']).any(|step| step == "..")
+            {
+                check.error(
+                    Code::InvalidValue,
+                    format!("volume `{name}` puts a key at `{path}`: it must be a relative path that does not start with `..`"),
+                );
             }
         }
     }
@@ -550,6 +592,25 @@ mod tests {
         let found = messages(pod("ubuntu 14.04", "bad key"));
         assert!(found.iter().any(|m| m.contains("`ubuntu 14.04` is not a valid value")), "{found:?}");
         assert!(found.iter().any(|m| m.contains("topology spread: `bad key`")), "{found:?}");
+    }
+
+    #[test]
+    fn volume_items_stay_inside_the_volume() {
+        let pod = |path: &str| {
+            let text = format!(
+                r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p"}}, "spec": {{
+                    "containers": [{{"name": "c", "image": "busybox"}}],
+                    "volumes": [{{"name": "v", "secret": {{"secretName": "s", "items": [{{"key": "k", "path": "{path}"}}]}}}}]}}}}"#
+            );
+            Object::new("Pod", "p", &serde_json::from_str::<serde_json::Value>(&text).unwrap(), None)
+        };
+        let key_messages = |path: &str| messages(pod(path)).into_iter().filter(|m| m.contains("puts a key")).count();
+        for good in ["k", "a/b", ".env", "a..b"] {
+            assert_eq!(key_messages(good), 0, "{good}");
+        }
+        for bad in ["", "/etc/k", "..k", "..", "a/../b"] {
+            assert_eq!(key_messages(bad), 1, "{bad}");
+        }
     }
 
     #[test]

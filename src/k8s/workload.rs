@@ -402,8 +402,20 @@ impl Mapper<'_> {
                     },
                     ..CronJobSpec::default()
                 };
+                let name = super::names::cron_job_name(&names.workload);
+                if name != names.workload {
+                    self.diags.push(crate::diag::Diagnostic::at(
+                        Code::Renamed,
+                        service.pos,
+                        format!(
+                            "the CronJob of `{}` is named `{name}`: a CronJob name has at most 52 characters",
+                            service.name
+                        ),
+                    ));
+                }
+                let meta = ObjectMeta { name: Some(name.clone()), ..meta };
                 let object = CronJob { metadata: meta, spec: Some(spec), ..CronJob::default() };
-                self.add(Object::new("CronJob", &names.workload, &object, origin));
+                self.add(Object::new("CronJob", &name, &object, origin));
             }
             Kind::Job(policy, global) => {
                 pod.restart_policy = Some(policy.into());

@@ -156,7 +156,8 @@ enum FrameKind {
         /// time; made once the map has [`SCAN`] entries (smaller maps are scanned).
         seen: Option<HashMap<u64, Vec<usize>>>,
         pending: Option<Key>,
-        merges: Vec<(usize, Node)>,
+        /// Where each source goes in `entries`, the position of its `<<` key, and the source.
+        merges: Vec<(usize, Pos, Node)>,
     },
 }
 
@@ -359,8 +360,19 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
             Some(Frame { kind: FrameKind::Seq(items), .. }) => items.push(node),
             Some(Frame { kind: FrameKind::Map { entries, seen, pending, merges }, .. }) => match pending.take() {
                 None => *pending = Some(map_key(node)?),
-                Some(key) if key.name == "<<" && key_is_merge(&key) => merges.push((entries.len(), node)),
+                Some(key) if key.name == "<<" && key_is_merge(&key) => {
+                    // go-yaml compares keys by text: a second `<<`, plain or quoted, is a
+                    // duplicate key, not a second merge.
+                    let quoted = find_key(entries, seen, &hasher, QUOTED_MERGE).map(|i| entries[i].0.pos.line);
+                    if let Some(line) = merges.first().map(|m| m.1.line).or(quoted) {
+                        return Err(duplicate_merge_key(&key, line));
+                    }
+                    merges.push((entries.len(), key.pos, node));
+                }
                 Some(key) => {
+                    if let Some(first) = merges.first().filter(|_| key.name == QUOTED_MERGE) {
+                        return Err(duplicate_merge_key(&key, first.1.line));
+                    }
                     if let Some((first, _)) = find_key(entries, seen, &hasher, &key.name).map(|i| &entries[i]) {
                         return Err(Diagnostic::at(
                             Code::DuplicateKey,
@@ -500,6 +512,15 @@ fn weigh(node: &Node) -> (usize, usize) {
     }
 }
 
+/// A quoted `"<<"` key while its mapping is read: an ordinary key, kept apart from the merge key.
+const QUOTED_MERGE: &str = "\u{0}<<";
+
+/// A second `<<` key in one mapping (K103), as go-yaml reports it: `<<: *a` then `<<: *b`.
+fn duplicate_merge_key(key: &Key, first_line: u32) -> Diagnostic {
+    Diagnostic::at(Code::DuplicateKey, key.pos, format!("mapping key `<<` already defined at line {first_line}"))
+        .with_help("merge several mappings with one key: `<<: [*a, *b]`")
+}
+
 /// Merge keys are written plain; we mark them while turning the key node into a [`Key`].
 fn key_is_merge(key: &Key) -> bool {
     key.name == "<<"
@@ -526,17 +547,17 @@ fn map_key(node: Node) -> Result<Key, Diagnostic> {
             ))
         }
     };
-    let name = if name == "<<" && !node.plain { "\u{0}<<".to_string() } else { name };
+    let name = if name == "<<" && !node.plain { QUOTED_MERGE.to_string() } else { name };
     Ok(Key { name, pos: node.pos })
 }
 
 /// Apply `<<` merges: keys written in the mapping win, earlier merge sources beat later ones,
 /// and merged keys take the place of the `<<` entry.
-fn apply_merges(entries: Vec<(Key, Node)>, merges: Vec<(usize, Node)>) -> Result<Vec<(Key, Node)>, Diagnostic> {
+fn apply_merges(entries: Vec<(Key, Node)>, merges: Vec<(usize, Pos, Node)>) -> Result<Vec<(Key, Node)>, Diagnostic> {
     let mut entries: Vec<(Key, Node)> = entries
         .into_iter()
         .map(|(mut k, v)| {
-            if k.name == "\u{0}<<" {
+            if k.name == QUOTED_MERGE {
                 k.name = "<<".into();
             }
             (k, v)
@@ -546,7 +567,7 @@ fn apply_merges(entries: Vec<(Key, Node)>, merges: Vec<(usize, Node)>) -> Result
         return Ok(entries);
     }
     let mut sources: Vec<(usize, Vec<(Key, Node)>)> = Vec::new();
-    for (at, node) in merges {
+    for (at, _, node) in merges {
         let maps = match node.value {
             Value::Map(m) => vec![m],
             Value::Seq(items) => {
@@ -853,6 +874,22 @@ mod tests {
         let err = parse("a: [\n1,\n]\nb: 1\nb: 2\n", 0, Limits::default()).unwrap_err();
         assert_eq!(err.code, Code::DuplicateKey, "{}", err.message);
         assert_eq!(err.pos, Some(Pos::new(0, 5, 1)));
+    }
+
+    #[test]
+    fn a_second_merge_key_is_a_duplicate_key() {
+        // go-yaml (and so Compose) refuses these; `<<: [*a, *b]` is how to merge two mappings.
+        for (text, line) in [
+            ("a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n", 5),
+            ("a: &a {x: 1}\nc: {<<: *a, <<: *a}\n", 2),
+            ("a: &a {x: 1}\nc:\n  <<: *a\n  \"<<\": 1\n", 4),
+            ("a: &a {x: 1}\nc:\n  '<<': 1\n  <<: *a\n", 4),
+        ] {
+            let err = parse(text, 0, Limits::default()).unwrap_err();
+            assert_eq!(err.code, Code::DuplicateKey, "{text}: {}", err.message);
+            assert_eq!(err.pos.map(|p| p.line), Some(line), "{text}");
+        }
+        assert!(parse("a: &a {x: 1}\nb: &b {y: 2}\nc: {<<: [*a, *b]}\n", 0, Limits::default()).is_ok());
     }
 
     #[test]
