@@ -142,6 +142,10 @@ impl Loader<'_> {
                 }
                 (Rc::clone(services), dir.to_path_buf())
             }
+            Some(file) if super::include::is_remote(file) => {
+                self.diags.push(super::include::remote_resource(pos, "extends.file", file));
+                return None;
+            }
             Some(file) => {
                 let path = join_clean(dir, file);
                 let base_services = self.file_services(cache, &path, pos)?;

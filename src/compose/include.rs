@@ -28,6 +28,10 @@ impl Loader<'_> {
         let entries = self.include_entries(&include);
         let mut base: Option<Node> = None;
         for entry in entries {
+            if let Some(url) = entry.paths.iter().find(|p| is_remote(p)) {
+                self.diags.push(remote_resource(entry.pos, "include", url));
+                continue;
+            }
             let Some(first) = entry.paths.first() else { continue };
             let first_path = join_clean(dir, first);
             let included_dir = match &entry.project_directory {
@@ -179,6 +183,22 @@ impl Loader<'_> {
 }
 
 /// Rebase an included project's relative paths (services, secrets, configs) onto `to`.
+/// A path that names a remote resource (`https://...`, `oci://...`, `git@host:repo`), which
+/// Docker Compose fetches with its remote loaders.
+pub(super) fn is_remote(path: &str) -> bool {
+    path.contains("://") || path.starts_with("git@")
+}
+
+/// The error for a remote `include` or `extends.file`: kompile reads local files only.
+pub(super) fn remote_resource(pos: Pos, key: &str, url: &str) -> Diagnostic {
+    Diagnostic::at(
+        Code::FileRead,
+        pos,
+        format!("`{key}`: `{url}` is a remote resource; kompile reads local files only and fetches nothing"),
+    )
+    .with_help("clone or download it beside the project and name the local copy")
+}
+
 fn rebase_project(root: &mut Node, from: &Path, to: &Path) {
     if from == to {
         return;
