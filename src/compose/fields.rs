@@ -4,7 +4,7 @@
 
 use super::keys::{self, Handling};
 use super::model::NotConverted;
-use crate::diag::{Code, Diagnostic, Diagnostics, Pos};
+use crate::diag::{closest, Code, Diagnostic, Diagnostics, Pos};
 use crate::yaml::{Key, Node, Value};
 
 /// `parent.key`: a key path for messages, built without the formatting machinery (the reader
@@ -274,26 +274,6 @@ pub fn unknown_key(key: &Key, path: &str, known: &[&str]) -> Diagnostic {
         Some(close) => d.with_help(format!("did you mean `{close}`?")),
         None => d.with_help("custom keys must start with `x-`"),
     }
-}
-
-/// The known key closest to `name` (edit distance at most 2), for "did you mean".
-fn closest<'t>(name: &str, known: &[&'t str]) -> Option<&'t str> {
-    known.iter().map(|k| (edit_distance(name, k), *k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -57,11 +57,19 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
     for (key, value) in &service.labels {
         if key.starts_with("kompose.") {
             if !KOMPOSE_LABELS.contains(&key.as_str()) {
+                let help = if key == "kompose.controller.expose.port" {
+                    "Kompose's documentation misspells `kompose.controller.port.expose`, the label Kompose and kompile read"
+                        .to_string()
+                } else if let Some(known) = crate::diag::closest(key, KOMPOSE_LABELS) {
+                    format!("did you mean `{known}`?")
+                } else {
+                    "see docs/mapping.md for the `kompose.*` labels kompile reads".to_string()
+                };
                 mapper.warn(
                     Code::NotConverted,
                     value.pos,
                     format!("label `{key}` is not supported by this version of kompile"),
-                    Some("see docs/mapping.md for the `kompose.*` labels kompile reads".into()),
+                    Some(help),
                 );
             }
             continue;
