@@ -257,8 +257,13 @@ const BOOLEAN_CASTS: &[&[&str]] = &[
 
 /// `text` as compose-go's `toBoolean` reads it, when `path` is one it casts.
 fn boolean_cast(path: &[Step], text: &str) -> Option<bool> {
+    // Most strings are none of these: one match on the last key turns them away.
     let last = match path.last() {
-        Some(Step::Key(key)) => *key,
+        Some(Step::Key(
+            key @ ("init" | "required" | "restart" | "disable" | "oom_kill_disable" | "privileged" | "read_only"
+            | "stdin_open" | "tty" | "nocopy" | "external" | "internal" | "attachable" | "enable_ipv4"
+            | "enable_ipv6"),
+        )) => *key,
         _ => return None,
     };
     let matches = |pattern: &[&str]| {
@@ -379,6 +384,24 @@ mod tests {
         for (template, expected) in cases {
             assert_eq!(substitute(template, &lookup).unwrap().text, *expected, "{template}");
         }
+    }
+
+    #[test]
+    fn booleans_are_cast_only_where_compose_go_casts_them() {
+        let text = "services:\n  web:\n    depends_on:\n      db: {required: \"false\", restart: \"${R:-yes}\"}\n    \
+                    environment: {required: \"false\"}\n    tty: \"on\"\nsecrets:\n  s: {external: \"true\"}\n";
+        let mut node = crate::yaml::parse(text, 0, crate::yaml::Limits::default()).unwrap().remove(0);
+        interpolate_tree(&mut node, &env(&[]), &mut Diagnostics::default());
+        let web = node.get("services").and_then(|s| s.get("web")).unwrap();
+        let db = web.get("depends_on").and_then(|d| d.get("db")).unwrap();
+        assert_eq!(db.get("required").map(|n| &n.value), Some(&Value::Bool(false)));
+        assert_eq!(db.get("restart").map(|n| &n.value), Some(&Value::Bool(true)));
+        assert_eq!(web.get("tty").map(|n| &n.value), Some(&Value::Bool(true)));
+        // An environment variable's value stays the string it is.
+        let env_value = web.get("environment").and_then(|e| e.get("required")).unwrap();
+        assert_eq!(env_value.value, Value::Str("false".into()));
+        let secret = node.get("secrets").and_then(|s| s.get("s")).unwrap();
+        assert_eq!(secret.get("external").map(|n| &n.value), Some(&Value::Bool(true)));
     }
 
     #[test]
