@@ -44,8 +44,10 @@ use support::{build_in_place, case_args, or_skip, root, run_case, setup_step, ta
 /// Golden cases (folders under `testdata/cases/`) with interesting workloads, run besides
 /// every example. Each must exit 0.
 const CASES: &[&str] = &[
-    // container resources
+    // container resources (GPUs among them) and security settings
     "deploy-resources",
+    "gpu-requests",
+    "security-opt",
     "kompose-ephemeral-storage",
     // StatefulSets (with volumeClaimTemplates, ConfigMap and Secret), HPAs
     "kompose-controller-type-statefulset",
@@ -80,6 +82,8 @@ const CASES: &[&str] = &[
     "flag-volumes-configmap",
     "kompose-service-expose-tls-secret",
     "named-volume-shared",
+    "volume-nfs-export",
+    "network-aliases",
     "kompose-init-containers",
     "kompose-image-pull-secret",
     // output details: indentation, YAML 1.1 look-alikes, overridden image tag
