@@ -259,11 +259,11 @@ pub(crate) fn mounts(
     for (tmpfs, size) in &service.tmpfs {
         let name = derived(&svc, &format!("tmpfs{tmpfs_index}"));
         tmpfs_index += 1;
-        let mut volume = empty_dir(name.clone(), true);
+        let mut volume = empty_dir(name, true);
         if let (Some(dir), Some(size)) = (volume.empty_dir.as_mut(), size.filter(|s| *s > 0)) {
             dir.size_limit = Some(super::workload::memory_quantity(size));
         }
-        volumes.push(volume);
+        let name = place(&mut volumes, volume);
         add_mount(&mut mounts, &name, &tmpfs.value, false, None);
     }
     for (i, mount) in service.volumes.iter().enumerate() {
@@ -287,9 +287,7 @@ pub(crate) fn mounts(
                     },
                     _ => claim_volume(name.clone(), name.clone(), mount.read_only),
                 };
-                if !volumes.iter().any(|v| v.name == name) {
-                    volumes.push(volume);
-                }
+                let name = place(&mut volumes, volume);
                 add_mount(
                     &mut mounts,
                     &name,
@@ -309,14 +307,14 @@ pub(crate) fn mounts(
                         claim_volume(claim.clone(), claim, mount.read_only)
                     }
                 };
+                let name = place(&mut volumes, volume);
                 add_mount(
                     &mut mounts,
-                    &volume.name.clone(),
+                    &name,
                     &target,
                     mount.read_only,
                     mount.subpath.clone().or_else(|| label_subpath.clone()),
                 );
-                volumes.push(volume);
             }
             (MountType::Bind, Some(source)) => {
                 let mounted_before = mounts.len();
@@ -333,24 +331,27 @@ pub(crate) fn mounts(
                     _ => bind_volume(mapper, service, &svc, i, mount, source, &mut mounts),
                 };
                 if let Some(volume) = volume {
+                    let wanted = volume.name.clone();
+                    // One pod volume per source: a group's shared claim may be mounted twice.
+                    let name = place(&mut volumes, volume);
                     // A file shipped in a ConfigMap was mounted by `bind_volume` itself.
                     if mounts.len() == mounted_before {
-                        add_mount(&mut mounts, &volume.name.clone(), &target, mount.read_only, None);
-                    }
-                    // One pod volume per name: a group's shared claim may be mounted twice.
-                    if !volumes.iter().any(|v| v.name == volume.name) {
-                        volumes.push(volume);
+                        add_mount(&mut mounts, &name, &target, mount.read_only, None);
+                    } else {
+                        for m in mounts[mounted_before..].iter_mut().filter(|m| m.name == wanted) {
+                            m.name = name.clone();
+                        }
                     }
                 }
             }
             (MountType::Tmpfs, _) => {
                 let name = derived(&svc, &format!("tmpfs{tmpfs_index}"));
                 tmpfs_index += 1;
-                let mut volume = empty_dir(name.clone(), true);
+                let mut volume = empty_dir(name, true);
                 if let (Some(dir), Some(size)) = (volume.empty_dir.as_mut(), mount.tmpfs_size.filter(|s| *s > 0)) {
                     dir.size_limit = Some(super::workload::memory_quantity(size));
                 }
-                volumes.push(volume);
+                let name = place(&mut volumes, volume);
                 add_mount(&mut mounts, &name, &target, mount.read_only, None);
             }
             (kind, _) => mapper.warn(
@@ -363,8 +364,14 @@ pub(crate) fn mounts(
     }
     for (kind, refs) in [("secret", &service.secrets), ("config", &service.configs)] {
         for r in refs {
-            if let Some((volume, mount)) = file_mount(mapper, kind, r) {
-                match volumes.iter_mut().find(|v| v.name == volume.name) {
+            if let Some((volume, mut mount)) = file_mount(mapper, kind, r) {
+                let source = |v: &Volume| {
+                    v.secret
+                        .as_ref()
+                        .map(|s| ("secret", s.secret_name.clone()))
+                        .or_else(|| v.config_map.as_ref().map(|c| ("config", Some(c.name.clone()))))
+                };
+                match volumes.iter_mut().find(|v| v.name == volume.name && source(v) == source(&volume)) {
                     // The same secret or config mounted again under another file name: one
                     // volume, one item per file name.
                     Some(existing) => {
@@ -384,7 +391,9 @@ pub(crate) fn mounts(
                             }
                         }
                     }
-                    None => volumes.push(volume),
+                    // A new source, perhaps under a name another volume holds (a secret and a
+                    // config both called `app`).
+                    None => mount.name = place(&mut volumes, volume),
                 }
                 mounts.push(mount);
             }
@@ -394,6 +403,25 @@ pub(crate) fn mounts(
         container.volume_mounts = Some(mounts);
     }
     volumes
+}
+
+/// Add `volume` to a pod's volumes and return the name its mounts use. A volume equal to one
+/// already there but for its name is that one (a claim mounted twice). A name another source
+/// already holds gets a suffix (`app-2`), so a secret and a config, or a named volume and a
+/// tmpfs, that happen to share a name stay two volumes: pod volume names are the pod's own.
+fn place(volumes: &mut Vec<Volume>, mut volume: Volume) -> String {
+    let unnamed = |v: &Volume| Volume { name: String::new(), ..v.clone() };
+    if let Some(same) = volumes.iter().find(|v| v.name == volume.name && unnamed(v) == unnamed(&volume)) {
+        return same.name.clone();
+    }
+    if volumes.iter().any(|v| v.name == volume.name) {
+        let base = volume.name.clone();
+        let free = (2..).map(|i| derived(&base, &i.to_string())).find(|n| !volumes.iter().any(|v| &v.name == n));
+        volume.name = free.expect("some suffix is free");
+    }
+    let name = volume.name.clone();
+    volumes.push(volume);
+    name
 }
 
 /// The NFS export a named volume mounts, when it mounts one: its pods mount the export

@@ -547,10 +547,29 @@ impl Mapper<'_> {
                 );
                 continue;
             };
+            let own_workload = all.get(&service.name).map(|n| n.workload.as_str());
+            if own_workload.is_some_and(|w| all[&target.name].workload == w) {
+                // In the same pod: its Service has no ready pod until the wait is over.
+                self.warn(
+                    Code::DependsOn,
+                    dep.pos,
+                    format!(
+                        "`{}` does not wait for `{}`: they run in one pod, which would wait for itself forever",
+                        service.name, dep.value
+                    ),
+                    None,
+                );
+                continue;
+            }
             let host = &all[&target.name].object;
+            let name = super::storage::derived("wait-for", host);
+            // Grouped services may wait for the same dependency: one init container each.
+            if pod.init_containers.iter().flatten().any(|c| c.name == name) {
+                continue;
+            }
             let script = format!("until nc -z -w 2 {host} {port}; do echo waiting for {host}:{port}; sleep 2; done");
             pod.init_containers.get_or_insert_with(Vec::new).push(Container {
-                name: super::storage::derived("wait-for", host),
+                name,
                 image: Some(WAIT_IMAGE.into()),
                 command: Some(vec!["sh".into(), "-c".into(), script]),
                 ..Container::default()
