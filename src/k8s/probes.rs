@@ -113,17 +113,41 @@ fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
     let mut probe = Probe::default();
     if let Some(test) = labels::get(service, &format!("{P}.test")) {
         let text = test.value.trim();
-        if let Some(script) = text.strip_prefix("CMD-SHELL") {
-            probe.exec = Some(shell(script.trim()));
-        } else {
-            match split_command(text.strip_prefix("CMD").unwrap_or(text)) {
-                Ok(split) if !split.args.is_empty() && split.dropped.is_none() => {
-                    probe.exec = Some(ExecAction { command: Some(split.args) })
+        // The list form Kompose documents (`["CMD", "pg_isready"]`), read as a healthcheck
+        // `test` is; otherwise a command line.
+        let exec = match serde_json::from_str::<Vec<String>>(text) {
+            Ok(words) => match words.first().map(String::as_str) {
+                Some("NONE") => return None,
+                Some("CMD-SHELL") => Some(shell(words[1..].join(" ").trim())),
+                Some("CMD") => Some(ExecAction { command: Some(words[1..].to_vec()) }),
+                _ => Some(ExecAction { command: Some(words) }),
+            },
+            Err(_) => match text.strip_prefix("CMD-SHELL") {
+                Some(script) => Some(shell(script.trim())),
+                None => {
+                    let command = text.strip_prefix("CMD").unwrap_or(text).trim();
+                    match split_command(command) {
+                        Ok(split) if !split.args.is_empty() && split.dropped.is_none() => {
+                            Some(ExecAction { command: Some(split.args) })
+                        }
+                        // Shell operators or a parse failure: run the text through a shell.
+                        _ => Some(shell(command)),
+                    }
                 }
-                // Shell operators or a parse failure: run the text through a shell.
-                _ => probe.exec = Some(shell(text)),
-            }
+            },
+        };
+        let empty = |e: &ExecAction| {
+            let command = e.command.as_deref().unwrap_or_default();
+            command.is_empty() || command.last().is_some_and(|c| c.trim().is_empty())
+        };
+        if exec.as_ref().is_none_or(empty) {
+            mapper.diags.push(
+                Diagnostic::at(Code::KomposeLabel, test.pos, format!("`{P}.test` has no command to run"))
+                    .with_help("write the command, e.g. `[\"CMD\", \"pg_isready\"]` or `curl -f http://localhost/`"),
+            );
+            return None;
         }
+        probe.exec = exec;
     } else if !label_action(mapper, service, P, &mut probe) {
         return None;
     }
