@@ -624,7 +624,23 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
     };
     let file = item_path(&target, &key);
     let items = Some(vec![KeyToPath { key: key.clone(), path: file.clone(), mode: None }]);
-    let mode = r.mode.map(|m| m as i32);
+    // Kubernetes file modes are permission bits only (0-0777): setuid, setgid and sticky
+    // bits, which Compose passes on, are dropped with a warning.
+    let mode = r.mode.map(|m| {
+        if m > 0o777 {
+            mapper.warn(
+                Code::NotConverted,
+                r.pos,
+                format!(
+                    "the special bits of `mode: {m:#o}` of {kind} `{}` are not converted: Kubernetes sets permission bits only; the file gets {:#o}",
+                    r.source,
+                    m & 0o777
+                ),
+                None,
+            );
+        }
+        (m & 0o777) as i32
+    });
     let volume = if kind == "secret" {
         Volume {
             name: object_name.clone(),

@@ -114,6 +114,9 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     diags
 }
 
+/// The most data a ConfigMap or a Secret holds (`core.MaxSecretSize`).
+const MAX_DATA_BYTES: usize = 1024 * 1024;
+
 fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: &PodLabels, diags: &mut Diagnostics) {
     let mut check = Check { object, diags };
     if repeated {
@@ -191,14 +194,29 @@ fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: 
     match object.kind.as_str() {
         "Service" => service(&mut check, pod_labels),
         "ConfigMap" | "Secret" => {
+            // The API server's limit on the data itself (keys not counted): 1 MiB.
+            let mut total = 0usize;
             for field in ["data", "binaryData", "stringData"] {
+                let base64 = field == "binaryData" || (field == "data" && object.kind == "Secret");
                 if let Some(map) = object.value.get(field).and_then(Value::as_object) {
-                    for key in map.keys() {
+                    for (key, value) in map.iter() {
                         if !is_config_key(key) {
                             check.error(Code::InvalidName, format!("data key `{key}` is not valid"));
                         }
+                        let text = value.as_str().unwrap_or_default();
+                        total += if base64 {
+                            (text.len() / 4 * 3).saturating_sub(text.bytes().rev().take_while(|b| *b == b'=').count())
+                        } else {
+                            text.len()
+                        };
                     }
                 }
+            }
+            if total > MAX_DATA_BYTES {
+                check.error(
+                    Code::ObjectTooLarge,
+                    format!("holds {total} bytes of data; the API server accepts at most {MAX_DATA_BYTES} (1 MiB)"),
+                );
             }
         }
         "Ingress" => ingress(&mut check, &object.value),
@@ -300,6 +318,11 @@ fn pod_spec<'a>(check: &mut Check, pod: &'a Value, present: &Present, claim_temp
         }
         // Where each key goes inside a ConfigMap or Secret volume: a relative path that does
         // not climb and does not start with `..` (the kubelet's own `..data` entries).
+        for pointer in ["/configMap/defaultMode", "/secret/defaultMode"] {
+            if let Some(mode) = volume.pointer(pointer).and_then(Value::as_i64).filter(|m| !(0..=0o777).contains(m)) {
+                check.error(Code::InvalidValue, format!("volume `{name}`: file mode {mode:#o} is outside 0-0777"));
+            }
+        }
         let keyed = items(volume.pointer("/configMap/items")).iter().chain(items(volume.pointer("/secret/items")));
         for path in keyed.filter_map(|item| item.get("path").and_then(Value::as_str)) {
             if path.is_empty()
@@ -611,6 +634,25 @@ mod tests {
         for bad in ["", "/etc/k", "..k", "..", "a/../b"] {
             assert_eq!(key_messages(bad), 1, "{bad}");
         }
+    }
+
+    #[test]
+    fn config_data_is_at_most_one_mebibyte() {
+        let config = |bytes: usize| {
+            let json = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                "data": {"a": "x".repeat(bytes / 2), "b": "x".repeat(bytes - bytes / 2)}});
+            Object::new("ConfigMap", "c", &json, None)
+        };
+        assert!(messages(config(MAX_DATA_BYTES)).is_empty());
+        assert_eq!(
+            messages(config(MAX_DATA_BYTES + 1)),
+            ["ConfigMap `c`: holds 1048577 bytes of data; the API server accepts at most 1048576 (1 MiB)"]
+        );
+        // Secret data is counted decoded: 4 base64 characters are 3 bytes.
+        let encoded = "QUJD".repeat(MAX_DATA_BYTES / 3);
+        let json = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"a": encoded}});
+        assert!(messages(Object::new("Secret", "s", &json, None)).is_empty());
     }
 
     #[test]
