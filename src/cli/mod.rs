@@ -449,9 +449,10 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     options.map.wait_for_dependencies = args.wait_for_dependencies;
     options.map.namespace = args.namespace.clone();
     if let Some(ns) = &args.namespace {
-        if !kompile::k8s::names::is_dns1035_label(ns) {
+        // A Namespace name is a DNS-1123 label: it may start with a digit.
+        if !kompile::k8s::names::is_dns1123_label(ns) {
             bail!(
-                "namespace `{ns}` is not a valid name: use lowercase letters, digits and `-`, starting with a letter"
+                "namespace `{ns}` is not a valid name: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
             );
         }
     }

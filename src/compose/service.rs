@@ -134,9 +134,15 @@ impl Loader<'_> {
                 // A `$` left by `--no-interpolate` is for a later templating step to fill in.
                 if let Some(image) = s.image.as_ref().filter(|i| !i.value.contains('$')) {
                     if let Some(problem) = super::image::problem(&image.value) {
+                        // Spaces around it: the API server refuses such a pod outright.
+                        let code = if image.value.trim() != image.value {
+                            Code::InvalidValue
+                        } else {
+                            Code::BadImageReference
+                        };
                         f.diags.push(
                             Diagnostic::at(
-                                Code::BadImageReference,
+                                code,
                                 v.pos,
                                 format!("`{p}`: `{}` is not an image reference Docker can pull: {problem}", image.value),
                             )

@@ -65,6 +65,16 @@ pub fn volume_label(name: &str, fallback: &str) -> String {
     shorten(out, 63, name)
 }
 
+/// An IP address as the API server's IP fields take it: parsed, and an IPv4-mapped IPv6
+/// address (`::ffff:1.2.3.4`) written as the IPv4 address it is, since strict IP validation
+/// (on by default from Kubernetes 1.36) refuses the mapped form.
+pub fn api_ip(text: &str) -> Option<String> {
+    match text.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V6(v6) => Some(v6.to_ipv4_mapped().map_or_else(|| v6.to_string(), |v4| v4.to_string())),
+        std::net::IpAddr::V4(v4) => Some(v4.to_string()),
+    }
+}
+
 pub fn is_dns1123_label(name: &str) -> bool {
     name.len() <= 63 && is_dns1123_part(name)
 }
@@ -156,6 +166,15 @@ pub fn env_file_configmap(path: &str, service: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_ips() {
+        assert_eq!(api_ip("10.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(api_ip("::ffff:1.2.3.4").as_deref(), Some("1.2.3.4"));
+        assert_eq!(api_ip("2001:DB8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(api_ip("010.0.0.1"), None);
+        assert_eq!(api_ip("host"), None);
+    }
 
     #[test]
     fn service_names() {

@@ -255,7 +255,17 @@ pub(crate) fn service(
     if let Some(label) = labels::get(service, "kompose.service.nodeport.port") {
         let ports = spec.ports.get_or_insert_with(Vec::new);
         match label.value.parse::<i32>() {
-            Ok(n) if kind == "nodeport" && ports.len() == 1 && (1..=65535).contains(&n) => ports[0].node_port = Some(n),
+            Ok(n) if kind == "nodeport" && ports.len() == 1 && (1..=65535).contains(&n) => {
+                if !(30000..=32767).contains(&n) {
+                    mapper.warn(
+                        Code::NotConverted,
+                        label.pos,
+                        format!("node port {n} is outside 30000-32767, the default range: most clusters refuse it"),
+                        Some("use a port in the cluster's node port range (`--service-node-port-range`)".into()),
+                    );
+                }
+                ports[0].node_port = Some(n)
+            }
             _ => mapper.diags.push(
                 Diagnostic::at(
                     Code::KomposeLabel,

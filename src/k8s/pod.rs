@@ -160,12 +160,16 @@ impl Mapper<'_> {
         }
         let mut sysctls = Vec::new();
         for (name, value, pos) in &service.sysctls {
+            // `[a-z0-9]([-_a-z0-9]*[a-z0-9])?` parts, at most 253 characters in all.
+            let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
             let valid = !name.is_empty()
+                && name.len() <= 253
                 && name.split(['.', '/']).all(|part| {
-                    !part.is_empty()
-                        && part
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+                    let b = part.as_bytes();
+                    !b.is_empty()
+                        && alnum(b[0])
+                        && alnum(b[b.len() - 1])
+                        && b.iter().all(|&c| alnum(c) || matches!(c, b'_' | b'-'))
                 });
             if !valid {
                 self.warn(Code::NotConverted, *pos, format!("sysctl `{name}` is not a valid sysctl name"), None);
@@ -234,15 +238,17 @@ impl Mapper<'_> {
             return;
         }
         let mut nameservers = Vec::new();
-        for server in &service.dns {
-            if server.parse::<std::net::IpAddr>().is_err() {
+        for written in &service.dns {
+            let Some(server) = super::names::api_ip(written) else {
                 self.warn(
                     Code::NotConverted,
                     service.pos,
-                    format!("DNS server `{server}` is not an IP address and is left out"),
+                    format!("DNS server `{written}` is not an IP address and is left out"),
                     None,
                 );
-            } else if nameservers.len() == 3 {
+                continue;
+            };
+            if nameservers.len() == 3 {
                 self.warn(
                     Code::NotConverted,
                     service.pos,
@@ -250,13 +256,26 @@ impl Mapper<'_> {
                     None,
                 );
             } else {
-                nameservers.push(server.clone());
+                nameservers.push(server);
             }
         }
-        let mut searches = Vec::new();
+        let mut searches: Vec<String> = Vec::new();
+        // The API server's limits: 32 domains, 2048 characters joined by spaces.
+        let mut joined = 0usize;
         for domain in &service.dns_search {
             let d = domain.trim_end_matches('.');
-            if super::names::is_dns1123_subdomain(d) && searches.len() < 32 {
+            let length = joined + usize::from(!searches.is_empty()) + d.len();
+            if super::names::is_dns1123_subdomain(d) && (searches.len() == 32 || length > 2048) {
+                self.warn(
+                    Code::NotConverted,
+                    service.pos,
+                    format!(
+                        "DNS search domain `{domain}` is left out: a pod has at most 32, of 2048 characters in all"
+                    ),
+                    None,
+                );
+            } else if super::names::is_dns1123_subdomain(d) {
+                joined = length;
                 searches.push(d.to_string());
             } else {
                 self.warn(

@@ -125,7 +125,8 @@ fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: 
     let meta = object.value.get("metadata");
     let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
     let name_ok = match object.kind.as_str() {
-        "Service" | "Namespace" => is_dns1035_label(name),
+        "Service" => is_dns1035_label(name),
+        "Namespace" => is_dns1123_label(name),
         "Pod" | "Deployment" | "DaemonSet" | "StatefulSet" | "Job" | "CronJob" => {
             is_dns1123_subdomain(name) && (object.kind != "CronJob" || name.len() <= 52)
         }

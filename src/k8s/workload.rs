@@ -1244,7 +1244,9 @@ fn capability(name: &str) -> String {
 fn valid_schedule(text: &str) -> bool {
     let t = text.trim();
     if let Some(rest) = t.strip_prefix("@every ") {
-        return crate::compose::parse_duration(rest.trim()).is_ok_and(|ns| ns > 0);
+        // Go's duration units only: Compose's `d` and `w` are not among them.
+        let rest = rest.trim();
+        return !rest.contains(['d', 'w']) && crate::compose::parse_duration(rest).is_ok_and(|ns| ns > 0);
     }
     if t.starts_with('@') {
         return matches!(t, "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly");
@@ -1368,18 +1370,18 @@ fn resources(service: &Service) -> Option<ResourceRequirements> {
 
 fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
     let mut aliases: Vec<HostAlias> = Vec::new();
-    for (host, ip, pos) in &service.extra_hosts {
-        if ip.parse::<std::net::IpAddr>().is_err() {
+    for (host, written, pos) in &service.extra_hosts {
+        let Some(ip) = super::names::api_ip(written) else {
             mapper.warn(
                 Code::NotConverted,
                 *pos,
                 format!(
-                    "`extra_hosts` entry `{host}` → `{ip}` is not converted: a pod's host aliases need an IP address"
+                    "`extra_hosts` entry `{host}` → `{written}` is not converted: a pod's host aliases need an IP address"
                 ),
                 None,
             );
             continue;
-        }
+        };
         if !super::names::is_dns1123_subdomain(host) {
             mapper.warn(
                 Code::NotConverted,
@@ -1391,9 +1393,9 @@ fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
             );
             continue;
         }
-        match aliases.iter_mut().find(|a| a.ip == *ip) {
+        match aliases.iter_mut().find(|a| a.ip == ip) {
             Some(alias) => alias.hostnames.get_or_insert_with(Vec::new).push(host.clone()),
-            None => aliases.push(HostAlias { ip: ip.clone(), hostnames: Some(vec![host.clone()]) }),
+            None => aliases.push(HostAlias { ip, hostnames: Some(vec![host.clone()]) }),
         }
     }
     aliases
@@ -1405,10 +1407,22 @@ mod tests {
 
     #[test]
     fn cron_schedules() {
-        for ok in ["*/5 * * * *", "0 3 * * MON-FRI", "15 2 1 JAN *", "@hourly", "@every 5m", "0 0 ? * 0"] {
+        for ok in
+            ["*/5 * * * *", "0 3 * * MON-FRI", "15 2 1 JAN *", "@hourly", "@every 5m", "@every 1h30m", "0 0 ? * 0"]
+        {
             assert!(valid_schedule(ok), "{ok}");
         }
-        for bad in ["99 * * * *", "x y z w v", "* * * *", "@often", "*/0 * * * *", "0 24 * * *", "? * * * *"] {
+        for bad in [
+            "99 * * * *",
+            "x y z w v",
+            "* * * *",
+            "@often",
+            "*/0 * * * *",
+            "0 24 * * *",
+            "? * * * *",
+            "@every 1d",
+            "@every 2w",
+        ] {
             assert!(!valid_schedule(bad), "{bad}");
         }
     }
