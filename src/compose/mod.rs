@@ -696,10 +696,11 @@ impl Loader<'_> {
         }
     }
 
-    /// What compose-go checks of the keys kompile does not convert (`build`, `models`): build
-    /// secrets and models are defined at the top level, a `service:` build context names a
-    /// service that builds, and `platform` is one of `build.platforms`. Compose refuses a project
-    /// that breaks one of these, so kompile does too.
+    /// What compose-go checks of the keys kompile does not convert (`build`, `models`,
+    /// `develop`): build secrets and models are defined at the top level, a `service:` build
+    /// context names a service that builds, `platform` is one of `build.platforms`, and a
+    /// `develop.watch` rule that syncs has a `target`. Compose refuses a project that breaks one
+    /// of these, so kompile does too.
     fn check_build_references(&mut self, project: &Project, entries: &[(yaml::Key, Node)], models: &[String]) {
         let nodes: foldhash::HashMap<&str, &Node> = entries.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
         let strings = |node: &Node| -> Vec<(String, Pos)> {
@@ -723,6 +724,21 @@ impl Loader<'_> {
                             ),
                         ));
                     }
+                }
+            }
+            let watch = match node.get("develop").and_then(|d| d.get("watch")).map(|w| &w.value) {
+                Some(Value::Seq(rules)) => rules.as_slice(),
+                _ => &[],
+            };
+            for rule in watch {
+                let action = rule.get("action").and_then(Node::scalar_string).unwrap_or_default();
+                let target = rule.get("target").and_then(Node::scalar_string).unwrap_or_default();
+                if target.is_empty() && !matches!(action.as_str(), "rebuild" | "restart") {
+                    self.diags.push(Diagnostic::at(
+                        Code::InvalidValue,
+                        rule.pos,
+                        format!("`services.{}.develop.watch`: a `{action}` rule needs a `target`, as Docker Compose requires", service.name),
+                    ));
                 }
             }
             let Some(build) = node.get("build").filter(|b| matches!(b.value, Value::Map(_))) else { continue };
@@ -912,14 +928,18 @@ impl Loader<'_> {
                 None if self.diags.has_errors() => {
                     out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External });
                 }
-                None => self.diags.push(Diagnostic::at(
-                    Code::InvalidValue,
-                    key.pos,
-                    format!(
-                        "`{path}` must set one of `file`, `environment`{}, or `external: true`",
-                        if kind == "configs" { ", `content`" } else { "" }
-                    ),
-                )),
+                None => {
+                    self.diags.push(Diagnostic::at(
+                        Code::InvalidValue,
+                        key.pos,
+                        format!(
+                            "`{path}` must set one of `file`, `environment`{}, or `external: true`",
+                            if kind == "configs" { ", `content`" } else { "" }
+                        ),
+                    ));
+                    // Defined, if wrongly: a reference to it is not reported as undefined too.
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External });
+                }
             }
         }
         out
