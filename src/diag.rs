@@ -183,8 +183,8 @@ impl Diagnostic {
 }
 
 /// Text for a terminal or a line-based log: control characters (C0, DEL, C1), the Unicode
-/// line and paragraph separators and the bidirectional formatting characters written as
-/// escapes (`\n`, `\r`, `\t`, `\u{1b}`, `\u{202e}`), everything else as it is. Messages
+/// line and paragraph separators, the bidirectional formatting characters and invisible
+/// characters written as escapes (`\n`, `\r`, `\t`, `\u{1b}`, `\u{202e}`), everything else as it is. Messages
 /// quote text from the compose file and the command line; unescaped, an ESC sequence would
 /// recolour or clear the terminal, a newline or U+2028 would forge a diagnostic line in a log
 /// viewer, and a right-to-left override would show a name other than the one in the file
@@ -214,7 +214,10 @@ fn needs_escape(c: char) -> bool {
             // Line and paragraph separators.
             '\u{2028}' | '\u{2029}'
             // Bidirectional marks, embeddings, overrides and isolates.
-            | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            // Invisible characters (zero-width space, joiners, word joiner, byte order mark,
+            // soft hyphen), which would show two different names as one (`web` and `we\u{200b}b`).
+            | '\u{00ad}' | '\u{180e}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
 
 /// The known key closest to `name` (edit distance at most 2), for "did you mean".
@@ -299,6 +302,8 @@ mod tests {
         assert_eq!(escape_control("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
         assert_eq!(escape_control("\u{202e}gnp.exe\u{2066}x\u{2069}"), "\\u{202e}gnp.exe\\u{2066}x\\u{2069}");
         assert_eq!(escape_control("\u{200f}\u{61c}"), "\\u{200f}\\u{61c}");
+        // Invisible characters are escaped: `we\u{200b}b` must not read as `web`.
+        assert_eq!(escape_control("we\u{200b}b\u{feff}\u{ad}"), "we\\u{200b}b\\u{feff}\\u{ad}");
         // Other characters, printable or not ASCII, are kept.
         assert_eq!(escape_control("\u{a0}✓ שלום é"), "\u{a0}✓ שלום é");
     }

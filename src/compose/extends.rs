@@ -324,12 +324,24 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Rebase the relative paths a service names (env files, bind-mount sources).
+/// Rebase the relative paths a service names (env files, label files, bind-mount sources, the
+/// file it extends), as compose-go resolves them against the directory of the file they are
+/// written in.
 pub(super) fn rebase_paths(service: &mut Node, from: &Path, to: &Path) {
     let Value::Map(entries) = &mut service.value else { return };
     for (key, value) in entries.iter_mut() {
         match key.name.as_str() {
-            "env_file" => rebase_env_files(value, from, to),
+            // Both are strings or lists of strings.
+            "env_file" | "label_file" => rebase_env_files(value, from, to),
+            "extends" => {
+                if let Value::Map(fields) = &mut value.value {
+                    for (k, v) in fields.iter_mut() {
+                        if let (true, Value::Str(file)) = (k.name == "file", &mut v.value) {
+                            *file = rebase(file, from, to);
+                        }
+                    }
+                }
+            }
             "volumes" => {
                 if let Value::Seq(items) = &mut value.value {
                     for item in items {

@@ -513,6 +513,12 @@ impl Loader<'_> {
                 }
             }
             self.check_references(&project, &networks, &disabled, entries);
+            let models: Vec<String> = root
+                .get("models")
+                .and_then(Node::as_map)
+                .map(|m| m.iter().map(|(k, _)| k.name.clone()).collect())
+                .unwrap_or_default();
+            self.check_build_references(&project, entries, &models);
             self.check_cycles(&project);
             if project.services.is_empty() && !disabled.is_empty() {
                 self.diags.push(
@@ -693,6 +699,109 @@ impl Loader<'_> {
         }
     }
 
+    /// What compose-go checks of the keys kompile does not convert (`build`, `models`,
+    /// `develop`): build secrets and models are defined at the top level, a `service:` build
+    /// context names a service that builds, `platform` is one of `build.platforms`, and a
+    /// `develop.watch` rule that syncs has a `target`. Compose refuses a project that breaks one
+    /// of these, so kompile does too.
+    fn check_build_references(&mut self, project: &Project, entries: &[(yaml::Key, Node)], models: &[String]) {
+        let nodes: foldhash::HashMap<&str, &Node> = entries.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
+        let strings = |node: &Node| -> Vec<(String, Pos)> {
+            match &node.value {
+                Value::Seq(items) => items.iter().filter_map(|i| i.scalar_string().map(|s| (s, i.pos))).collect(),
+                Value::Map(m) => m.iter().map(|(k, _)| (k.name.clone(), k.pos)).collect(),
+                _ => Vec::new(),
+            }
+        };
+        for service in &project.services {
+            let Some(node) = nodes.get(service.name.as_str()) else { continue };
+            if let Some(wanted) = node.get("models") {
+                for (model, pos) in strings(wanted) {
+                    if !models.contains(&model) {
+                        self.diags.push(Diagnostic::at(
+                            Code::UndefinedReference,
+                            pos,
+                            format!(
+                                "service `{}` uses model `{model}`, which the top-level `models` does not define",
+                                service.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            let watch = match node.get("develop").and_then(|d| d.get("watch")).map(|w| &w.value) {
+                Some(Value::Seq(rules)) => rules.as_slice(),
+                _ => &[],
+            };
+            for rule in watch {
+                let action = rule.get("action").and_then(Node::scalar_string).unwrap_or_default();
+                let target = rule.get("target").and_then(Node::scalar_string).unwrap_or_default();
+                if target.is_empty() && !matches!(action.as_str(), "rebuild" | "restart") {
+                    self.diags.push(Diagnostic::at(
+                        Code::InvalidValue,
+                        rule.pos,
+                        format!("`services.{}.develop.watch`: a `{action}` rule needs a `target`, as Docker Compose requires", service.name),
+                    ));
+                }
+            }
+            let Some(build) = node.get("build").filter(|b| matches!(b.value, Value::Map(_))) else { continue };
+            let secrets = match build.get("secrets").map(|s| &s.value) {
+                Some(Value::Seq(items)) => items.as_slice(),
+                _ => &[],
+            };
+            for secret in secrets {
+                let source = secret.scalar_string().or_else(|| secret.get("source").and_then(Node::scalar_string));
+                if let Some(source) = source.filter(|s| !project.secrets.contains_key(s)) {
+                    self.diags.push(
+                        Diagnostic::at(
+                            Code::UndefinedReference,
+                            secret.pos,
+                            format!("service `{}` uses build secret `{source}`, which the top-level `secrets` does not define", service.name),
+                        )
+                        .with_help(format!("add `{source}: {{file: ./path}}` under a top-level `secrets:` key")),
+                    );
+                }
+            }
+            let contexts: Vec<(String, String, Pos)> = match build.get("additional_contexts").map(|c| &c.value) {
+                Some(Value::Map(m)) => {
+                    m.iter().filter_map(|(k, v)| v.scalar_string().map(|text| (k.name.clone(), text, v.pos))).collect()
+                }
+                Some(Value::Seq(items)) => items
+                    .iter()
+                    .filter_map(|i| {
+                        let text = i.scalar_string()?;
+                        let (name, value) = text.split_once('=')?;
+                        Some((name.to_string(), value.to_string(), i.pos))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (name, value, pos) in contexts {
+                let Some(target) = value.strip_prefix("service:") else { continue };
+                let why = match project.services.iter().find(|s| s.name == target) {
+                    None => "which is not a service of the project",
+                    Some(t) if !t.has_build => "which has no `build` section",
+                    Some(_) => continue,
+                };
+                self.diags.push(Diagnostic::at(
+                    Code::UndefinedReference,
+                    pos,
+                    format!("service `{}` uses service `{target}` as build context `{name}`, {why}", service.name),
+                ));
+            }
+            let platforms = build.get("platforms").map(strings).unwrap_or_default();
+            if let Some(platform) = node.get("platform").filter(|_| !platforms.is_empty()) {
+                if let Some(text) = platform.scalar_string().filter(|p| !platforms.iter().any(|(q, _)| q == p)) {
+                    self.diags.push(Diagnostic::at(
+                        Code::InvalidValue,
+                        platform.pos,
+                        format!("`services.{}.platform: {text}` is not one of `build.platforms`, as Docker Compose requires", service.name),
+                    ));
+                }
+            }
+        }
+    }
+
     fn read_volume_defs(&mut self, project: &mut Project, node: &Node) {
         let mut f = fields!(self);
         for (key, value) in f.map(node, "volumes") {
@@ -850,14 +959,18 @@ impl Loader<'_> {
                 None if self.diags.has_errors() => {
                     out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External });
                 }
-                None => self.diags.push(Diagnostic::at(
-                    Code::InvalidValue,
-                    key.pos,
-                    format!(
-                        "`{path}` must set one of `file`, `environment`{}, or `external: true`",
-                        if kind == "configs" { ", `content`" } else { "" }
-                    ),
-                )),
+                None => {
+                    self.diags.push(Diagnostic::at(
+                        Code::InvalidValue,
+                        key.pos,
+                        format!(
+                            "`{path}` must set one of `file`, `environment`{}, or `external: true`",
+                            if kind == "configs" { ", `content`" } else { "" }
+                        ),
+                    ));
+                    // Defined, if wrongly: a reference to it is not reported as undefined too.
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External });
+                }
             }
         }
         out

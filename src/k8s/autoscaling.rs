@@ -118,7 +118,11 @@ pub(crate) fn autoscaler(mapper: &mut Mapper, service: &Service, names: &Service
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
                 kind: kind.into(),
-                name: names.object.clone(),
+                name: if kind == "StatefulSet" {
+                    super::names::stateful_set_name(&names.object)
+                } else {
+                    names.object.clone()
+                },
             },
             min_replicas: Some(min),
             max_replicas: max,

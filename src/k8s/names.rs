@@ -43,6 +43,13 @@ pub fn cron_job_name(workload: &str) -> String {
     shorten(workload.to_string(), 52, workload)
 }
 
+/// A StatefulSet's name: at most 52 characters, since its pods carry the label
+/// `controller-revision-hash: <name>-<10 characters>`, a label value of at most 63; with a
+/// longer name the StatefulSet is accepted but never creates a pod.
+pub fn stateful_set_name(workload: &str) -> String {
+    shorten(workload.to_string(), 52, workload)
+}
+
 /// A name valid as a DNS-1035 label (what Services need, and so what every object of one
 /// Compose service uses): `web_app` → `web-app`, `1st` → `svc-1st`, at most 63 characters.
 pub fn dns_label(name: &str, fallback: &str) -> String {

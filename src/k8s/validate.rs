@@ -111,11 +111,36 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     );
     diags.0.extend(first.0);
     diags.0.extend(second.0);
+    node_ports(mapped, &mut diags);
     diags
 }
 
 /// The most data a ConfigMap or a Secret holds (`core.MaxSecretSize`).
 const MAX_DATA_BYTES: usize = 1024 * 1024;
+
+/// A node port is allocated to one Service in the cluster: the API server refuses a second
+/// Service asking for it (`provided port is already allocated`).
+fn node_ports(mapped: &Mapped, diags: &mut Diagnostics) {
+    let mut taken: HashMap<i64, &str> = HashMap::new();
+    for object in mapped.objects.iter().filter(|o| o.kind == "Service") {
+        let mut own: HashSet<i64> = HashSet::new();
+        for port in items(object.value.pointer("/spec/ports")) {
+            let Some(node_port) = port.get("nodePort").and_then(Value::as_i64) else { continue };
+            // One Service may use a node port for TCP and for UDP.
+            if !own.insert(node_port) {
+                continue;
+            }
+            if let Some(&other) = taken.get(&node_port) {
+                Check { object, diags }.error(
+                    Code::InvalidPort,
+                    format!("node port {node_port} is already taken by Service `{other}`; each node port belongs to one Service"),
+                );
+            } else {
+                taken.insert(node_port, &object.name);
+            }
+        }
+    }
+}
 
 fn check_object(object: &Object, repeated: bool, present: &Present, pod_labels: &PodLabels, diags: &mut Diagnostics) {
     let mut check = Check { object, diags };

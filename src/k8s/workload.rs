@@ -379,8 +379,20 @@ impl Mapper<'_> {
                     volume_claim_templates: (!claims.is_empty()).then_some(claims),
                     ..StatefulSetSpec::default()
                 };
+                let name = super::names::stateful_set_name(&names.workload);
+                if name != names.workload {
+                    self.diags.push(crate::diag::Diagnostic::at(
+                        Code::Renamed,
+                        service.pos,
+                        format!(
+                            "the StatefulSet of `{}` is named `{name}`: a StatefulSet name has at most 52 characters, so that its pods' `controller-revision-hash` label fits",
+                            service.name
+                        ),
+                    ));
+                }
+                let meta = ObjectMeta { name: Some(name.clone()), ..meta };
                 let object = StatefulSet { metadata: meta, spec: Some(spec), ..StatefulSet::default() };
-                self.add(Object::new("StatefulSet", &names.workload, &object, origin));
+                self.add(Object::new("StatefulSet", &name, &object, origin));
             }
             Kind::Pod(policy) => {
                 pod.restart_policy = Some(policy.into());

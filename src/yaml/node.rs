@@ -116,14 +116,19 @@ impl Node {
         match &self.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
-            Value::Float(f) => Some(format_float(*f)),
+            // go-yaml reads an integer between 2^63 and 2^64 as a uint64, printed exactly.
+            Value::Float(f) => {
+                Some(self.raw.as_deref().and_then(parse_go_uint).map_or_else(|| format_float(*f), |u| u.to_string()))
+            }
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }
     }
 }
 
-/// Go's `%v` for a float64: shortest round-trip form, no trailing `.0`.
+/// Go's `%v` for a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`): the shortest digits that
+/// read back as `f`, with an exponent when the decimal exponent is below -4 or at least 6
+/// (`1e+06`, `1.5e-05`), plain otherwise (`100000`, `0.0001`, `2.5`).
 pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
@@ -131,8 +136,13 @@ pub fn format_float(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
-    if f == f.trunc() && f.abs() < 1e21 {
-        return format!("{}", f as i128);
+    // Rust's `{:e}` is the shortest round-trip form too: `1.2345e6`, `1e-7`, `0e0`.
+    let scientific = format!("{f:e}");
+    let (mantissa, exp) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if f != 0.0 && !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.unsigned_abs());
     }
     format!("{f}")
 }
@@ -661,6 +671,10 @@ pub fn resolve_plain(text: &str) -> Value {
     if let Some(i) = parse_go_int(text) {
         return Value::Int(i);
     }
+    // A uint64 in go-yaml; held as a number (its text stays in `raw`, for printing).
+    if let Some(u) = parse_go_uint(text) {
+        return Value::Float(u as f64);
+    }
     let first = text.as_bytes()[0];
     if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
         && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
@@ -675,6 +689,20 @@ pub fn resolve_plain(text: &str) -> Value {
 
 /// Go `strconv.ParseInt(s, 0, 64)` after removing `_`: `0x`, `0o`, `0b` and leading-`0` octal.
 fn parse_go_int(text: &str) -> Option<i64> {
+    parse_go_integer(text).and_then(|v| i64::try_from(v).ok())
+}
+
+/// Go `strconv.ParseUint(s, 0, 64)` after removing `_` (no sign), for the integers too large for
+/// an int64, which go-yaml then reads as a uint64.
+fn parse_go_uint(text: &str) -> Option<u64> {
+    if text.starts_with(['+', '-']) {
+        return None;
+    }
+    parse_go_integer(text).and_then(|v| u64::try_from(v).ok())
+}
+
+/// An integer as Go's `strconv` reads it with base 0, after removing `_`.
+fn parse_go_integer(text: &str) -> Option<i128> {
     let cleaned: String = text.chars().filter(|&c| c != '_').collect();
     if cleaned.is_empty() || text.starts_with('_') || text.ends_with('_') {
         return None;
@@ -703,8 +731,7 @@ fn parse_go_int(text: &str) -> Option<i64> {
         return None;
     }
     let magnitude = i128::from_str_radix(&body, radix).ok()?;
-    let value = if neg { -magnitude } else { magnitude };
-    i64::try_from(value).ok()
+    Some(if neg { -magnitude } else { magnitude })
 }
 
 #[cfg(test)]
@@ -906,8 +933,39 @@ mod tests {
     }
 
     #[test]
+    fn integers_past_int64_print_like_go() {
+        let text = |yaml: &str| one(yaml).get("a").and_then(Node::scalar_string).unwrap();
+        assert_eq!(text("a: 12345678901234567890\n"), "12345678901234567890");
+        assert_eq!(text("a: 0xFFFFFFFFFFFFFFFF\n"), "18446744073709551615");
+        assert_eq!(text("a: 9223372036854775807\n"), "9223372036854775807");
+        // Past uint64, or signed: a float64, as go-yaml reads it.
+        assert_eq!(text("a: 99999999999999999999\n"), "1e+20");
+        assert_eq!(text("a: -9223372036854775809\n"), "-9.223372036854776e+18");
+    }
+
+    #[test]
     fn floats_print_like_go() {
-        assert_eq!(format_float(1000.0), "1000");
-        assert_eq!(format_float(2.5), "2.5");
+        // What Go's `fmt.Sprint(float64)` prints, which compose-go uses for a number in a
+        // string field (`environment`, `labels`).
+        for (f, go) in [
+            (1000.0, "1000"),
+            (2.5, "2.5"),
+            (100000.0, "100000"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (123_456_789.123_456_79, "1.2345678912345679e+08"),
+            (6.02e23, "6.02e+23"),
+            (1e21, "1e+21"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (-2.5e-300, "-2.5e-300"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (-42.0, "-42"),
+            (f64::INFINITY, "+Inf"),
+        ] {
+            assert_eq!(format_float(f), go, "{f}");
+        }
     }
 }
