@@ -82,7 +82,7 @@ impl Mapper<'_> {
 
     /// Settings the API server refuses together with host namespaces: a host port other than
     /// the container port on the host network, and namespaced sysctls of a shared namespace.
-    fn host_namespace_conflicts(&mut self, service: &Service, pod: &mut PodSpec, container: &mut Container) {
+    pub(crate) fn host_namespace_conflicts(&mut self, service: &Service, pod: &mut PodSpec, container: &mut Container) {
         let pos = service.network_mode.as_ref().or(service.ipc.as_ref()).map_or(service.pos, |m| m.pos);
         if pod.host_network == Some(true) {
             for port in container.ports.iter_mut().flatten() {

@@ -185,6 +185,13 @@ impl Mapper<'_> {
                 Some("set the same value on every service of the group".into()),
             );
         }
+        // One member's host network or IPC is the whole pod's: the other members' host ports
+        // and namespaced sysctls are checked against it as their own are.
+        let mut containers = std::mem::take(&mut pod.containers);
+        for (member, container) in members.iter().zip(containers.iter_mut()) {
+            self.host_namespace_conflicts(member, &mut pod, container);
+        }
+        pod.containers = containers;
         self.group_claims = None;
         // The group's rollout follows all its members: volumes if any member has some, and
         // the first `update_config` among them.
