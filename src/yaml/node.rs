@@ -703,6 +703,20 @@ fn parse_go_uint(text: &str) -> Option<u64> {
 
 /// An integer as Go's `strconv` reads it with base 0, after removing `_`.
 fn parse_go_integer(text: &str) -> Option<i128> {
+    // Most plain scalars are words: only a digit or a sign can start a number.
+    let first = *text.as_bytes().first()?;
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+') {
+        return None;
+    }
+    // A plain decimal (no `_`, no leading `0`), the usual number, without copying it.
+    let unsigned = if first.is_ascii_digit() { text } else { &text[1..] };
+    if !unsigned.is_empty()
+        && unsigned.bytes().all(|c| c.is_ascii_digit())
+        && (unsigned.len() == 1 || !unsigned.starts_with('0'))
+    {
+        let magnitude: i128 = unsigned.parse().ok()?;
+        return Some(if first == b'-' { -magnitude } else { magnitude });
+    }
     let cleaned: String = text.chars().filter(|&c| c != '_').collect();
     if cleaned.is_empty() || text.starts_with('_') || text.ends_with('_') {
         return None;
