@@ -110,6 +110,7 @@ fn spec() -> &'static Schema {
 }
 
 /// One schema violation: where, the dotted path, and what is wrong.
+#[derive(Clone)]
 struct Violation {
     pos: Pos,
     code: Code,
@@ -292,12 +293,19 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
     // furthest (the most specific, as compose-go does).
     if !rule.one_of.is_empty() {
         let mut best: Option<Vec<Violation>> = None;
+        // A branch whose type fits and whose value does not (`oom_score_adj: 5000` against
+        // an integer from -1000 to 1000): its own message says more than the list of types.
+        let mut type_fits: Option<Vec<Violation>> = None;
         for &branch in &rule.one_of {
             let mut errors = Vec::new();
             check(node, branch, path, &mut errors);
             if errors.is_empty() {
                 best = None;
+                type_fits = None;
                 break;
+            }
+            if type_fits.is_none() && errors.iter().all(|e| e.code != Code::WrongType) {
+                type_fits = Some(errors.clone());
             }
             let depth = errors.iter().map(|e| e.depth).max().unwrap_or(0);
             if best.as_ref().is_none_or(|b| b.iter().map(|e| e.depth).max().unwrap_or(0) < depth) {
@@ -307,6 +315,8 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
         if let Some(errors) = best {
             let depth = errors.iter().map(|e| e.depth).max().unwrap_or(0);
             if depth > path.len() {
+                out.extend(errors);
+            } else if let Some(errors) = type_fits {
                 out.extend(errors);
             } else {
                 let kinds: Vec<&str> =

@@ -802,6 +802,44 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             }
         }
     }
+    // Two secrets (or two configs) Compose keeps apart must not become one object with two
+    // contents. (Two that would hold the same key and contents are one object, mounted twice.)
+    for (kind, object_kind, defs) in
+        [("secrets", "Secret", &project.secrets), ("configs", "ConfigMap", &project.configs)]
+    {
+        // Object name → the first definition's name, and the data key and contents it holds.
+        type Held<'a> = (String, Option<&'a [u8]>);
+        let mut by_object: BTreeMap<String, (&str, Held)> = BTreeMap::new();
+        for (name, def) in defs {
+            let data: Option<&[u8]> = match &def.source {
+                FileSource::External => continue,
+                FileSource::File { contents, .. } => Some(contents),
+                FileSource::Content(text) => Some(text.as_bytes()),
+                FileSource::Environment { value, .. } => value.as_deref().map(str::as_bytes),
+            };
+            let key = match &def.source {
+                FileSource::File { path, .. } if kind == "configs" && names::is_config_key(basename(path)) => {
+                    basename(path).to_string()
+                }
+                _ => data_key(name),
+            };
+            let object_name = names::volume_label(name, &kind[..kind.len() - 1]);
+            let held = (key, data);
+            let previous = by_object.insert(object_name.clone(), (name, held.clone()));
+            if let Some(other) = previous.filter(|(_, other_held)| *other_held != held).map(|(other, _)| other) {
+                mapper.diags.push(
+                    Diagnostic::at(
+                        Code::DuplicateName,
+                        def.pos,
+                        format!(
+                            "{kind} `{other}` and `{name}` both become the {object_kind} `{object_name}` in Kubernetes"
+                        ),
+                    )
+                    .with_help("rename one of them"),
+                );
+            }
+        }
+    }
     for (name, def) in &project.secrets {
         let object_name = names::volume_label(name, "secret");
         let contents = match &def.source {
