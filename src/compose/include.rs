@@ -93,6 +93,9 @@ impl Loader<'_> {
                 self.resolve_includes(&mut doc, &included_dir, chain);
                 chain.pop();
                 rebase_project(&mut doc, &included_dir, &self.project_dir);
+                // An included project is loaded whole before it is merged, as compose-go loads
+                // it: its services extend its own services, never the including file's.
+                self.resolve_extends(&mut doc);
                 included = Some(match included {
                     None => doc,
                     Some(mut acc) => {
