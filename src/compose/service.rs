@@ -445,8 +445,18 @@ impl Loader<'_> {
                     .collect()
             }
             "dns" | "dns_search" | "dns_opt" => {
-                let list: Vec<String> =
-                    f.string_or_list(v, p).into_iter().map(|(s, _)| s).filter(|s| !s.is_empty()).collect();
+                let mut list: Vec<String> = Vec::new();
+                for (entry, node) in f.string_or_list(v, p) {
+                    if entry.is_empty() {
+                        f.diags.push(Diagnostic::at(
+                            Code::NotConverted,
+                            node.pos,
+                            format!("an empty `{key}` entry is not converted: it names nothing"),
+                        ));
+                    } else {
+                        list.push(entry);
+                    }
+                }
                 match key {
                     "dns" => s.dns = list,
                     "dns_search" => s.dns_search = list,
