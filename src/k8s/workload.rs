@@ -386,17 +386,13 @@ impl Mapper<'_> {
                     volume_claim_templates: (!claims.is_empty()).then_some(claims),
                     ..StatefulSetSpec::default()
                 };
-                let name = super::names::stateful_set_name(&names.workload);
-                if name != names.workload {
-                    self.diags.push(crate::diag::Diagnostic::at(
-                        Code::Renamed,
-                        service.pos,
-                        format!(
-                            "the StatefulSet of `{}` is named `{name}`: a StatefulSet name has at most 52 characters, so that its pods' `controller-revision-hash` label fits",
-                            service.name
-                        ),
-                    ));
-                }
+                let name = self.short_workload_name(
+                    service,
+                    "StatefulSet",
+                    &names.workload,
+                    super::names::stateful_set_name(&names.workload),
+                    ", so that its pods' `controller-revision-hash` label fits",
+                );
                 let meta = ObjectMeta { name: Some(name.clone()), ..meta };
                 let object = StatefulSet { metadata: meta, spec: Some(spec), ..StatefulSet::default() };
                 self.add(Object::new("StatefulSet", &name, &object, origin));
@@ -421,17 +417,13 @@ impl Mapper<'_> {
                     },
                     ..CronJobSpec::default()
                 };
-                let name = super::names::cron_job_name(&names.workload);
-                if name != names.workload {
-                    self.diags.push(crate::diag::Diagnostic::at(
-                        Code::Renamed,
-                        service.pos,
-                        format!(
-                            "the CronJob of `{}` is named `{name}`: a CronJob name has at most 52 characters",
-                            service.name
-                        ),
-                    ));
-                }
+                let name = self.short_workload_name(
+                    service,
+                    "CronJob",
+                    &names.workload,
+                    super::names::cron_job_name(&names.workload),
+                    "",
+                );
                 let meta = ObjectMeta { name: Some(name.clone()), ..meta };
                 let object = CronJob { metadata: meta, spec: Some(spec), ..CronJob::default() };
                 self.add(Object::new("CronJob", &name, &object, origin));
@@ -1097,6 +1089,22 @@ impl Mapper<'_> {
             self.security_opt(service, opt, &mut sc);
         }
         (sc != SecurityContext::default()).then_some(sc)
+    }
+
+    /// `name`, the workload's name cut to what its kind allows, with info K208 when it is
+    /// not the name the service's other objects have (`wanted`).
+    fn short_workload_name(&mut self, service: &Service, kind: &str, wanted: &str, name: String, why: &str) -> String {
+        if name != wanted {
+            self.diags.push(crate::diag::Diagnostic::at(
+                Code::Renamed,
+                service.pos,
+                format!(
+                    "the {kind} of `{}` is named `{name}`: a {kind} name has at most 52 characters{why}",
+                    service.name
+                ),
+            ));
+        }
+        name
     }
 
     /// GPU requests into the limit `nvidia.com/gpu`, the extended resource of NVIDIA's device
