@@ -123,7 +123,20 @@ pub(crate) fn service(
                 None,
             );
         }
-        push(i32::from(port), i32::from(p.target), &p.protocol, name, p.app_protocol.clone());
+        // Compose takes any text; Kubernetes an IANA name or a domain-prefixed one.
+        let app_protocol = p.app_protocol.clone().filter(|app| {
+            let valid = names::is_qualified_name(app);
+            if !valid {
+                mapper.warn(
+                    Code::NotConverted,
+                    p.pos,
+                    format!("`app_protocol: {app}` of port {} is not converted: Kubernetes takes a name such as `http` or `example.com/proto`", p.target),
+                    None,
+                );
+            }
+            valid
+        });
+        push(i32::from(port), i32::from(p.target), &p.protocol, name, app_protocol);
     }
     for e in service.expose.iter().filter(|e| e.port != 0) {
         push(i32::from(e.port), i32::from(e.port), &e.protocol, None, None);

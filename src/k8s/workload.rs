@@ -265,14 +265,16 @@ impl Mapper<'_> {
                     Some("if the application reads its domain from the hostname, give it the full name another way, such as an environment variable".into()),
                 );
             } else {
-                self.diags.push(
-                    crate::diag::Diagnostic::at(
-                        Code::InvalidName,
-                        hostname.pos,
-                        format!("hostname `{}` is not a valid DNS-1123 label", hostname.value),
-                    )
-                    .with_help("use at most 63 lowercase letters, digits and `-`; a domain goes in a Service, not the hostname"),
+                // `My_Host`: Docker takes it; a pod's hostname is a DNS label, written the way
+                // every other name is made valid.
+                let host = names::dns_label(split.map_or(hostname.value.as_str(), |(h, _)| h), &names.object);
+                self.warn(
+                    Code::Renamed,
+                    hostname.pos,
+                    format!("hostname `{}` becomes `{host}`: a pod's hostname is a DNS label (lowercase letters, digits and `-`)", hostname.value),
+                    Some("if the application compares its hostname, write it in this form in the compose file".into()),
                 );
+                pod.hostname = Some(host);
             }
         }
         if let Some(domain) = service.domainname.as_ref().filter(|d| !d.value.is_empty()) {
