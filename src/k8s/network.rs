@@ -182,12 +182,23 @@ pub(crate) fn service(
             Some("give each port its own name".into()),
         );
     }
+    // Names in use: the given ones kept, then each generated one; a generated name that a
+    // given one already holds (`name: "80"` on another port) takes a suffix.
+    let mut taken: std::collections::BTreeSet<String> =
+        ports.iter().filter_map(|p| p.name.clone()).filter(|n| given.get(n) == Some(&1)).collect();
     for p in &mut ports {
         let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
         if p.name.as_ref().is_some_and(|n| given.get(n) == Some(&1)) {
             continue;
         }
-        p.name = Some(if counts[&p.port] > 1 { format!("{}-{proto}", p.port) } else { p.port.to_string() });
+        let base = if counts[&p.port] > 1 { format!("{}-{proto}", p.port) } else { p.port.to_string() };
+        let name = std::iter::once(base.clone())
+            .chain(std::iter::once(format!("{}-{proto}", p.port)))
+            .chain((2..).map(|i| format!("{base}-{i}")))
+            .find(|n| !taken.contains(n))
+            .expect("some suffix is free");
+        taken.insert(name.clone());
+        p.name = Some(name);
     }
     if statefulset && kind != "headless" {
         mapper.warn(
