@@ -171,9 +171,9 @@ pub struct Service {
     pub pull_policy: Option<Spanned<String>>,
     /// `group_add`: numeric group IDs or names, as written.
     pub group_add: Vec<Spanned<String>>,
-    pub dns: Vec<String>,
-    pub dns_search: Vec<String>,
-    pub dns_opt: Vec<String>,
+    pub dns: Vec<Spanned<String>>,
+    pub dns_search: Vec<Spanned<String>>,
+    pub dns_opt: Vec<Spanned<String>>,
     pub sysctls: Vec<(String, String, Pos)>,
     pub shm_size: Option<Spanned<i64>>,
     /// `pid`, `ipc`, `network_mode` as written (`host`, `service:x`, ...).

@@ -445,7 +445,7 @@ impl Loader<'_> {
                     .collect()
             }
             "dns" | "dns_search" | "dns_opt" => {
-                let mut list: Vec<String> = Vec::new();
+                let mut list: Vec<Spanned<String>> = Vec::new();
                 for (entry, node) in f.string_or_list(v, p) {
                     if entry.is_empty() {
                         f.diags.push(Diagnostic::at(
@@ -454,7 +454,7 @@ impl Loader<'_> {
                             format!("an empty `{key}` entry is not converted: it names nothing"),
                         ));
                     } else {
-                        list.push(entry);
+                        list.push(Spanned::new(entry, node.pos));
                     }
                 }
                 match key {

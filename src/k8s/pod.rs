@@ -239,11 +239,11 @@ impl Mapper<'_> {
         }
         let mut nameservers = Vec::new();
         for written in &service.dns {
-            let Some(server) = super::names::api_ip(written) else {
+            let Some(server) = super::names::api_ip(&written.value) else {
                 self.warn(
                     Code::NotConverted,
-                    service.pos,
-                    format!("DNS server `{written}` is not an IP address and is left out"),
+                    written.pos,
+                    format!("DNS server `{}` is not an IP address and is left out", written.value),
                     None,
                 );
                 continue;
@@ -251,7 +251,7 @@ impl Mapper<'_> {
             if nameservers.len() == 3 {
                 self.warn(
                     Code::NotConverted,
-                    service.pos,
+                    written.pos,
                     format!("DNS server `{server}` is left out: a pod has at most 3"),
                     None,
                 );
@@ -262,13 +262,13 @@ impl Mapper<'_> {
         let mut searches: Vec<String> = Vec::new();
         // The API server's limits: 32 domains, 2048 characters joined by spaces.
         let mut joined = 0usize;
-        for domain in &service.dns_search {
+        for Spanned { value: domain, pos } in &service.dns_search {
             let d = domain.trim_end_matches('.');
             let length = joined + usize::from(!searches.is_empty()) + d.len();
             if super::names::is_dns1123_subdomain(d) && (searches.len() == 32 || length > 2048) {
                 self.warn(
                     Code::NotConverted,
-                    service.pos,
+                    *pos,
                     format!(
                         "DNS search domain `{domain}` is left out: a pod has at most 32, of 2048 characters in all"
                     ),
@@ -280,7 +280,7 @@ impl Mapper<'_> {
             } else {
                 self.warn(
                     Code::NotConverted,
-                    service.pos,
+                    *pos,
                     format!("DNS search domain `{domain}` is not a valid domain and is left out"),
                     None,
                 );
@@ -289,9 +289,9 @@ impl Mapper<'_> {
         let options: Vec<PodDNSConfigOption> = service
             .dns_opt
             .iter()
-            .map(|o| match o.split_once(':') {
+            .map(|o| match o.value.split_once(':') {
                 Some((n, v)) => PodDNSConfigOption { name: Some(n.to_string()), value: Some(v.to_string()) },
-                None => PodDNSConfigOption { name: Some(o.clone()), value: None },
+                None => PodDNSConfigOption { name: Some(o.value.clone()), value: None },
             })
             .collect();
         // The cluster's DNS stays first (dnsPolicy ClusterFirst), so Services still resolve;
