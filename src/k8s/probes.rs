@@ -100,6 +100,36 @@ fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
     if let Some(start) = check.and_then(|h| h.start_period_ns).filter(|ns| *ns > 0) {
         probe.initial_delay_seconds = Some(seconds(start));
     }
+    // A probe field holds a 32-bit count: a larger value (which means "never" either way) is
+    // written as the largest one, and said so.
+    if let Some(h) = check {
+        let capped: Vec<&str> = [
+            ("interval", h.interval_ns.is_some_and(|ns| super::workload::ceil_seconds(ns) > i64::from(i32::MAX))),
+            ("timeout", h.timeout_ns.is_some_and(|ns| super::workload::ceil_seconds(ns) > i64::from(i32::MAX))),
+            (
+                "start_period",
+                h.start_period_ns.is_some_and(|ns| super::workload::ceil_seconds(ns) > i64::from(i32::MAX)),
+            ),
+            ("retries", h.retries.is_some_and(|r| r > i64::from(i32::MAX))),
+        ]
+        .into_iter()
+        .filter_map(|(key, over)| over.then_some(key))
+        .collect();
+        if !capped.is_empty() {
+            mapper.warn(
+                Code::NotConverted,
+                h.pos,
+                format!(
+                    "the healthcheck's `{}` of `{}` {} more than a probe holds: written as {}",
+                    capped.join("`, `"),
+                    service.name,
+                    if capped.len() == 1 { "is" } else { "are" },
+                    i32::MAX
+                ),
+                None,
+            );
+        }
+    }
     Some(probe)
 }
 
