@@ -1436,9 +1436,16 @@ mod tests {
 
     #[test]
     fn cron_schedules() {
-        for ok in
-            ["*/5 * * * *", "0 3 * * MON-FRI", "15 2 1 JAN *", "@hourly", "@every 5m", "@every 1h30m", "0 0 ? * 0"]
-        {
+        for ok in [
+            "*/5 * * * *",
+            "0 3 * * MON-FRI",
+            "15 2 1 JAN *",
+            "@hourly",
+            "@every 5m",
+            "@every 1h30m",
+            "0 0 ? * 0",
+            "? * * * *",
+        ] {
             assert!(valid_schedule(ok), "{ok}");
         }
         for bad in
