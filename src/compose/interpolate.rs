@@ -387,6 +387,17 @@ mod tests {
     }
 
     #[test]
+    fn every_boolean_cast_path_passes_the_quick_check() {
+        // `boolean_cast` turns strings away by their last key before matching the table: a
+        // path added to the table must be added there too.
+        for pattern in BOOLEAN_CASTS {
+            let path: Vec<Step> =
+                pattern.iter().map(|p| if *p == "[]" { Step::Index(0) } else { Step::Key(p) }).collect();
+            assert_eq!(boolean_cast(&path, "true"), Some(true), "{pattern:?}");
+        }
+    }
+
+    #[test]
     fn booleans_are_cast_only_where_compose_go_casts_them() {
         let text = "services:\n  web:\n    depends_on:\n      db: {required: \"false\", restart: \"${R:-yes}\"}\n    \
                     environment: {required: \"false\"}\n    tty: \"on\"\nsecrets:\n  s: {external: \"true\"}\n";
