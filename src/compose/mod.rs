@@ -896,6 +896,11 @@ impl Loader<'_> {
                 match k.name.as_str() {
                     "file" => {
                         if let Some(file) = f.string(v, &kp) {
+                            let full = self.resolve(&file);
+                            if self.may_read(&full) && self.fs.kind(&full) == Some(FileKind::Dir) {
+                                source = self.read_project_dir(&file, v.pos, &kp);
+                                continue;
+                            }
                             source = match self.read_project_file(&file, v.pos, &kp) {
                                 Ok(Some(contents)) => Some(FileSource::File { path: file, contents }),
                                 Ok(None) => {
@@ -1163,8 +1168,36 @@ impl Loader<'_> {
         }
     }
 
-    /// What a bind mount's host path holds, for turning it into a ConfigMap.
-    pub(crate) fn host_path(&mut self, source: &str) -> HostPath {
+    /// A secret's or config's directory: its files, each a key of the object. `None` after
+    /// reporting why it cannot become one object.
+    fn read_project_dir(&mut self, path: &str, pos: Pos, what: &str) -> Option<FileSource> {
+        let files = match self.host_path(path, if what.starts_with("secrets") { "a Secret" } else { "a ConfigMap" }) {
+            HostPath::Dir(files) => files,
+            // Only placeholders such as `.gitkeep`: nothing to ship.
+            HostPath::Missing => Vec::new(),
+            HostPath::Outside => {
+                self.outside(pos, what, path);
+                return None;
+            }
+            HostPath::Unsupported(why) => {
+                self.diags.push(
+                    Diagnostic::at(
+                        Code::FileRead,
+                        pos,
+                        format!("`{what}`: the directory `{path}` cannot be converted: {why}"),
+                    )
+                    .with_help("point `file:` at a directory of plain files, or at one file"),
+                );
+                return None;
+            }
+            HostPath::File(_) | HostPath::NotABind => return None,
+        };
+        Some(FileSource::Dir { path: path.to_string(), files })
+    }
+
+    /// What a bind mount's host path holds, for turning it into a ConfigMap (or a Secret:
+    /// `object` names it in messages).
+    pub(crate) fn host_path(&mut self, source: &str, object: &str) -> HostPath {
         let full = self.resolve(source);
         let limit = self.options.max_file_bytes;
         if !self.may_read(&full) {
@@ -1222,7 +1255,7 @@ impl Loader<'_> {
                         }
                         Some(FileKind::Dir) => {
                             return HostPath::Unsupported(format!(
-                                "it contains the sub-directory `{name}`, which a ConfigMap cannot hold"
+                                "it contains the sub-directory `{name}`, which {object} cannot hold"
                             ))
                         }
                         _ => {}

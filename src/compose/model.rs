@@ -99,6 +99,12 @@ pub enum FileSource {
         path: String,
         contents: Vec<u8>,
     },
+    /// Read from a directory, which Compose bind-mounts as it is: its files, sorted by name,
+    /// become the object's keys.
+    Dir {
+        path: String,
+        files: Vec<(String, Vec<u8>)>,
+    },
     /// Inline `content:` (configs only).
     Content(String),
     /// `environment:` — the value of a project variable.

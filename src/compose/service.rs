@@ -1036,7 +1036,7 @@ impl Loader<'_> {
         }
         for (kind, source, target, read_only, pos, subpath, tmpfs_size) in mounts {
             let host = match (kind, &source) {
-                (MountType::Bind, Some(src)) => self.host_path(src),
+                (MountType::Bind, Some(src)) => self.host_path(src, "a ConfigMap"),
                 _ => HostPath::NotABind,
             };
             let target = volumes::clean_path(&target);

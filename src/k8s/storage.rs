@@ -365,15 +365,16 @@ pub(crate) fn mounts(
     for (kind, refs) in [("secret", &service.secrets), ("config", &service.configs)] {
         for r in refs {
             if let Some((volume, mut mount)) = file_mount(mapper, kind, r) {
+                // The object and the file mode: a second mode needs a volume of its own.
                 let source = |v: &Volume| {
                     v.secret
                         .as_ref()
-                        .map(|s| ("secret", s.secret_name.clone()))
-                        .or_else(|| v.config_map.as_ref().map(|c| ("config", Some(c.name.clone()))))
+                        .map(|s| ("secret", s.secret_name.clone(), s.default_mode))
+                        .or_else(|| v.config_map.as_ref().map(|c| ("config", Some(c.name.clone()), c.default_mode)))
                 };
                 match volumes.iter_mut().find(|v| v.name == volume.name && source(v) == source(&volume)) {
-                    // The same secret or config mounted again under another file name: one
-                    // volume, one item per file name.
+                    // The same secret or config mounted again under another file name, with
+                    // the same mode: one volume, one item per file name.
                     Some(existing) => {
                         let new_items = volume
                             .secret
@@ -609,21 +610,23 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
     let project = mapper.project;
     let def = if kind == "secret" { project.secrets.get(&r.source) } else { project.configs.get(&r.source) }?;
     let object_name = names::volume_label(&r.source, kind);
-    // A config read from a file keeps the file's name as its key, as Kompose writes it.
-    let key = match &def.source {
-        FileSource::File { path, .. } if kind == "config" && names::is_config_key(basename(path)) => {
-            basename(path).to_string()
-        }
-        _ => data_key(&r.source),
-    };
+    let entries = file_entries(kind, &r.source, &def.source);
     let default_dir = if kind == "secret" { "/run/secrets/" } else { "/" };
     let target = match &r.target {
         Some(t) if t.starts_with('/') => t.clone(),
         Some(t) => format!("{default_dir}{t}"),
         None => format!("{default_dir}{}", r.source),
     };
-    let file = item_path(&target, &key);
-    let items = Some(vec![KeyToPath { key: key.clone(), path: file.clone(), mode: None }]);
+    // A directory is mounted whole, each file under its own name, as Compose bind-mounts
+    // it; anything else is one file at the target.
+    let (items, sub_path) = if let FileSource::Dir { files, .. } = &def.source {
+        let items = files.iter().map(|(key, _)| KeyToPath { key: key.clone(), path: key.clone(), mode: None });
+        (Some(items.collect::<Vec<_>>()).filter(|items| !items.is_empty()), None)
+    } else {
+        let key = entries.as_ref().and_then(|e| e.first()).map_or_else(|| data_key(&r.source), |(k, _)| k.clone());
+        let file = item_path(&target, &key);
+        (Some(vec![KeyToPath { key, path: file.clone(), mode: None }]), Some(file))
+    };
     // Kubernetes file modes are permission bits only (0-0777): setuid, setgid and sticky
     // bits, which Compose passes on, are dropped with a warning.
     let mode = r.mode.map(|m| {
@@ -653,17 +656,10 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
             ..Volume::default()
         }
     } else {
-        if !matches!(def.source, FileSource::External) {
-            let contents = match &def.source {
-                FileSource::File { contents, .. } => Some(contents.clone()),
-                FileSource::Content(text) => Some(text.clone().into_bytes()),
-                FileSource::Environment { value, .. } => value.clone().map(String::into_bytes),
-                FileSource::External => None,
-            };
-            if let Some(contents) = contents {
-                let object = config_map(&object_name, &[(key.clone(), contents)]);
-                mapper.add(Object::new("ConfigMap", &object_name, &object, Some(def.pos)));
-            }
+        if let Some(entries) = &entries {
+            let files: Vec<(String, Vec<u8>)> = entries.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+            let object = config_map(&object_name, &files);
+            mapper.add(Object::new("ConfigMap", &object_name, &object, Some(def.pos)));
         }
         Volume {
             name: object_name.clone(),
@@ -681,10 +677,27 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
         mount_path: target,
         // Secret and ConfigMap volumes are read-only whatever the mount says; Kompose writes
         // no `readOnly` here either.
-        sub_path: Some(file),
+        sub_path,
         ..VolumeMount::default()
     };
     Some((volume, mount))
+}
+
+/// The keys and contents of a secret's or config's object (`kind` is `secret` or `config`);
+/// `None` when it is external or its variable is not set.
+fn file_entries<'a>(kind: &str, name: &str, source: &'a FileSource) -> Option<Vec<(String, &'a [u8])>> {
+    let one = |data: &'a [u8]| Some(vec![(data_key(name), data)]);
+    match source {
+        // A config read from a file keeps the file's name as its key, as Kompose writes it.
+        FileSource::File { path, contents } if kind == "config" && names::is_config_key(basename(path)) => {
+            Some(vec![(basename(path).to_string(), contents.as_slice())])
+        }
+        FileSource::File { contents, .. } => one(contents),
+        FileSource::Dir { files, .. } => Some(files.iter().map(|(key, data)| (key.clone(), data.as_slice())).collect()),
+        FileSource::Content(text) => one(text.as_bytes()),
+        FileSource::Environment { value, .. } => one(value.as_deref()?.as_bytes()),
+        FileSource::External => None,
+    }
 }
 
 fn data_key(source: &str) -> String {
@@ -808,23 +821,26 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
         [("secrets", "Secret", &project.secrets), ("configs", "ConfigMap", &project.configs)]
     {
         // Object name → the first definition's name, and the data key and contents it holds.
-        type Held<'a> = (String, Option<&'a [u8]>);
-        let mut by_object: BTreeMap<String, (&str, Held)> = BTreeMap::new();
+        let singular = &kind[..kind.len() - 1];
+        let mut by_object: BTreeMap<String, (&str, Option<Vec<(String, &[u8])>>)> = BTreeMap::new();
         for (name, def) in defs {
-            let data: Option<&[u8]> = match &def.source {
-                FileSource::External => continue,
-                FileSource::File { contents, .. } => Some(contents),
-                FileSource::Content(text) => Some(text.as_bytes()),
-                FileSource::Environment { value, .. } => value.as_deref().map(str::as_bytes),
-            };
-            let key = match &def.source {
-                FileSource::File { path, .. } if kind == "configs" && names::is_config_key(basename(path)) => {
-                    basename(path).to_string()
+            if let FileSource::Dir { path, files } = &def.source {
+                if let Some((bad, _)) = files.iter().find(|(key, _)| !names::is_config_key(key)) {
+                    mapper.diags.push(
+                        Diagnostic::at(
+                            Code::InvalidName,
+                            def.pos,
+                            format!("the file `{bad}` in `{path}` cannot be a key of the {object_kind} for {singular} `{name}`"),
+                        )
+                        .with_help("rename the file to letters, digits, `-`, `_` and `.`"),
+                    );
                 }
-                _ => data_key(name),
-            };
-            let object_name = names::volume_label(name, &kind[..kind.len() - 1]);
-            let held = (key, data);
+            }
+            if matches!(def.source, FileSource::External) {
+                continue;
+            }
+            let object_name = names::volume_label(name, singular);
+            let held = file_entries(singular, name, &def.source);
             let previous = by_object.insert(object_name.clone(), (name, held.clone()));
             if let Some(other) = previous.filter(|(_, other_held)| *other_held != held).map(|(other, _)| other) {
                 mapper.diags.push(
@@ -842,20 +858,15 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     }
     for (name, def) in &project.secrets {
         let object_name = names::volume_label(name, "secret");
-        let contents = match &def.source {
-            FileSource::File { contents, .. } => contents.clone(),
-            FileSource::Environment { variable, value } => match value {
-                Some(v) => v.clone().into_bytes(),
-                None => {
-                    mapper.diags.push(Diagnostic::at(
-                        Code::UndefinedReference,
-                        def.pos,
-                        format!("secret `{name}` takes its value from `{variable}`, which is not set"),
-                    ));
-                    continue;
-                }
-            },
-            FileSource::Content(text) => text.clone().into_bytes(),
+        match &def.source {
+            FileSource::Environment { variable, value: None } => {
+                mapper.diags.push(Diagnostic::at(
+                    Code::UndefinedReference,
+                    def.pos,
+                    format!("secret `{name}` takes its value from `{variable}`, which is not set"),
+                ));
+                continue;
+            }
             FileSource::External => {
                 mapper.external.push(("Secret".into(), object_name.clone()));
                 mapper.warn(
@@ -868,7 +879,9 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                 );
                 continue;
             }
-        };
+            _ => {}
+        }
+        let data = file_entries("secret", name, &def.source).unwrap_or_default();
         let object = Secret {
             metadata: ObjectMeta {
                 name: Some(object_name.clone()),
@@ -876,7 +889,8 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                 ..ObjectMeta::default()
             },
             type_: Some("Opaque".into()),
-            data: Some(BTreeMap::from([(data_key(name), ByteString(contents))])),
+            data: (!data.is_empty())
+                .then(|| data.into_iter().map(|(key, bytes)| (key, ByteString(bytes.to_vec()))).collect()),
             ..Secret::default()
         };
         mapper.add(Object::new("Secret", &object_name, &object, Some(def.pos)));
