@@ -820,9 +820,10 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     for (kind, object_kind, defs) in
         [("secrets", "Secret", &project.secrets), ("configs", "ConfigMap", &project.configs)]
     {
-        // Object name → the first definition's name, and the data key and contents it holds.
         let singular = &kind[..kind.len() - 1];
-        let mut by_object: BTreeMap<String, (&str, Option<Vec<(String, &[u8])>>)> = BTreeMap::new();
+        // Object name → the first definition's name, and the keys and contents it holds.
+        type Held<'a> = Option<Vec<(String, &'a [u8])>>;
+        let mut by_object: BTreeMap<String, (&str, Held)> = BTreeMap::new();
         for (name, def) in defs {
             if let FileSource::Dir { path, files } = &def.source {
                 if let Some((bad, _)) = files.iter().find(|(key, _)| !names::is_config_key(key)) {
