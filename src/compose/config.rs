@@ -1,7 +1,8 @@
 //! `kompile config`: the resolved project in canonical long syntax, in the shape of
 //! `docker compose config --format json`: environment as a map with env files folded in,
 //! ports and volumes in long form, durations as Go duration strings, byte sizes as numbers,
-//! command and entrypoint as lists, paths absolute, resource names filled in. Values of
+//! command and entrypoint as lists, device request counts as numbers (-1 for `all`), paths
+//! absolute, resource names filled in. Values of
 //! variables whose names look secret are masked unless asked for.
 
 use super::model::{HealthTest, Service};
@@ -186,6 +187,22 @@ fn absolute(dir: &Path, path: &str) -> String {
     super::display_path(&dir.join(path))
 }
 
+/// Device request counts as compose-go holds them: numbers, with -1 for `all`.
+fn canonical_device_requests(requests: &mut Json) {
+    let Json::Array(items) = requests else { return };
+    for item in items.iter_mut().filter_map(Json::as_object_mut) {
+        let count = match item.get("count") {
+            Some(Json::String(text)) if text.eq_ignore_ascii_case("all") => Some(json!(-1)),
+            Some(Json::String(text)) => text.parse::<i64>().ok().map(|n| json!(n)),
+            None if !item.contains_key("device_ids") => Some(json!(-1)),
+            _ => None,
+        };
+        if let Some(count) = count {
+            item.insert("count".into(), count);
+        }
+    }
+}
+
 /// The canonical project.
 pub fn canonical(resolved: &Resolved, project_dir: &Path, show_secrets: bool, interpolated: bool) -> Json {
     let project = &resolved.project;
@@ -299,6 +316,22 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
             })
             .collect();
         map.insert("env_file".into(), Json::Array(files));
+    }
+    // GPU and device requests: `gpus: all` is one request for every device, and a count is
+    // a number, -1 for `all` (also when neither a count nor device IDs are given).
+    if let Some(gpus) = map.get_mut("gpus") {
+        if gpus.is_string() {
+            *gpus = json!([{}]);
+        }
+        canonical_device_requests(gpus);
+    }
+    if let Some(devices) = map
+        .get_mut("deploy")
+        .and_then(|d| d.get_mut("resources"))
+        .and_then(|r| r.get_mut("reservations"))
+        .and_then(|r| r.get_mut("devices"))
+    {
+        canonical_device_requests(devices);
     }
     if has("ports") {
         let ports: Vec<Json> = s
