@@ -2,8 +2,8 @@
 //! `docker compose config --format json`: environment as a map with env files folded in,
 //! ports and volumes in long form, durations as Go duration strings, byte sizes as numbers,
 //! command and entrypoint as lists, device request counts as numbers (-1 for `all`), paths
-//! absolute, resource names filled in. Values of
-//! variables whose names look secret are masked unless asked for.
+//! absolute, resource names filled in. Values of variables whose names look secret are
+//! masked unless asked for.
 
 use super::model::{HealthTest, Service};
 use super::{volumes::MountType, Resolved};
