@@ -873,6 +873,7 @@ impl Loader<'_> {
         for (key, value) in &entries {
             let path = key_path(kind, &key.name);
             let mut source = None;
+            let mut name: Option<Spanned<String>> = None;
             let mut f = fields!(self);
             let fields_list = f.map(value, &path).to_vec();
             let sources: &[&str] =
@@ -928,9 +929,15 @@ impl Loader<'_> {
                         if matches!(v.value, Value::Bool(true) | Value::Map(_)) {
                             source = Some(FileSource::External);
                         }
+                        // The older form names the existing object here.
+                        if let Some(n) = v.get("name") {
+                            if name.is_none() {
+                                name = f.string(n, &key_path(&kp, "name")).map(|s| Spanned::new(s, n.pos));
+                            }
+                        }
                     }
                     "name" => {
-                        f.string(v, &kp);
+                        name = f.string(v, &kp).map(|s| Spanned::new(s, v.pos));
                     }
                     "labels" | "driver" | "driver_opts" | "template_driver" => f.not_converted.push(NotConverted {
                         path: kp.clone(),
@@ -957,12 +964,12 @@ impl Loader<'_> {
             }
             match source {
                 Some(source) => {
-                    out.insert(key.name.clone(), FileObject { pos: key.pos, source });
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source, name });
                 }
                 // Reading failed and was reported: keep the name so references to it are
                 // not reported again as undefined.
                 None if self.diags.has_errors() => {
-                    out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External });
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External, name: None });
                 }
                 None => {
                     self.diags.push(Diagnostic::at(
@@ -974,7 +981,7 @@ impl Loader<'_> {
                         ),
                     ));
                     // Defined, if wrongly: a reference to it is not reported as undefined too.
-                    out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External });
+                    out.insert(key.name.clone(), FileObject { pos: key.pos, source: FileSource::External, name: None });
                 }
             }
         }

@@ -90,6 +90,9 @@ impl NfsExport {
 pub struct FileObject {
     pub pos: Pos,
     pub source: FileSource,
+    /// `name:` (or the older `external: {name: ...}`): for an external object, the name of
+    /// the object that already exists.
+    pub name: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]

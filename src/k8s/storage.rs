@@ -609,7 +609,10 @@ fn bind_volume(
 fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, VolumeMount)> {
     let project = mapper.project;
     let def = if kind == "secret" { project.secrets.get(&r.source) } else { project.configs.get(&r.source) }?;
-    let object_name = names::volume_label(&r.source, kind);
+    // The pod volume is named after the secret or config; the object it mounts may be an
+    // existing one of another name.
+    let volume_name = names::volume_label(&r.source, kind);
+    let object_name = file_object_name(kind, &r.source, def);
     let entries = file_entries(kind, &r.source, &def.source);
     let default_dir = if kind == "secret" { "/run/secrets/" } else { "/" };
     let target = match &r.target {
@@ -646,7 +649,7 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
     });
     let volume = if kind == "secret" {
         Volume {
-            name: object_name.clone(),
+            name: volume_name.clone(),
             secret: Some(SecretVolumeSource {
                 secret_name: Some(object_name.clone()),
                 items,
@@ -662,7 +665,7 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
             mapper.add(Object::new("ConfigMap", &object_name, &object, Some(def.pos)));
         }
         Volume {
-            name: object_name.clone(),
+            name: volume_name.clone(),
             config_map: Some(ConfigMapVolumeSource {
                 name: object_name.clone(),
                 items,
@@ -673,7 +676,7 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
         }
     };
     let mount = VolumeMount {
-        name: object_name,
+        name: volume_name,
         mount_path: target,
         // Secret and ConfigMap volumes are read-only whatever the mount says; Kompose writes
         // no `readOnly` here either.
@@ -681,6 +684,27 @@ fn file_mount(mapper: &mut Mapper, kind: &str, r: &FileRef) -> Option<(Volume, V
         ..VolumeMount::default()
     };
     Some((volume, mount))
+}
+
+/// The name of a secret's or config's object (`kind` is `secret` or `config`): an external
+/// one with a `name:` is that existing object (made valid if it is not); any other is named
+/// after its key, as Kompose names it.
+fn file_object_name(kind: &str, key: &str, def: &crate::compose::FileObject) -> String {
+    match (&def.source, &def.name) {
+        (FileSource::External, Some(name)) if names::is_dns1123_subdomain(&name.value) => name.value.clone(),
+        (FileSource::External, Some(name)) => names::volume_label(&name.value, kind),
+        _ => names::volume_label(key, kind),
+    }
+}
+
+/// For an external object's message: why its object name is not the `name:` written.
+fn renamed_external(def: &crate::compose::FileObject, object_name: &str) -> String {
+    match &def.name {
+        Some(name) if name.value != object_name => {
+            format!(" (`{}` is not a valid Kubernetes object name)", name.value)
+        }
+        _ => String::new(),
+    }
 }
 
 /// The keys and contents of a secret's or config's object (`kind` is `secret` or `config`);
@@ -858,7 +882,7 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
         }
     }
     for (name, def) in &project.secrets {
-        let object_name = names::volume_label(name, "secret");
+        let object_name = file_object_name("secret", name, def);
         match &def.source {
             FileSource::Environment { variable, value: None } => {
                 mapper.diags.push(Diagnostic::at(
@@ -874,7 +898,8 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                     Code::NotConverted,
                     def.pos,
                     format!(
-                        "secret `{name}` is external: create the Secret `{object_name}` in the cluster before applying"
+                        "secret `{name}` is external: create the Secret `{object_name}` in the cluster before applying{}",
+                        renamed_external(def, &object_name)
                     ),
                     None,
                 );
@@ -898,13 +923,14 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     }
     for (name, def) in &project.configs {
         if matches!(def.source, FileSource::External) {
-            let object_name = names::volume_label(name, "config");
+            let object_name = file_object_name("config", name, def);
             mapper.external.push(("ConfigMap".into(), object_name.clone()));
             mapper.warn(
                 Code::NotConverted,
                 def.pos,
                 format!(
-                    "config `{name}` is external: create the ConfigMap `{object_name}` in the cluster before applying"
+                    "config `{name}` is external: create the ConfigMap `{object_name}` in the cluster before applying{}",
+                    renamed_external(def, &object_name)
                 ),
                 None,
             );
