@@ -191,6 +191,15 @@ pub(crate) struct Mapper<'a> {
     /// members' bind mounts that became claims, so that members mounting one host path share
     /// one claim (`<group>-claim<i>`), as their containers share the directory in Compose.
     pub group_claims: Option<GroupClaims>,
+    /// For each host path (normalised) that becomes a claim, how many services bind-mount it:
+    /// they share one claim, as their containers share the directory in Compose.
+    pub host_claim_users: foldhash::HashMap<String, usize>,
+    /// The claim made for each such host path, the service that made it, and its size and
+    /// storage class.
+    pub host_claims: foldhash::HashMap<String, (String, String, String, Option<String>)>,
+    /// Those of the claims above that several services mount: a StatefulSet keeps them shared
+    /// instead of making them its own pods' claims.
+    pub shared_host_claims: foldhash::HashSet<String>,
     /// Named volumes by the name of their claim (several when names collide), made on first
     /// use: only StatefulSets need it.
     claim_volumes: std::sync::OnceLock<foldhash::HashMap<String, Vec<&'a str>>>,
@@ -283,6 +292,9 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         external: Vec::new(),
         template_claims: Default::default(),
         group_claims: None,
+        host_claim_users: Default::default(),
+        host_claims: Default::default(),
+        shared_host_claims: Default::default(),
         index: Default::default(),
         hasher: Default::default(),
         workloads: BTreeMap::new(),
@@ -297,6 +309,20 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         sources.dedup();
         for source in sources {
             *mapper.volume_users.entry(source).or_default() += 1;
+        }
+        let mut host_paths: Vec<String> = service
+            .volumes
+            .iter()
+            .filter(|m| {
+                m.kind == crate::compose::MountType::Bind
+                    && matches!(m.host, crate::compose::HostPath::Missing | crate::compose::HostPath::Outside)
+            })
+            .filter_map(|m| m.source.as_deref().map(storage::host_key))
+            .collect();
+        host_paths.sort_unstable();
+        host_paths.dedup();
+        for path in host_paths {
+            *mapper.host_claim_users.entry(path).or_default() += 1;
         }
         for target in service.depends_on.iter().chain(&service.links) {
             let referrers = mapper.referrers.entry(target.value.as_str()).or_default();

@@ -93,7 +93,8 @@ impl Mapper<'_> {
             };
             // A named volume other services mount stays a shared claim.
             let named: &[&str] = self.claim_volumes().get(&claim).map_or(&[], Vec::as_slice);
-            let shared = named.iter().any(|v| self.volume_users.get(v).is_some_and(|users| *users > 1));
+            let shared = named.iter().any(|v| self.volume_users.get(v).is_some_and(|users| *users > 1))
+                || self.shared_host_claims.contains(&claim);
             let def = named.first().and_then(|v| project.volumes.get(*v));
             if shared {
                 kept.push(volume);
@@ -549,7 +550,7 @@ fn bind_volume(
                 // mount it creates it. The claim volume itself is never read-only (each
                 // mount says so for itself), since another member may write.
                 Some(group) => {
-                    let key = source.trim_start_matches("./").trim_end_matches('/').to_string();
+                    let key = host_key(source);
                     let found = group.claims.iter().position(|(path, ..)| *path == key);
                     let j = found.unwrap_or(group.claims.len());
                     let name = names::volume_label(&format!("{}{j}", group.prefix), "claim");
@@ -569,7 +570,44 @@ fn bind_volume(
                     group.claims.push((key, size.clone(), class.clone(), service.name.clone()));
                     (name, false)
                 }
-                None => (derived(svc, &format!("claim{i}")), mount.read_only),
+                // Services mounting one host path share one claim: the first to mount it
+                // makes it.
+                None => {
+                    let key = host_key(source);
+                    if let Some((claim, owner, first_size, first_class)) = mapper.host_claims.get(&key).cloned() {
+                        if owner != service.name {
+                            mapper.warn(
+                                Code::SharedVolume,
+                                mount.pos,
+                                format!("host path `{source}` is mounted by `{owner}` and `{}`: they share the claim `{claim}` that takes its place, which is ReadWriteOnce, so their pods must run on one node", service.name),
+                                Some("use a storage class that supports ReadWriteMany, or mount a named volume".into()),
+                            );
+                            if (first_size, first_class) != (size, class) {
+                                mapper.warn(
+                                    Code::NotConverted,
+                                    mount.pos,
+                                    format!("the claim size and storage class of `{}` are not applied to `{claim}`: it is shared with `{owner}`, whose settings it has", service.name),
+                                    Some("set the same `kompose.volume.*` labels on every service that mounts the path".into()),
+                                );
+                            }
+                        }
+                        // Each mount says for itself whether it is read-only.
+                        return Some(claim_volume(claim.clone(), claim, false));
+                    }
+                    let claim = derived(svc, &format!("claim{i}"));
+                    let shared = mapper.host_claim_users.get(&key).is_some_and(|users| *users > 1);
+                    if shared {
+                        mapper.shared_host_claims.insert(claim.clone());
+                    }
+                    let again = service
+                        .volumes
+                        .iter()
+                        .filter(|m| m.kind == MountType::Bind && m.source.as_deref().map(host_key) == Some(key.clone()))
+                        .nth(1)
+                        .is_some();
+                    mapper.host_claims.insert(key, (claim.clone(), service.name.clone(), size.clone(), class.clone()));
+                    (claim, mount.read_only && !shared && !again)
+                }
             };
             if matches!(mount.host, HostPath::Outside) {
                 mapper.warn(
@@ -603,6 +641,12 @@ fn bind_volume(
         }
         HostPath::NotABind => None,
     }
+}
+
+/// A bind mount's host path as written, normalised enough that `./data`, `data` and
+/// `data/` are one path.
+pub(crate) fn host_key(source: &str) -> String {
+    source.trim_start_matches("./").trim_end_matches('/').to_string()
 }
 
 /// A secret or config mounted as one file where Compose puts it.
