@@ -382,10 +382,11 @@ pub(crate) fn mounts(
                             .and_then(|s| s.items)
                             .or_else(|| volume.config_map.and_then(|c| c.items))
                             .unwrap_or_default();
+                        // (An empty directory has no items: nothing to add.)
                         let items = match (&mut existing.secret, &mut existing.config_map) {
-                            (Some(secret), _) => secret.items.get_or_insert_with(Vec::new),
-                            (None, Some(config)) => config.items.get_or_insert_with(Vec::new),
-                            _ => continue,
+                            (Some(secret), _) if !new_items.is_empty() => secret.items.get_or_insert_with(Vec::new),
+                            (None, Some(config)) if !new_items.is_empty() => config.items.get_or_insert_with(Vec::new),
+                            _ => &mut Vec::new(),
                         };
                         for item in new_items {
                             if !items.iter().any(|i| i.path == item.path) {
