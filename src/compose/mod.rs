@@ -825,10 +825,14 @@ impl Loader<'_> {
                             def.labels.insert(name, val.unwrap_or_default());
                         }
                     }
-                    "external" => def.external = matches!(v.value, Value::Bool(true) | Value::Map(_)),
-                    "name" => {
-                        f.string(v, &kp);
+                    "external" => {
+                        def.external = matches!(v.value, Value::Bool(true) | Value::Map(_));
+                        if let Some(n) = v.get("name") {
+                            let name = f.string(n, &key_path(&kp, "name"));
+                            def.name = def.name.take().or(name);
+                        }
                     }
+                    "name" => def.name = f.string(v, &kp),
                     // The default driver says nothing a claim does not.
                     "driver" if v.scalar_string().as_deref() == Some("local") => {}
                     "driver_opts" if def.nfs.is_some() => {

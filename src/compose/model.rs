@@ -47,6 +47,9 @@ pub struct NotConverted {
 pub struct VolumeDef {
     pub labels: IndexMap<String, String>,
     pub external: bool,
+    /// `name:` (or the older `external: {name: ...}`): for an external volume, the name of
+    /// the volume that already exists.
+    pub name: Option<String>,
     pub pos: Pos,
     /// The NFS export a `local` volume mounts (`driver_opts: {type: nfs, o: addr=..., device: ":/path"}`).
     pub nfs: Option<NfsExport>,

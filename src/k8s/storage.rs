@@ -867,7 +867,8 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                 Code::NotConverted,
                 def.pos,
                 format!(
-                    "volume `{name}` is external: a claim `{claim}` is created for it; bind it to your existing volume"
+                    "volume `{name}` is external: a claim `{claim}` is created for it; bind it to your existing volume{}",
+                    def.name.as_ref().map(|n| format!(" `{n}`")).unwrap_or_default()
                 ),
                 None,
             );
