@@ -152,12 +152,15 @@ impl Loader<'_> {
                             "path" => entry.paths = strings(v),
                             "project_directory" => entry.project_directory = v.scalar_string(),
                             "env_file" => entry.env_files = strings(v),
-                            name if name.starts_with("x-") => {}
-                            other => self.diags.push(Diagnostic::at(
-                                Code::UnknownKey,
-                                k.pos,
-                                format!("`include` entries have no key `{other}`"),
-                            )),
+                            // The schema closes include entries: not even `x-` keys.
+                            other => self.diags.push(
+                                Diagnostic::at(
+                                    Code::UnknownKey,
+                                    k.pos,
+                                    format!("`include` entries have no key `{other}`"),
+                                )
+                                .with_help("an entry takes `path`, `project_directory` and `env_file` only"),
+                            ),
                         }
                     }
                     if entry.paths.is_empty() {
