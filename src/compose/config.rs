@@ -117,6 +117,33 @@ pub fn looks_secret(name: &str) -> bool {
 
 pub const MASK: &str = "********";
 
+/// Where the password of a URL with credentials (`postgres://app:s3cret@db/app`) is in
+/// `value`: the byte range of `s3cret`. Any variable may hold one, whatever its name
+/// (`DATABASE_URL`, `CELERY_BROKER`). A password written as a variable reference left
+/// for the container (`$DB_PASSWORD`) is not one.
+pub fn url_password(value: &str) -> Option<std::ops::Range<usize>> {
+    let scheme_end = value.find("://")?;
+    let scheme = &value[..scheme_end];
+    let scheme_ok = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !scheme_ok {
+        return None;
+    }
+    let start = scheme_end + 3;
+    let rest = &value[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    let colon = userinfo.find(':')?;
+    let password = &userinfo[colon + 1..];
+    (!password.is_empty() && !password.starts_with('$')).then(|| start + colon + 1..start + colon + 1 + password.len())
+}
+
+/// `value` with its URL password, if any, replaced by [`MASK`].
+pub fn mask_url_password(value: &str) -> Option<String> {
+    let range = url_password(value)?;
+    Some(format!("{}{MASK}{}", &value[..range.start], &value[range.end..]))
+}
+
 /// Go's `time.Duration.String()`.
 pub fn go_duration(ns: i64) -> String {
     if ns == 0 {
@@ -294,6 +321,8 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
             for (k, v) in env.iter_mut() {
                 if looks_secret(k) && v.is_string() {
                     *v = json!(super::config::MASK);
+                } else if let Some(masked) = v.as_str().and_then(mask_url_password) {
+                    *v = json!(masked);
                 }
             }
         }
@@ -550,5 +579,32 @@ mod tests {
         ] {
             assert!(!looks_secret(name), "{name}");
         }
+    }
+
+    #[test]
+    fn url_passwords() {
+        fn found(v: &str) -> Option<&str> {
+            url_password(v).map(|r| &v[r])
+        }
+        assert_eq!(found("postgres://shop:s3cret@db:5432/shop"), Some("s3cret"));
+        assert_eq!(found("redis://:pw@cache:6379/0"), Some("pw"));
+        assert_eq!(found("amqp://guest:guest@rabbit"), Some("guest"));
+        assert_eq!(found("mongodb+srv://u:p%40ss@cluster0.example.net/?retryWrites=true"), Some("p%40ss"));
+        // The last `@` ends the user information: a password may hold one unescaped.
+        assert_eq!(found("mysql://root:a@b@db/app"), Some("a@b"));
+        for none in [
+            "postgres://shop@db/shop",
+            "postgres://shop:@db/shop",
+            "postgres://shop:$DB_PASSWORD@db/shop",
+            "http://example.com/a:b@c",
+            "http://example.com/?user=a:b@c",
+            "not a url: a:b@c",
+            "://a:b@c",
+            "1http://a:b@c",
+            "",
+        ] {
+            assert_eq!(found(none), None, "{none}");
+        }
+        assert_eq!(mask_url_password("redis://:pw@cache").as_deref(), Some("redis://:********@cache"));
     }
 }

@@ -4,7 +4,7 @@
 //! over earlier ones, which is exactly Compose's rule (Kompose gets this backwards).
 
 use super::{names, Mapper, Object, ServiceNames, SERVICE_LABEL};
-use crate::compose::config::looks_secret;
+use crate::compose::config::{looks_secret, url_password};
 use crate::compose::Service;
 use crate::diag::{Code, Diagnostic};
 use k8s_openapi::api::core::v1::{
@@ -27,17 +27,29 @@ fn holds_secret(value: &str) -> bool {
     !v.is_empty() && !["true", "false", "yes", "no", "on", "off", "0", "1"].iter().any(|b| v.eq_ignore_ascii_case(b))
 }
 
+/// Whether a variable is kept out of plain text by `--secret-env`: its name looks secret, or
+/// its value is a URL with a password (`DATABASE_URL=postgres://app:s3cret@db/app`).
+fn is_secret(name: &str, value: &str) -> bool {
+    looks_secret(name) || url_password(value).is_some()
+}
+
 impl Mapper<'_> {
-    /// Report (or, with `--secret-env`, move into a Secret) a variable that looks secret.
-    fn secret_looking(&mut self, name: &str, pos: crate::diag::Pos, place: &str) {
-        if !self.options.secret_env {
-            self.warn(
-                Code::SecretInPlainText,
-                pos,
-                format!("`{name}` looks like a secret, and its value would be stored in plain text in {place}"),
-                Some("pass `--secret-env` to store such variables in a Secret, or use Compose `secrets:`".into()),
-            );
-        }
+    /// Report a variable that looks secret and holds a value worth hiding (with
+    /// `--secret-env` it has been moved into a Secret instead).
+    fn secret_looking(&mut self, name: &str, value: &str, pos: crate::diag::Pos, place: &str) {
+        let what = if looks_secret(name) && holds_secret(value) {
+            "looks like a secret, and its value"
+        } else if url_password(value).is_some() {
+            "holds a URL with a password, which"
+        } else {
+            return;
+        };
+        self.warn(
+            Code::SecretInPlainText,
+            pos,
+            format!("`{name}` {what} would be stored in plain text in {place}"),
+            Some("pass `--secret-env` to store such variables in a Secret, or use Compose `secrets:`".into()),
+        );
     }
 
     pub(crate) fn environment(&mut self, service: &Service, names: &ServiceNames, container: &mut Container) {
@@ -56,7 +68,7 @@ impl Mapper<'_> {
                 continue;
             }
             match &var.value {
-                Some(value) if self.options.secret_env && looks_secret(&var.name) => {
+                Some(value) if self.options.secret_env && is_secret(&var.name, value) => {
                     secret_data.insert(var.name.clone(), ByteString(value.clone().into_bytes()));
                     env.push(EnvVar {
                         name: var.name.clone(),
@@ -72,9 +84,7 @@ impl Mapper<'_> {
                     });
                 }
                 Some(value) => {
-                    if looks_secret(&var.name) && holds_secret(value) {
-                        self.secret_looking(&var.name, var.pos, "the pod spec");
-                    }
+                    self.secret_looking(&var.name, value, var.pos, "the pod spec");
                     // An empty value is left out, as Kompose writes it: the API server reads
                     // no value as the empty string.
                     env.push(EnvVar {
@@ -97,7 +107,8 @@ impl Mapper<'_> {
             // Secret-looking variables: reported, or (with --secret-env) moved to the
             // service's Secret unless `environment` sets them anyway.
             let mut vars = vars.clone();
-            let secret_keys: Vec<String> = vars.keys().filter(|k| looks_secret(k)).cloned().collect();
+            let secret_keys: Vec<String> =
+                vars.iter().filter(|(k, v)| is_secret(k, v)).map(|(k, _)| k.clone()).collect();
             for key in secret_keys {
                 if self.options.secret_env {
                     let value = vars.shift_remove(&key).unwrap_or_default();
@@ -116,8 +127,9 @@ impl Mapper<'_> {
                             ..EnvVar::default()
                         });
                     }
-                } else if vars.get(&key).is_some_and(|v| holds_secret(v)) {
-                    self.secret_looking(&key, file.pos, &format!("the ConfigMap made from `{}`", file.path));
+                } else {
+                    let value = vars.get(&key).cloned().unwrap_or_default();
+                    self.secret_looking(&key, &value, file.pos, &format!("the ConfigMap made from `{}`", file.path));
                 }
             }
             let name = names::env_file_configmap(&file.path, &names.object);
