@@ -57,16 +57,56 @@ pub struct ComposeFile {
     pub contents: Vec<u8>,
 }
 
-/// Decode a file as UTF-8, reporting the first invalid byte's position.
-fn decode(bytes: &[u8], file: u32) -> Result<&str, Diagnostic> {
-    std::str::from_utf8(bytes).map_err(|e| {
+/// Decode a compose file as compose-go's YAML reader does: UTF-8, or UTF-16 (little or
+/// big endian) when the file starts with its byte order mark, as an editor or PowerShell's
+/// `>` may save it. Reports the first byte that is not text.
+fn decode(bytes: &[u8], file: u32) -> Result<std::borrow::Cow<'_, str>, Diagnostic> {
+    let utf16 = match bytes {
+        [0xFF, 0xFE, rest @ ..] => Some((rest, u16::from_le_bytes as fn([u8; 2]) -> u16)),
+        [0xFE, 0xFF, rest @ ..] => Some((rest, u16::from_be_bytes as fn([u8; 2]) -> u16)),
+        _ => None,
+    };
+    if let Some((rest, unit)) = utf16 {
+        return decode_utf16(rest, unit, file).map(std::borrow::Cow::Owned);
+    }
+    std::str::from_utf8(bytes).map(std::borrow::Cow::Borrowed).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let col = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
-        Diagnostic::at(Code::YamlSyntax, Pos::new(file, line as u32, col as u32), "the file is not valid UTF-8")
-            .with_help("save the file as UTF-8")
+        not_text(file, line, col, "UTF-8")
     })
+}
+
+fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16, file: u32) -> Result<String, Diagnostic> {
+    let mut out = String::with_capacity(bytes.len() / 2);
+    let (mut line, mut col) = (1, 1);
+    let units = bytes.chunks(2).map(|pair| match pair {
+        [a, b] => Ok(unit([*a, *b])),
+        _ => Err(()),
+    });
+    for c in char::decode_utf16(units.map_while(Result::ok)) {
+        let Ok(c) = c else { return Err(not_text(file, line, col, "UTF-16")) };
+        out.push(c);
+        if c == '\n' {
+            (line, col) = (line + 1, 1);
+        } else {
+            col += 1;
+        }
+    }
+    if bytes.len() % 2 == 1 {
+        return Err(not_text(file, line, col, "UTF-16"));
+    }
+    Ok(out)
+}
+
+fn not_text(file: u32, line: usize, col: usize, encoding: &str) -> Diagnostic {
+    Diagnostic::at(
+        Code::YamlSyntax,
+        Pos::new(file, line as u32, col as u32),
+        format!("the file is not valid {encoding}"),
+    )
+    .with_help("save the file as UTF-8")
 }
 
 #[derive(Debug, Clone)]
@@ -259,7 +299,7 @@ pub fn resolve(
                 continue;
             }
         };
-        let docs = match yaml::parse(text, id, options.limits) {
+        let docs = match yaml::parse(&text, id, options.limits) {
             Ok(docs) => docs,
             Err(d) => {
                 loader.diags.push(d);
@@ -1044,7 +1084,7 @@ impl Loader<'_> {
         };
         let id = self.sources.add(&display);
         let text = match decode(&bytes, id) {
-            Ok(t) => t.to_string(),
+            Ok(t) => t.into_owned(),
             Err(d) => {
                 self.diags.push(d);
                 return None;
@@ -1298,4 +1338,41 @@ pub fn display_path(path: &Path) -> String {
 
 fn valid_service_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+        let mut out = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+        for unit in text.encode_utf16() {
+            out.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+        }
+        out
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_read_as_compose_go_reads_it() {
+        let text = "services:\n  wéb:\n    image: \u{1F40B}\n";
+        for big_endian in [false, true] {
+            assert_eq!(decode(&utf16(text, big_endian), 0).unwrap(), text);
+        }
+        assert_eq!(decode(text.as_bytes(), 0).unwrap(), text);
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_reported_where_they_are() {
+        let place = |bytes: &[u8]| {
+            let d = decode(bytes, 0).unwrap_err();
+            (d.message.clone(), d.pos.map(|p| (p.line, p.col)))
+        };
+        let mut lone_surrogate = utf16("a: 1\nb", false);
+        lone_surrogate.extend([0x00, 0xD8, b'c', 0x00]);
+        assert_eq!(place(&lone_surrogate), ("the file is not valid UTF-16".into(), Some((2, 2))));
+        let mut odd = utf16("a: 1", true);
+        odd.push(0);
+        assert_eq!(place(&odd), ("the file is not valid UTF-16".into(), Some((1, 5))));
+        assert_eq!(place(b"a: 1\nb: \xff"), ("the file is not valid UTF-8".into(), Some((2, 4))));
+    }
 }
