@@ -38,7 +38,24 @@ pub(crate) fn service(
     annotations: &BTreeMap<String, String>,
     statefulset: bool,
 ) {
-    let endpoint_dnsrr = service.endpoint_mode.as_ref().is_some_and(|m| m.value == "dnsrr");
+    // Docker reads the mode in any case; a mode it does not know is refused by Swarm and
+    // ignored by `docker compose up`.
+    let endpoint_dnsrr = service.endpoint_mode.as_ref().is_some_and(|m| m.value.eq_ignore_ascii_case("dnsrr"));
+    if let Some(mode) = service
+        .endpoint_mode
+        .as_ref()
+        .filter(|m| !m.value.eq_ignore_ascii_case("dnsrr") && !m.value.eq_ignore_ascii_case("vip"))
+    {
+        mapper.warn(
+            Code::NotConverted,
+            mode.pos,
+            format!(
+                "`deploy.endpoint_mode: {}` is neither `vip` nor `dnsrr`: the Service gets a cluster IP",
+                mode.value
+            ),
+            Some("use `dnsrr` for a headless Service, or remove the key".into()),
+        );
+    }
     let mut kind = match labels::get(service, "kompose.service.type") {
         // A StatefulSet's governing Service is headless, and so is Swarm's DNS round robin.
         None if statefulset || endpoint_dnsrr => "headless".to_string(),
