@@ -6,7 +6,7 @@
 
 use super::env::own_labels;
 use super::{labels, names, Mapper, Object, ServiceNames, VolumeStrategy};
-use crate::compose::{FileRef, FileSource, HostPath, MountType, Service};
+use crate::compose::{FileRef, FileSource, HostPath, MountType, Service, VolumeDef};
 use crate::diag::{Code, Diagnostic, Pos};
 use crate::value::{Map, Value};
 use k8s_openapi::api::core::v1::{
@@ -95,7 +95,7 @@ impl Mapper<'_> {
             let named: &[&str] = self.claim_volumes().get(&claim).map_or(&[], Vec::as_slice);
             let shared = named.iter().any(|v| self.volume_users.get(v).is_some_and(|users| *users > 1))
                 || self.shared_host_claims.contains(&claim);
-            let def = named.first().and_then(|v| project.volumes.get(*v));
+            let def = named.first().and_then(|v| project.volumes.get_key_value(*v));
             if shared {
                 kept.push(volume);
                 continue;
@@ -107,14 +107,15 @@ impl Mapper<'_> {
                     .and_then(|v| serde_json::to_value(v).ok())
                     .and_then(|v| serde_json::from_value(v).ok()),
                 None => {
-                    let def_size = def.and_then(|d| {
+                    let def_size = def.and_then(|(_, d)| {
                         d.labels.get("kompose.volume.size").map(|v| crate::compose::Spanned::new(v.clone(), d.pos))
                     });
                     let def_size = self.size_label(def_size.as_ref());
                     let (size, class) = self.service_claim_size(service);
+                    let class = def.and_then(|(_, d)| volume_class(d)).or(class);
                     self.template_claims.insert(claim.clone());
                     let mut spec = claim_spec(def_size.unwrap_or(size), class);
-                    let selector = def.and_then(|d| d.labels.get("kompose.volume.selector").cloned());
+                    let selector = def.and_then(|(_, d)| d.labels.get("kompose.volume.selector").cloned());
                     if let Some(selector) = selector {
                         spec.selector = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
                             match_labels: Some(BTreeMap::from([(super::SERVICE_LABEL.to_string(), selector)])),
@@ -124,8 +125,16 @@ impl Mapper<'_> {
                     Some(spec)
                 }
             };
+            let annotations = match def {
+                Some((name, def)) => volume_annotations(self, name, def),
+                None => BTreeMap::new(),
+            };
             templates.push(PersistentVolumeClaim {
-                metadata: ObjectMeta { name: Some(volume.name.clone()), ..ObjectMeta::default() },
+                metadata: ObjectMeta {
+                    name: Some(volume.name.clone()),
+                    annotations: (!annotations.is_empty()).then_some(annotations),
+                    ..ObjectMeta::default()
+                },
                 spec,
                 ..PersistentVolumeClaim::default()
             });
@@ -194,6 +203,50 @@ impl Mapper<'_> {
 }
 
 /// A ReadWriteOnce claim of `size`.
+/// The labels of a top-level volume read as `kompose.*` settings of its claim.
+const VOLUME_LABELS: &[&str] = &["kompose.volume.selector", "kompose.volume.size", "kompose.volume.storage-class-name"];
+
+/// A top-level volume's `kompose.volume.storage-class-name` label: the claim's storage class
+/// (before the using service's label of the same name).
+fn volume_class(def: &VolumeDef) -> Option<String> {
+    def.labels.get("kompose.volume.storage-class-name").cloned()
+}
+
+/// A top-level volume's other labels, as annotations of its claim (the way a service's
+/// labels annotate its objects); reports `kompose.*` labels no volume reads and keys the API
+/// server would refuse.
+fn volume_annotations(mapper: &mut Mapper, name: &str, def: &VolumeDef) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (key, value) in &def.labels {
+        if key.starts_with("kompose.") {
+            if !VOLUME_LABELS.contains(&key.as_str()) {
+                mapper.warn(
+                    Code::NotConverted,
+                    def.pos,
+                    format!(
+                        "label `{key}` of volume `{name}` is not read: a volume's claim reads `{}`",
+                        VOLUME_LABELS.join("`, `")
+                    ),
+                    Some("set other `kompose.*` labels on the services that mount the volume".into()),
+                );
+            }
+        } else if names::is_qualified_name(key) {
+            out.insert(key.clone(), value.clone());
+        } else {
+            mapper.warn(
+                Code::InvalidLabel,
+                def.pos,
+                format!("label `{key}` of volume `{name}` is not a valid Kubernetes annotation key and is left out"),
+                Some(
+                    "annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`"
+                        .into(),
+                ),
+            );
+        }
+    }
+    out
+}
+
 fn claim_spec(size: String, storage_class: Option<String>) -> PersistentVolumeClaimSpec {
     PersistentVolumeClaimSpec {
         access_modes: Some(vec!["ReadWriteOnce".into()]),
@@ -873,14 +926,25 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                 None,
             );
         }
+        let class = volume_class(def).or(class);
+        let annotations = volume_annotations(mapper, name, def);
         mapper.claim(&claim, size, class, Some(def.pos));
-        if let Some(selector) = def.labels.get("kompose.volume.selector") {
+        let selector = def.labels.get("kompose.volume.selector");
+        if selector.is_some() || !annotations.is_empty() {
             if let Some(object) =
                 mapper.objects.iter_mut().find(|o| o.kind == "PersistentVolumeClaim" && o.name == claim)
             {
-                let labels = Map::from_iter([(super::SERVICE_LABEL, Value::from(selector.as_str()))]);
-                if let Some(spec) = object.value.get_mut("spec").and_then(Value::as_object_mut) {
-                    spec.insert("selector", Value::from(Map::from_iter([("matchLabels", Value::from(labels))])));
+                if let Some(selector) = selector {
+                    let labels = Map::from_iter([(super::SERVICE_LABEL, Value::from(selector.as_str()))]);
+                    if let Some(spec) = object.value.get_mut("spec").and_then(Value::as_object_mut) {
+                        spec.insert("selector", Value::from(Map::from_iter([("matchLabels", Value::from(labels))])));
+                    }
+                }
+                if !annotations.is_empty() {
+                    let map = Map::from_iter(annotations.into_iter().map(|(k, v)| (k, Value::from(v.as_str()))));
+                    if let Some(metadata) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
+                        metadata.insert("annotations", Value::from(map));
+                    }
                 }
             }
         }
