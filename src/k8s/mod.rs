@@ -191,9 +191,10 @@ pub(crate) struct Mapper<'a> {
     /// members' bind mounts that became claims, so that members mounting one host path share
     /// one claim (`<group>-claim<i>`), as their containers share the directory in Compose.
     pub group_claims: Option<GroupClaims>,
-    /// For each host path (normalised) that becomes a claim, how many services bind-mount it:
-    /// they share one claim, as their containers share the directory in Compose.
-    pub host_claim_users: foldhash::HashMap<String, usize>,
+    /// For each host path (normalised) that becomes a claim, the services that bind-mount it
+    /// (in project order): they share one claim, as their containers share the directory in
+    /// Compose.
+    pub host_claim_users: foldhash::HashMap<String, Vec<String>>,
     /// The claim made for each such host path, the service that made it, and its size and
     /// storage class.
     pub host_claims: foldhash::HashMap<String, (String, String, String, Option<String>)>,
@@ -322,7 +323,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         host_paths.sort_unstable();
         host_paths.dedup();
         for path in host_paths {
-            *mapper.host_claim_users.entry(path).or_default() += 1;
+            mapper.host_claim_users.entry(path).or_default().push(service.name.clone());
         }
         for target in service.depends_on.iter().chain(&service.links) {
             let referrers = mapper.referrers.entry(target.value.as_str()).or_default();

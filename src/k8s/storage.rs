@@ -629,29 +629,36 @@ fn bind_volume(
                 None => {
                     let key = host_key(source);
                     if let Some((claim, owner, first_size, first_class)) = mapper.host_claims.get(&key).cloned() {
-                        if owner != service.name {
+                        if owner != service.name && (first_size, first_class) != (size, class) {
                             mapper.warn(
-                                Code::SharedVolume,
+                                Code::NotConverted,
                                 mount.pos,
-                                format!("host path `{source}` is mounted by `{owner}` and `{}`: they share the claim `{claim}` that takes its place, which is ReadWriteOnce, so their pods must run on one node", service.name),
-                                Some("use a storage class that supports ReadWriteMany, or mount a named volume".into()),
+                                format!("the claim size and storage class of `{}` are not applied to `{claim}`: it is shared with `{owner}`, whose settings it has", service.name),
+                                Some("set the same `kompose.volume.*` labels on every service that mounts the path".into()),
                             );
-                            if (first_size, first_class) != (size, class) {
-                                mapper.warn(
-                                    Code::NotConverted,
-                                    mount.pos,
-                                    format!("the claim size and storage class of `{}` are not applied to `{claim}`: it is shared with `{owner}`, whose settings it has", service.name),
-                                    Some("set the same `kompose.volume.*` labels on every service that mounts the path".into()),
-                                );
-                            }
                         }
                         // Each mount says for itself whether it is read-only.
                         return Some(claim_volume(claim.clone(), claim, false));
                     }
                     let claim = derived(svc, &format!("claim{i}"));
-                    let shared = mapper.host_claim_users.get(&key).is_some_and(|users| *users > 1);
+                    let users = mapper.host_claim_users.get(&key).cloned().unwrap_or_default();
+                    let shared = users.len() > 1;
                     if shared {
                         mapper.shared_host_claims.insert(claim.clone());
+                    }
+                    // Services that run in one pod (`network_mode: service:...`) share it on
+                    // their node anyway: said once, naming every service, where the claim is made.
+                    let mut workloads: Vec<&str> =
+                        users.iter().map(|s| mapper.workloads.get(s).map_or(s.as_str(), String::as_str)).collect();
+                    workloads.sort_unstable();
+                    workloads.dedup();
+                    if workloads.len() > 1 {
+                        mapper.warn(
+                            Code::SharedVolume,
+                            mount.pos,
+                            format!("host path `{source}` is mounted by `{}`: they share the claim `{claim}` that takes its place, which is ReadWriteOnce, so their pods must run on one node", users.join("`, `")),
+                            Some("use a storage class that supports ReadWriteMany, or mount a named volume".into()),
+                        );
                     }
                     let again = service
                         .volumes
