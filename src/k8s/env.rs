@@ -107,6 +107,7 @@ impl Mapper<'_> {
             // Secret-looking variables: reported, or (with --secret-env) moved to the
             // service's Secret unless `environment` sets them anyway.
             let mut vars = vars.clone();
+            let mut secret_looking = Vec::new();
             let secret_keys: Vec<String> =
                 vars.iter().filter(|(k, v)| is_secret(k, v)).map(|(k, _)| k.clone()).collect();
             for key in secret_keys {
@@ -128,13 +129,38 @@ impl Mapper<'_> {
                         });
                     }
                 } else {
-                    let value = vars.get(&key).cloned().unwrap_or_default();
-                    self.secret_looking(&key, &value, file.pos, &format!("the ConfigMap made from `{}`", file.path));
+                    secret_looking.push(key);
                 }
             }
-            let name = names::env_file_configmap(&file.path, &names.object);
-            for key in vars.keys() {
-                if !names::is_config_key(key) {
+            let data: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let config_map = |name: &str| {
+                let object = ConfigMap {
+                    metadata: ObjectMeta {
+                        name: Some(name.to_string()),
+                        labels: own_labels(name),
+                        ..ObjectMeta::default()
+                    },
+                    data: Some(data.clone()),
+                    ..ConfigMap::default()
+                };
+                Object::new("ConfigMap", name, &object, Some(file.pos))
+            };
+            // A file several services read is one ConfigMap, unless its values differ between
+            // them (`${VAR}` filled from each service's `environment`): then each service
+            // whose values differ from the first one's gets its own, `<service>-<file>`.
+            let mut name = names::env_file_configmap(&file.path, &names.object);
+            let mut object = config_map(&name);
+            if self.differs(&object) {
+                name = super::storage::derived(&names.object, &name);
+                object = config_map(&name);
+            }
+            // Its problems are reported once, at the first service's `env_file`.
+            if self.reported_env_files.insert(name.clone()) {
+                for key in &secret_looking {
+                    let value = vars.get(key).cloned().unwrap_or_default();
+                    self.secret_looking(key, &value, file.pos, &format!("the ConfigMap made from `{}`", file.path));
+                }
+                for key in vars.keys().filter(|key| !names::is_config_key(key)) {
                     self.diags.push(
                         Diagnostic::at(
                             Code::InvalidName,
@@ -145,13 +171,7 @@ impl Mapper<'_> {
                     );
                 }
             }
-            let data: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            let object = ConfigMap {
-                metadata: ObjectMeta { name: Some(name.clone()), labels: own_labels(&name), ..ObjectMeta::default() },
-                data: Some(data),
-                ..ConfigMap::default()
-            };
-            self.add(Object::new("ConfigMap", &name, &object, Some(file.pos)));
+            self.add(object);
             from.push(EnvFromSource {
                 config_map_ref: Some(ConfigMapEnvSource { name: name.clone(), optional: None }),
                 ..EnvFromSource::default()

@@ -201,6 +201,9 @@ pub(crate) struct Mapper<'a> {
     /// Those of the claims above that several services mount: a StatefulSet keeps them shared
     /// instead of making them its own pods' claims.
     pub shared_host_claims: foldhash::HashSet<String>,
+    /// The env-file ConfigMaps made so far: a file several services read is one ConfigMap,
+    /// whose problems (K215, keys it cannot hold) are reported once.
+    pub reported_env_files: foldhash::HashSet<String>,
     /// Named volumes by the name of their claim (several when names collide), made on first
     /// use: only StatefulSets need it.
     claim_volumes: std::sync::OnceLock<foldhash::HashMap<String, Vec<&'a str>>>,
@@ -221,6 +224,17 @@ impl<'a> Mapper<'a> {
             self.index.entry(key).or_default().push(self.objects.len());
             self.objects.push(object);
         }
+    }
+
+    /// Whether an object of this kind and name, with other contents, has been added.
+    pub fn differs(&self, object: &Object) -> bool {
+        let key = self.hasher.hash_one((&object.kind, &object.name));
+        self.index.get(&key).is_some_and(|indexes| {
+            indexes
+                .iter()
+                .map(|&i| &self.objects[i])
+                .any(|o| o.kind == object.kind && o.name == object.name && o.value != object.value)
+        })
     }
 
     /// Remove the first object of this kind and name. Its place keeps an empty object (no
@@ -296,6 +310,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         host_claim_users: Default::default(),
         host_claims: Default::default(),
         shared_host_claims: Default::default(),
+        reported_env_files: Default::default(),
         index: Default::default(),
         hasher: Default::default(),
         workloads: BTreeMap::new(),
