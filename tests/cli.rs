@@ -207,6 +207,29 @@ fn unsupported_provider_exits_2() {
 }
 
 #[test]
+fn kompose_build_and_openshift_flags_are_refused_by_name() {
+    let s = Scratch::new("kompose_build_flags");
+    s.web_project("compose.yaml");
+    for (args, says) in [
+        (&["--build", "local"][..], "building and pushing images is not supported"),
+        (&["--push-image"][..], "building and pushing images is not supported"),
+        (&["--push-image-registry", "registry.example.com"][..], "`--push-image-registry`"),
+        (&["--build-command", "make image", "--push-command", "make push"][..], "`--build-command`"),
+        (&["--replication-controller"][..], "ReplicationControllers are superseded"),
+        (&["--deployment-config"][..], "`--deployment-config` is an OpenShift flag"),
+        (&["--build-repo", "https://example.com/r.git"][..], "`--build-repo` is an OpenShift flag"),
+    ] {
+        let out = s.run(&[&["convert"][..], args].concat());
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{out:?}");
+        assert!(out.stderr.contains(says), "{args:?}: {out:?}");
+    }
+    // `--build none` is Kompose's default, and accepted.
+    let ok = s.run(&["convert", "--build", "none"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+}
+
+#[test]
 fn missing_compose_file_exits_2() {
     let s = Scratch::new("missing_file");
     let out = s.run(&["convert", "-f", "nope.yaml"]);

@@ -168,6 +168,27 @@ struct ConvertArgs {
     /// Kompose's image push; not supported.
     #[arg(long, hide = true)]
     push_image: bool,
+    /// Kompose's push registry; not supported.
+    #[arg(long, hide = true, value_name = "REGISTRY")]
+    push_image_registry: Option<String>,
+    /// Kompose's custom build command; not supported.
+    #[arg(long, hide = true, value_name = "COMMAND")]
+    build_command: Option<String>,
+    /// Kompose's custom push command; not supported.
+    #[arg(long, hide = true, value_name = "COMMAND")]
+    push_command: Option<String>,
+    /// Kompose's deprecated ReplicationController output; not supported.
+    #[arg(long, hide = true)]
+    replication_controller: bool,
+    /// Kompose's OpenShift-only flags; not supported (kompile writes Kubernetes manifests).
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    deployment_config: Option<String>,
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    insecure_repository: Option<String>,
+    #[arg(long, hide = true, value_name = "URL")]
+    build_repo: Option<String>,
+    #[arg(long, hide = true, value_name = "BRANCH")]
+    build_branch: Option<String>,
     /// Write a Helm chart (Chart.yaml, values.yaml with image, replicas, resources and Service
     /// type, templates) into `-o DIR` (default: the compose file's name without extension).
     #[arg(short = 'c', long, conflicts_with_all = ["stdout", "kustomize", "json"])]
@@ -426,8 +447,27 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     if args.with_kompose_annotation == Some(true) {
         bail!("`--with-kompose-annotation=true` is not supported: kompile output is the same on every machine, so it carries no `kompose.cmd` or `kompose.version` annotations");
     }
-    if args.build.as_deref().is_some_and(|b| b != "none") || args.push_image {
-        bail!("building and pushing images is not supported: build and push them in CI, then set `image:` in the compose file");
+    let building = [
+        ("--build", args.build.as_ref().filter(|b| *b != "none").is_some()),
+        ("--push-image", args.push_image),
+        ("--push-image-registry", args.push_image_registry.is_some()),
+        ("--build-command", args.build_command.is_some()),
+        ("--push-command", args.push_command.is_some()),
+    ];
+    if let Some((flag, _)) = building.iter().find(|(_, set)| *set) {
+        bail!("`{flag}`: building and pushing images is not supported: build and push them in CI, then set `image:` in the compose file");
+    }
+    if args.replication_controller {
+        bail!("`--replication-controller` is not supported: ReplicationControllers are superseded by Deployments, which kompile writes by default");
+    }
+    let openshift = [
+        ("--deployment-config", args.deployment_config.is_some()),
+        ("--insecure-repository", args.insecure_repository.is_some()),
+        ("--build-repo", args.build_repo.is_some()),
+        ("--build-branch", args.build_branch.is_some()),
+    ];
+    if let Some((flag, _)) = openshift.iter().find(|(_, set)| *set) {
+        bail!("`{flag}` is an OpenShift flag, which is not supported: kompile writes Kubernetes manifests only");
     }
     let mut options = Options::default();
     options.policy.strict = global.strict;
