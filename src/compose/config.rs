@@ -511,6 +511,10 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
         let labels: Map<String, Json> = s.labels.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect();
         map.insert("labels".into(), Json::Object(labels));
     }
+    if has("annotations") {
+        let annotations: Map<String, Json> = s.annotations.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect();
+        map.insert("annotations".into(), Json::Object(annotations));
+    }
     if let Some(m) = &s.limits.memory {
         if has("mem_limit") {
             map.insert("mem_limit".into(), json!(m.value));

@@ -30,7 +30,7 @@ const NODE_TUNING: Handling = not("this is a node-level setting in Kubernetes, n
 
 /// Keys of `services.<name>`.
 pub const SERVICE_KEYS: &[(&str, Handling)] = &[
-    ("annotations", not("Compose annotations are container-engine metadata")),
+    ("annotations", Converted),
     // Only which logs `docker compose up` prints: nothing to convert, `kubectl logs` reads any pod.
     ("attach", Converted),
     ("blkio_config", not("Kubernetes has no block-I/O limits per container")),

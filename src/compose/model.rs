@@ -146,6 +146,8 @@ pub struct Service {
     pub configs: Vec<FileRef>,
     pub healthcheck: Option<Healthcheck>,
     pub labels: IndexMap<String, Spanned<String>>,
+    /// `annotations`: the container's metadata, which the pod carries in Kubernetes.
+    pub annotations: IndexMap<String, Spanned<String>>,
     pub replicas: Option<Spanned<i64>>,
     pub global: bool,
     /// `deploy.mode: replicated-job` or `global-job`: runs to completion. The flag tells

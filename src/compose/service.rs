@@ -272,6 +272,11 @@ impl Loader<'_> {
                     s.labels.insert(name, Spanned::new(value.unwrap_or_default(), pos));
                 }
             }
+            "annotations" => {
+                for (name, value, pos) in f.list_or_map(v, p, '=') {
+                    s.annotations.insert(name, Spanned::new(value.unwrap_or_default(), pos));
+                }
+            }
             "extra_hosts" => self.extra_hosts(s, v, p),
             "post_start" | "pre_stop" => {
                 let hooks = self.hooks(v, p);

@@ -68,7 +68,8 @@ impl Mapper<'_> {
         let (pod, annotations) = self.build_pod(service, names, all, statefulset);
         let network_labels = super::policy::pod_labels(self, service);
         let rollout = Rollout { volumes: !service.volumes.is_empty(), update_config: service.update_config.as_ref() };
-        self.emit_workload(service, names, kind, pod, annotations, network_labels, rollout);
+        let pod_annotations = self.pod_annotations(service);
+        self.emit_workload(service, names, kind, pod, (annotations, pod_annotations), network_labels, rollout);
     }
 
     /// Services grouped into one workload (`--service-group-mode`): one container per member,
@@ -98,6 +99,7 @@ impl Mapper<'_> {
         let statefulset = matches!(kind, Kind::StatefulSet);
         let mut pod = PodSpec::default();
         let mut annotations = BTreeMap::new();
+        let mut pod_annotations = BTreeMap::new();
         let mut network_labels = BTreeMap::new();
         let clash = members.iter().any(|m| all[&m.name].object == names.workload);
         let suffix = if clash { "shared" } else { "claim" };
@@ -111,6 +113,9 @@ impl Mapper<'_> {
             let member_names = &all[&member.name];
             let (part, member_annotations) = self.build_pod(member, member_names, all, statefulset);
             annotations.extend(member_annotations);
+            for (key, value) in self.pod_annotations(member) {
+                pod_annotations.entry(key).or_insert(value);
+            }
             // Containers of one pod share its network: two cannot listen on one port.
             for container in &part.containers {
                 for port in container.ports.iter().flatten() {
@@ -199,7 +204,7 @@ impl Mapper<'_> {
             volumes: members.iter().any(|m| !m.volumes.is_empty()),
             update_config: members.iter().find_map(|m| m.update_config.as_ref()),
         };
-        self.emit_workload(first, names, kind, pod, annotations, network_labels, rollout);
+        self.emit_workload(first, names, kind, pod, (annotations, pod_annotations), network_labels, rollout);
     }
 
     /// The pod of one service (one container) plus its annotations; creates the service's
@@ -317,13 +322,17 @@ impl Mapper<'_> {
         names: &ServiceNames,
         kind: Kind,
         mut pod: PodSpec,
-        annotations: BTreeMap<String, String>,
+        // Annotations from labels (workload, pod and Service) and from `annotations` (pod).
+        (annotations, pod_annotations): (BTreeMap<String, String>, BTreeMap<String, String>),
         network_labels: BTreeMap<String, String>,
         rollout: Rollout,
     ) {
         let pod_labels = super::service_labels(names);
         let mut template_labels = pod_labels.clone();
         template_labels.extend(network_labels);
+        let mut template_annotations = annotations.clone();
+        template_annotations.extend(pod_annotations);
+        let template_annotations = (!template_annotations.is_empty()).then_some(template_annotations);
         let annotations = (!annotations.is_empty()).then_some(annotations);
         let mut workload_labels = pod_labels.clone();
         for (key, value, pos) in &service.deploy_labels {
@@ -350,7 +359,7 @@ impl Mapper<'_> {
         let template = |pod: PodSpec| PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(template_labels.clone()),
-                annotations: annotations.clone(),
+                annotations: template_annotations.clone(),
                 ..ObjectMeta::default()
             }),
             spec: Some(pod),
@@ -403,6 +412,7 @@ impl Mapper<'_> {
                 pod.restart_policy = Some(policy.into());
                 let mut meta = meta;
                 meta.labels.get_or_insert_with(Default::default).extend(template_labels.clone());
+                meta.annotations = template_annotations.clone();
                 let object = Pod { metadata: meta, spec: Some(pod), ..Pod::default() };
                 self.add(Object::new("Pod", &names.workload, &object, origin));
             }
@@ -446,6 +456,27 @@ impl Mapper<'_> {
             }
         }
         super::autoscaling::autoscaler(self, service, names, kind_name);
+    }
+
+    /// A service's `annotations`, for its pod; keys the API server refuses are left out.
+    fn pod_annotations(&mut self, service: &Service) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (key, value) in &service.annotations {
+            if names::is_qualified_name(key) {
+                out.insert(key.clone(), value.value.clone());
+            } else {
+                self.warn(
+                    Code::InvalidLabel,
+                    value.pos,
+                    format!("annotation `{key}` is not a valid Kubernetes annotation key and is left out"),
+                    Some(
+                        "annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        out
     }
 
     /// `volumes_from`: the volumes of the named services (and of the services they take
