@@ -214,6 +214,32 @@ fn absolute(dir: &Path, path: &str) -> String {
     super::display_path(&dir.join(path))
 }
 
+/// A list of `key=value` (or a bare `key`, which has no value) as the mapping of strings
+/// compose-go holds; in a mapping, numbers and booleans become strings.
+fn list_to_mapping(value: &mut Json) {
+    if let Json::Object(mapping) = value {
+        for v in mapping.values_mut() {
+            if matches!(v, Json::Number(_) | Json::Bool(_)) {
+                *v = json!(v.to_string());
+            }
+        }
+        return;
+    }
+    let Json::Array(items) = value else { return };
+    let mut mapping = Map::new();
+    for item in items.iter() {
+        let text = match item {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match text.split_once('=') {
+            Some((k, v)) => mapping.insert(k.to_string(), json!(v)),
+            None => mapping.insert(text, Json::Null),
+        };
+    }
+    *value = Json::Object(mapping);
+}
+
 /// Device request counts as compose-go holds them: numbers, with -1 for `all`.
 fn canonical_device_requests(requests: &mut Json) {
     let Json::Array(items) = requests else { return };
@@ -261,6 +287,9 @@ pub fn canonical(resolved: &Resolved, project_dir: &Path, show_secrets: bool, in
             let name = if external { key.to_string() } else { format!("{}_{key}", project.name) };
             m.insert("name".into(), json!(name));
         }
+        if let Some(labels) = m.get_mut("labels") {
+            list_to_mapping(labels);
+        }
         if kind == "secrets" || kind == "configs" {
             if let Some(Json::String(file)) = m.get("file").cloned() {
                 m.insert("file".into(), json!(absolute(project_dir, &file)));
@@ -300,6 +329,20 @@ pub fn canonical(resolved: &Resolved, project_dir: &Path, show_secrets: bool, in
 fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Node>, dir: &Path, show_secrets: bool) {
     let has = |key: &str| node.and_then(|n| n.get(key)).is_some();
     map.remove("extends");
+    // Lists of `key=value` that compose-go holds as mappings.
+    for path in [&["sysctls"][..], &["build", "args"], &["build", "labels"], &["deploy", "labels"]] {
+        let (last, parents) = path.split_last().expect("paths are not empty");
+        let parent = parents.iter().try_fold(&mut *map, |m, key| m.get_mut(*key).and_then(Json::as_object_mut));
+        if let Some(value) = parent.and_then(|m| m.get_mut(*last)) {
+            list_to_mapping(value);
+        }
+    }
+    // `host=ip` entries, sorted, as compose-go writes them (a mapping becomes such a list).
+    if has("extra_hosts") {
+        let mut hosts: Vec<String> = s.extra_hosts.iter().map(|(host, ip, _)| format!("{host}={ip}")).collect();
+        hosts.sort_unstable();
+        map.insert("extra_hosts".into(), json!(hosts));
+    }
     if let Some(cmd) = &s.command {
         map.insert("command".into(), json!(cmd));
     }
