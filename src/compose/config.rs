@@ -214,6 +214,59 @@ fn absolute(dir: &Path, path: &str) -> String {
     super::display_path(&dir.join(path))
 }
 
+/// Sizes as compose-go writes its byte counts (a string of the number of bytes), and strings
+/// where compose-go holds a list of strings.
+fn canonical_sizes_and_lists(service: &mut Map<String, Json>) {
+    fn bytes(value: &mut Json) {
+        let text = match value {
+            Json::String(s) => s.clone(),
+            Json::Number(n) => n.to_string(),
+            _ => return,
+        };
+        if let Ok(n) = super::parse_bytes(&text) {
+            *value = json!(n.to_string());
+        }
+    }
+    fn at<'m>(map: &'m mut Map<String, Json>, path: &[&str]) -> Option<&'m mut Json> {
+        let (last, parents) = path.split_last()?;
+        let parent = parents.iter().try_fold(map, |m, key| m.get_mut(*key).and_then(Json::as_object_mut))?;
+        parent.get_mut(*last)
+    }
+    for path in [
+        &["mem_limit"][..],
+        &["mem_reservation"],
+        &["memswap_limit"],
+        &["mem_swappiness"],
+        &["shm_size"],
+        &["build", "shm_size"],
+        &["deploy", "resources", "limits", "memory"],
+        &["deploy", "resources", "reservations", "memory"],
+    ] {
+        if let Some(value) = at(service, path) {
+            bytes(value);
+        }
+    }
+    for volume in service.get_mut("volumes").and_then(Json::as_array_mut).into_iter().flatten() {
+        if let Some(size) = volume.get_mut("tmpfs").and_then(|t| t.get_mut("size")) {
+            bytes(size);
+        }
+    }
+    if let Some(blkio) = service.get_mut("blkio_config").and_then(Json::as_object_mut) {
+        for (key, list) in blkio.iter_mut() {
+            if key.ends_with("_bps") {
+                for rate in list.as_array_mut().into_iter().flatten().filter_map(|d| d.get_mut("rate")) {
+                    bytes(rate);
+                }
+            }
+        }
+    }
+    for key in ["dns", "dns_search", "tmpfs"] {
+        if let Some(value) = service.get_mut(key).filter(|v| v.is_string()) {
+            *value = Json::Array(vec![value.take()]);
+        }
+    }
+}
+
 /// A list of `key=value` (or a bare `key`, which has no value) as the mapping of strings
 /// compose-go holds; in a mapping, numbers and booleans become strings.
 fn list_to_mapping(value: &mut Json) {
@@ -439,11 +492,32 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
         }
     }
     if has("volumes") {
+        let written: Vec<&Node> = match node.and_then(|n| n.get("volumes")).map(|n| &n.value) {
+            Some(Value::Seq(items)) => items.iter().collect(),
+            _ => Vec::new(),
+        };
+        // The entry a mount was read from: the one with its target.
+        let entry_of = |target: &str| {
+            written.iter().copied().find(|n| match &n.value {
+                Value::Map(_) => n.get("target").and_then(Node::scalar_string).is_some_and(|t| t == target),
+                _ => n
+                    .scalar_string()
+                    .and_then(|t| super::parse_volume(&t).ok())
+                    .is_some_and(|spec| spec.target == target),
+            })
+        };
         let volumes: Vec<Json> = s
             .volumes
             .iter()
             .map(|v| {
-                let mut m = Map::new();
+                let entry = entry_of(&v.target);
+                // The long syntax keeps the options kompile does not model (bind propagation,
+                // SELinux, `nocopy`, tmpfs mode, consistency) as written.
+                let (mut m, short) = match entry.map(|n| (to_json(n), n.scalar_string())) {
+                    Some((Json::Object(m), _)) => (m, None),
+                    Some((_, text)) => (Map::new(), Some(text.unwrap_or_default())),
+                    None => (Map::new(), Some(String::new())),
+                };
                 m.insert("type".into(), json!(v.kind.as_str()));
                 if let Some(src) = &v.source {
                     let src = if v.kind == MountType::Bind { absolute(dir, src) } else { src.clone() };
@@ -452,12 +526,35 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
                 m.insert("target".into(), json!(v.target));
                 if v.read_only {
                     m.insert("read_only".into(), json!(true));
+                } else {
+                    m.remove("read_only");
                 }
-                if v.kind == MountType::Bind {
-                    m.insert("bind".into(), json!({"create_host_path": true}));
-                }
-                if v.kind == MountType::Volume {
-                    m.insert("volume".into(), v.subpath.as_ref().map_or(json!({}), |sp| json!({"subpath": sp})));
+                if let Some(spec) = &short {
+                    // The short syntax's options, as compose-go's parser sets them.
+                    let options: Vec<&str> =
+                        spec.rsplit_once(':').map(|(_, o)| o.split(',').collect()).unwrap_or_default();
+                    let mut bind = Map::new();
+                    if v.kind == MountType::Bind {
+                        bind.insert("create_host_path".into(), json!(true));
+                    }
+                    for option in &options {
+                        match *option {
+                            "z" | "Z" => bind.insert("selinux".into(), json!(option)),
+                            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
+                                bind.insert("propagation".into(), json!(option))
+                            }
+                            _ => None,
+                        };
+                    }
+                    if !bind.is_empty() {
+                        m.insert("bind".into(), Json::Object(bind));
+                    }
+                    if v.kind == MountType::Volume {
+                        let volume = if options.contains(&"nocopy") { json!({"nocopy": true}) } else { json!({}) };
+                        m.insert("volume".into(), volume);
+                    }
+                } else if v.kind == MountType::Volume && !m.contains_key("volume") {
+                    m.insert("volume".into(), json!({}));
                 }
                 Json::Object(m)
             })
@@ -507,6 +604,11 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
         }
         if let Some(r) = h.retries {
             m.insert("retries".into(), json!(r));
+        }
+        // Read as compose-go reads it, though kompile converts nothing of it.
+        let start_interval = node.and_then(|n| n.get("healthcheck")).and_then(|h| h.get("start_interval"));
+        if let Some(ns) = start_interval.and_then(Node::scalar_string).and_then(|t| super::parse_duration(&t).ok()) {
+            m.insert("start_interval".into(), json!(go_duration(ns)));
         }
         map.insert("healthcheck".into(), Json::Object(m));
     }
@@ -577,6 +679,7 @@ fn canonical_service(map: &mut Map<String, Json>, s: &Service, node: Option<&Nod
             }
         }
     }
+    canonical_sizes_and_lists(map);
     if let Some(Json::String(ctx)) = map.get("build").cloned() {
         map.insert("build".into(), json!({"context": absolute(dir, &ctx), "dockerfile": "Dockerfile"}));
     } else if let Some(Json::Object(build)) = map.get_mut("build") {
