@@ -260,6 +260,21 @@ fn canonical_sizes_and_lists(service: &mut Map<String, Json>) {
             }
         }
     }
+    // Numbers compose-go casts strings to.
+    for key in ["cpu_count", "cpu_period", "cpu_quota", "cpu_shares", "oom_score_adj", "pids_limit", "scale"] {
+        if let Some(value) = service.get_mut(key) {
+            if let Some(n) = value.as_str().and_then(|t| t.parse::<i64>().ok()) {
+                *value = json!(n);
+            }
+        }
+    }
+    for key in ["cpu_percent", "cpus"] {
+        if let Some(value) = service.get_mut(key) {
+            if let Some(n) = value.as_str().and_then(|t| t.parse::<f64>().ok()).filter(|n| n.is_finite()) {
+                *value = json!(n);
+            }
+        }
+    }
     for key in ["dns", "dns_search", "tmpfs"] {
         if let Some(value) = service.get_mut(key).filter(|v| v.is_string()) {
             *value = Json::Array(vec![value.take()]);

@@ -13,6 +13,42 @@ use crate::diag::{Code, Diagnostic, Pos, MAX_OBJECT_BYTES};
 use crate::yaml::{Node, Value};
 use indexmap::IndexMap;
 
+/// Keys kompile does not convert whose string values compose-go casts to numbers after
+/// interpolation (`loader/interpolate.go`), with the range the schema then checks: a value
+/// that is not a number (or out of range) makes Docker Compose refuse the file.
+/// A key, whether it must be an integer, and its range.
+type NumericCast = (&'static str, bool, Option<(f64, f64)>);
+const NUMERIC_CASTS: &[NumericCast] = &[
+    ("cpu_count", true, Some((0.0, f64::MAX))),
+    ("cpu_percent", false, Some((0.0, 100.0))),
+    ("cpu_period", true, None),
+    ("cpu_quota", true, None),
+    ("cpu_shares", true, None),
+    ("oom_score_adj", true, Some((-1000.0, 1000.0))),
+    ("pids_limit", true, None),
+];
+
+fn numeric_casts(f: &mut super::fields::Fields<'_>, entries: &[(crate::yaml::Key, Node)], path: &str) {
+    for (key, value) in entries {
+        let Some(&(_, integer, range)) = NUMERIC_CASTS.iter().find(|(k, ..)| *k == key.name) else { continue };
+        let Value::Str(text) = &value.value else { continue };
+        let number = if integer { text.parse::<i64>().ok().map(|n| n as f64) } else { text.parse::<f64>().ok() };
+        let kind = if integer { "an integer" } else { "a number" };
+        match number {
+            None => f.invalid(
+                value.pos,
+                format!("`{}`: `{text}` is not {kind}, which Docker Compose requires here", key_path(path, &key.name)),
+            ),
+            Some(n) if range.is_some_and(|(lo, hi)| n < lo || n > hi) => {
+                let (lo, hi) = range.unwrap_or_default();
+                let hi = if hi == f64::MAX { String::new() } else { format!(" and at most {hi}") };
+                f.invalid(value.pos, format!("`{}`: {text} must be at least {lo}{hi}", key_path(path, &key.name)));
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 impl Loader<'_> {
     pub(super) fn read_service(&mut self, name: &str, pos: Pos, node: &Node) -> Service {
         let path = key_path("services", name);
@@ -21,6 +57,7 @@ impl Loader<'_> {
         let mut f = fields!(self);
         let entries = f.map(node, &path);
         let converted = f.check_keys(entries, keys::SERVICE_KEYS, &path);
+        numeric_casts(&mut f, entries, &path);
         for (key, value) in converted {
             let p = key_path(&path, &key.name);
             self.read_service_key(&mut service, &key.name, value, &p);
