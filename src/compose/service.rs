@@ -13,11 +13,12 @@ use crate::diag::{Code, Diagnostic, Pos, MAX_OBJECT_BYTES};
 use crate::yaml::{Node, Value};
 use indexmap::IndexMap;
 
+/// A key, whether it must be an integer, and its range.
+type NumericCast = (&'static str, bool, Option<(f64, f64)>);
+
 /// Keys kompile does not convert whose string values compose-go casts to numbers after
 /// interpolation (`loader/interpolate.go`), with the range the schema then checks: a value
 /// that is not a number (or out of range) makes Docker Compose refuse the file.
-/// A key, whether it must be an integer, and its range.
-type NumericCast = (&'static str, bool, Option<(f64, f64)>);
 const NUMERIC_CASTS: &[NumericCast] = &[
     ("cpu_count", true, Some((0.0, f64::MAX))),
     ("cpu_percent", false, Some((0.0, 100.0))),
