@@ -220,6 +220,18 @@ fn needs_escape(c: char) -> bool {
             | '\u{00ad}' | '\u{180e}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
 
+/// Names for a message, each in backticks: all of them up to six, else the first five and
+/// how many more, so that one diagnostic stays readable for a project of hundreds of services.
+pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+    const SHOWN: usize = 5;
+    let quoted = |names: &[S]| names.iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>().join(", ");
+    if names.len() <= SHOWN + 1 {
+        quoted(names)
+    } else {
+        format!("{} and {} more", quoted(&names[..SHOWN]), names.len() - SHOWN)
+    }
+}
+
 /// The known key closest to `name` (edit distance at most 2), for "did you mean".
 pub fn closest<'t>(name: &str, known: &[&'t str]) -> Option<&'t str> {
     known.iter().map(|k| (edit_distance(name, k), *k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
@@ -272,6 +284,14 @@ impl Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_name_lists_are_cut() {
+        assert_eq!(name_list(&["a"]), "`a`");
+        assert_eq!(name_list(&["a", "b", "c", "d", "e", "f"]), "`a`, `b`, `c`, `d`, `e`, `f`");
+        let many: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+        assert_eq!(name_list(&many), "`s0`, `s1`, `s2`, `s3`, `s4` and 35 more");
+    }
 
     #[test]
     fn code_ids_are_unique_and_well_formed() {

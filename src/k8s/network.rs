@@ -265,8 +265,8 @@ pub(crate) fn service(
                 Code::NoServiceDns,
                 service.pos,
                 format!(
-                    "`{}` {} `{}` by name, but `{}` declares no port, so no Kubernetes Service is created and the name will not resolve",
-                    referrers.join("`, `"),
+                    "{} {} `{}` by name, but `{}` declares no port, so no Kubernetes Service is created and the name will not resolve",
+                    crate::diag::name_list(&referrers),
                     if referrers.len() == 1 { "reaches" } else { "reach" },
                     service.name,
                     service.name

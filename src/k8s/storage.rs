@@ -656,7 +656,7 @@ fn bind_volume(
                         mapper.warn(
                             Code::SharedVolume,
                             mount.pos,
-                            format!("host path `{source}` is mounted by `{}`: they share the claim `{claim}` that takes its place, which is ReadWriteOnce, so their pods must run on one node", users.join("`, `")),
+                            format!("host path `{source}` is mounted by {}: they share the claim `{claim}` that takes its place, which is ReadWriteOnce, so their pods must run on one node", crate::diag::name_list(&users)),
                             Some("use a storage class that supports ReadWriteMany, or mount a named volume".into()),
                         );
                     }
@@ -916,8 +916,8 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
                 Code::SharedVolume,
                 def.pos,
                 format!(
-                    "volume `{name}` is shared by `{}`: its claim is ReadWriteOnce, so their pods must run on one node",
-                    sharing.join("`, `")
+                    "volume `{name}` is shared by {}: its claim is ReadWriteOnce, so their pods must run on one node",
+                    crate::diag::name_list(&sharing)
                 ),
                 Some("use a storage class that supports ReadWriteMany, or give each service its own volume".into()),
             );

@@ -235,8 +235,8 @@ impl Mapper<'_> {
                 [] => String::new(),
                 [one] => format!("; `{one}` runs once, and `{}` does not wait for it to finish", service.name),
                 many => format!(
-                    "; `{}` run once, and `{}` does not wait for them to finish",
-                    many.join("`, `"),
+                    "; {} run once, and `{}` does not wait for them to finish",
+                    crate::diag::name_list(many),
                     service.name
                 ),
             };
@@ -244,9 +244,9 @@ impl Mapper<'_> {
                 Code::DependsOn,
                 first.pos,
                 format!(
-                    "`{}` depends on `{}`: Kubernetes starts all pods at once and restarts `{}` until its dependencies answer{tasks_note}",
+                    "`{}` depends on {}: Kubernetes starts all pods at once and restarts `{}` until its dependencies answer{tasks_note}",
                     service.name,
-                    deps.join("`, `"),
+                    crate::diag::name_list(&deps),
                     service.name
                 ),
                 None,
