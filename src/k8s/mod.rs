@@ -204,6 +204,9 @@ pub(crate) struct Mapper<'a> {
     /// The env-file ConfigMaps made so far: a file several services read is one ConfigMap,
     /// whose problems (K215, keys it cannot hold) are reported once.
     pub reported_env_files: foldhash::HashSet<String>,
+    /// K209 notes to give when mapping ends: per `depends_on` position, the services it
+    /// lists (and those of them that run once), the services that depend on them.
+    pub depends_on_notes: indexmap::IndexMap<(Pos, String, String), Vec<String>>,
     /// Named volumes by the name of their claim (several when names collide), made on first
     /// use: only StatefulSets need it.
     claim_volumes: std::sync::OnceLock<foldhash::HashMap<String, Vec<&'a str>>>,
@@ -311,6 +314,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         host_claims: Default::default(),
         shared_host_claims: Default::default(),
         reported_env_files: Default::default(),
+        depends_on_notes: Default::default(),
         index: Default::default(),
         hasher: Default::default(),
         workloads: BTreeMap::new(),
@@ -347,10 +351,21 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
             }
         }
     }
+    // A key several services take from one place (a YAML anchor, an `x-` block merged with
+    // `<<`) is reported once there, naming every service's path.
+    let mut not_converted: indexmap::IndexMap<_, (Vec<&str>, Option<&str>)> = indexmap::IndexMap::new();
     for nc in &project.not_converted {
-        let mut d =
-            Diagnostic::at(Code::NotConverted, nc.pos, format!("`{}` is not converted: {}", nc.path, nc.reason));
-        if let Some(help) = nc.help {
+        let entry = not_converted.entry((nc.pos, nc.reason)).or_insert_with(|| (Vec::new(), nc.help));
+        entry.0.push(nc.path.as_str());
+    }
+    for ((pos, reason), (paths, help)) in not_converted {
+        let verb = if paths.len() == 1 { "is" } else { "are" };
+        let mut d = Diagnostic::at(
+            Code::NotConverted,
+            pos,
+            format!("{} {verb} not converted: {reason}", crate::diag::name_list(&paths)),
+        );
+        if let Some(help) = help {
             d = d.with_help(help);
         }
         mapper.diags.push(d);
@@ -367,6 +382,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         let group_names = ServiceNames { object: group.clone(), workload: group.clone(), label: group.clone() };
         mapper.map_group(members, &group_names, &names);
     }
+    mapper.depends_on_notes();
     storage::map_top_level(&mut mapper);
     policy::policies(&mut mapper);
     if let Some(ns) = &options.namespace {

@@ -231,26 +231,10 @@ impl Mapper<'_> {
             // A task that runs once is not waited for: nothing holds the service back.
             let tasks: Vec<&str> =
                 deps.iter().copied().filter(|d| self.by_name.get(d).is_some_and(|s| super::runs_once(s))).collect();
-            let tasks_note = match tasks.as_slice() {
-                [] => String::new(),
-                [one] => format!("; `{one}` runs once, and `{}` does not wait for it to finish", service.name),
-                many => format!(
-                    "; {} run once, and `{}` does not wait for them to finish",
-                    crate::diag::name_list(many),
-                    service.name
-                ),
-            };
-            self.warn(
-                Code::DependsOn,
-                first.pos,
-                format!(
-                    "`{}` depends on {}: Kubernetes starts all pods at once and restarts `{}` until its dependencies answer{tasks_note}",
-                    service.name,
-                    crate::diag::name_list(&deps),
-                    service.name
-                ),
-                None,
-            );
+            // Services that share their `depends_on` (from one YAML anchor) are named in one
+            // note, given when mapping ends.
+            let key = (first.pos, deps.join("\n"), tasks.join("\n"));
+            self.depends_on_notes.entry(key).or_default().push(service.name.clone());
         }
         network::service(self, service, names, &annotations, statefulset);
         if let Some(hostname) = &service.hostname {
@@ -456,6 +440,32 @@ impl Mapper<'_> {
             }
         }
         super::autoscaling::autoscaler(self, service, names, kind_name);
+    }
+
+    /// K209 for each set of services that depend on the same services at the same place.
+    pub(crate) fn depends_on_notes(&mut self) {
+        for ((pos, deps, tasks), services) in std::mem::take(&mut self.depends_on_notes) {
+            let deps: Vec<&str> = deps.split('\n').collect();
+            let tasks: Vec<&str> = tasks.split('\n').filter(|t| !t.is_empty()).collect();
+            let (who, restarts, does, its) = match services.as_slice() {
+                [one] => (format!("`{one}` depends"), format!("`{one}`"), format!("`{one}` does"), "its"),
+                many => (format!("{} depend", crate::diag::name_list(many)), "them".into(), "they do".into(), "their"),
+            };
+            let tasks_note = match tasks.as_slice() {
+                [] => String::new(),
+                [one] => format!("; `{one}` runs once, and {does} not wait for it to finish"),
+                many => format!("; {} run once, and {does} not wait for them to finish", crate::diag::name_list(many)),
+            };
+            self.warn(
+                Code::DependsOn,
+                pos,
+                format!(
+                    "{who} on {}: Kubernetes starts all pods at once and restarts {restarts} until {its} dependencies answer{tasks_note}",
+                    crate::diag::name_list(&deps),
+                ),
+                None,
+            );
+        }
     }
 
     /// A service's `annotations`, for its pod; keys the API server refuses are left out.
