@@ -54,6 +54,9 @@ impl Mapper<'_> {
 
     pub(crate) fn environment(&mut self, service: &Service, names: &ServiceNames, container: &mut Container) {
         let mut env = Vec::new();
+        // Variables listed without a value that the environment does not set: one note per
+        // service, however many (some projects pass hundreds through).
+        let mut unset = Vec::new();
         let secret_name = super::storage::derived(&names.object, "secret-env");
         let mut secret_data: BTreeMap<String, ByteString> = BTreeMap::new();
         for var in &service.environment {
@@ -93,12 +96,30 @@ impl Mapper<'_> {
                         ..EnvVar::default()
                     })
                 }
-                None => self.warn(
+                None => unset.push(var),
+            }
+        }
+        match unset.as_slice() {
+            [] => {}
+            [var] => self.warn(
+                Code::EnvUnresolved,
+                var.pos,
+                format!("`{}` has no value here and is not set in the environment or `.env`, so the container does not get it", var.name),
+                Some(format!("give it a value (`{}=...`) or set it before running kompile", var.name)),
+            ),
+            [first, ..] => {
+                let names: Vec<&str> = unset.iter().map(|v| v.name.as_str()).collect();
+                self.warn(
                     Code::EnvUnresolved,
-                    var.pos,
-                    format!("`{}` has no value here and is not set in the environment or `.env`, so the container does not get it", var.name),
-                    Some(format!("give it a value (`{}=...`) or set it before running kompile", var.name)),
-                ),
+                    first.pos,
+                    format!(
+                        "`{}` lists {} variables without a value that are not set in the environment or `.env`, so the container does not get them: {}",
+                        service.name,
+                        names.len(),
+                        crate::diag::name_list(&names)
+                    ),
+                    Some("give them values, or set them before running kompile".into()),
+                );
             }
         }
         let mut from = Vec::new();
