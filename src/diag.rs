@@ -223,12 +223,16 @@ fn needs_escape(c: char) -> bool {
 /// Names for a message, each in backticks: all of them up to six, else the first five and
 /// how many more, so that one diagnostic stays readable for a project of hundreds of services.
 pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+    list(&names.iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>())
+}
+
+/// [`name_list`] of items already formatted for a message.
+pub fn list(items: &[String]) -> String {
     const SHOWN: usize = 5;
-    let quoted = |names: &[S]| names.iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>().join(", ");
-    if names.len() <= SHOWN + 1 {
-        quoted(names)
+    if items.len() <= SHOWN + 1 {
+        items.join(", ")
     } else {
-        format!("{} and {} more", quoted(&names[..SHOWN]), names.len() - SHOWN)
+        format!("{} and {} more", items[..SHOWN].join(", "), items.len() - SHOWN)
     }
 }
 

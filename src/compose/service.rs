@@ -1060,12 +1060,12 @@ impl Loader<'_> {
                         Ok(spec) => {
                             for option in &spec.dropped_options {
                                 f.not_converted.push(NotConverted {
-                                    path: format!("{ip}:{option}"),
+                                    path: format!("the option `:{option}` of `{ip}`"),
                                     pos: item.pos,
                                     reason: if option.eq_ignore_ascii_case("z") {
                                         "SELinux relabelling is done by the cluster's storage, not per mount"
                                     } else {
-                                        "mount propagation options are not converted"
+                                        "propagation between host and container has no meaning for the claim or ConfigMap the mount becomes"
                                     },
                                     help: None,
                                 });

@@ -360,10 +360,13 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     }
     for ((pos, reason), (paths, help)) in not_converted {
         let verb = if paths.len() == 1 { "is" } else { "are" };
+        // A key path is quoted; a description that quotes its own parts is not.
+        let shown: Vec<String> =
+            paths.iter().map(|p| if p.contains('`') { p.to_string() } else { format!("`{p}`") }).collect();
         let mut d = Diagnostic::at(
             Code::NotConverted,
             pos,
-            format!("{} {verb} not converted: {reason}", crate::diag::name_list(&paths)),
+            format!("{} {verb} not converted: {reason}", crate::diag::list(&shown)),
         );
         if let Some(help) = help {
             d = d.with_help(help);
