@@ -123,6 +123,7 @@ codes! {
     SecretInPlainText = "K215", Warning, "a variable that looks secret would be stored in plain text";
     UnsafeSysctl = "K216", Warning, "a sysctl is outside Kubernetes' safe set: the kubelet refuses the pod unless the node allows it";
     BadImageReference = "K217", Warning, "an image reference Docker cannot parse: the kubelet cannot pull it";
+    RenamedReached = "K218", Warning, "another service reaches this one by its Compose name, which its Kubernetes Service does not have";
     // Validating the Kubernetes objects (K3xx)
     InvalidName = "K301", Error, "an object or field name is not valid in Kubernetes";
     InvalidObjectLabel = "K302", Error, "a label key or value is not valid in Kubernetes";

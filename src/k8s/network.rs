@@ -307,6 +307,28 @@ pub(crate) fn service(
         }
         return;
     }
+    // Cluster DNS knows the Service's name only: a Compose name the Service does not have
+    // (`my_db`, an override) does not resolve for the services that use it.
+    let referrers: Vec<&str> = mapper.referrers.get(service.name.as_str()).cloned().unwrap_or_default();
+    // DNS ignores case: `MyDB` finds the Service `mydb`.
+    if !names.object.eq_ignore_ascii_case(&service.name) && !referrers.is_empty() {
+        mapper.warn(
+            Code::RenamedReached,
+            service.pos,
+            format!(
+                "{} {} `{}` by name, but its Service is named `{}` in Kubernetes, where `{}` does not resolve",
+                crate::diag::name_list(&referrers),
+                if referrers.len() == 1 { "reaches" } else { "reach" },
+                service.name,
+                names.object,
+                service.name
+            ),
+            Some(format!(
+                "connect to `{}` instead (in their environment, commands and configuration), or rename the service to `{}`",
+                names.object, names.object
+            )),
+        );
+    }
     let selector = super::service_labels(names);
     let mut spec = ServiceSpec { selector: Some(selector.clone()), ..ServiceSpec::default() };
     if !ports.is_empty() {
