@@ -1058,15 +1058,13 @@ impl Loader<'_> {
                     };
                     match volumes::parse_short(&text) {
                         Ok(spec) => {
-                            for option in &spec.dropped_options {
+                            // `:z`/`:Z` need nothing: the container runtime labels every volume of
+                            // a pod for the pod's SELinux context, as Docker does for the mount.
+                            for option in spec.dropped_options.iter().filter(|o| !o.eq_ignore_ascii_case("z")) {
                                 f.not_converted.push(NotConverted {
                                     path: format!("the option `:{option}` of `{ip}`"),
                                     pos: item.pos,
-                                    reason: if option.eq_ignore_ascii_case("z") {
-                                        "SELinux relabelling is done by the cluster's storage, not per mount"
-                                    } else {
-                                        "propagation between host and container has no meaning for the claim or ConfigMap the mount becomes"
-                                    },
+                                    reason: "propagation between host and container has no meaning for the claim or ConfigMap the mount becomes",
                                     help: None,
                                 });
                             }
