@@ -771,5 +771,21 @@ mod tests {
             assert_eq!(found(none), None, "{none}");
         }
         assert_eq!(mask_url_password("redis://:pw@cache").as_deref(), Some("redis://:********@cache"));
+        // Any text, multi-byte characters around every delimiter included, is read without a
+        // panic, and a found password is always a slice of it.
+        let parts = ["é://", "://", "a", ":", "@", "/", "?", "#", "ü", "😀", "$", "p+q-r.s"];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        let text = format!("x{a}{b}{c}{d}");
+                        if let Some(range) = url_password(&text) {
+                            assert!(text.get(range).is_some_and(|p| !p.is_empty()), "{text}");
+                        }
+                        mask_url_password(&text);
+                    }
+                }
+            }
+        }
     }
 }
