@@ -300,3 +300,224 @@ mod tests {
         assert_eq!(strings(web.get("labels").unwrap()), ["b=2"]);
     }
 }
+
+/// Lists of a service whose entries are unique by a key, and how the key is read: compose-go
+/// (`override/uncity.go`) keeps one entry per key after loading each file, the later one in
+/// the earlier one's place. `KeyValue` is the text before `=` (the whole text without one).
+#[derive(Clone, Copy)]
+enum Unique {
+    KeyValue,
+    Volume,
+    Device,
+    Mount(&'static str),
+    Expose,
+    Port,
+    EnvFile,
+}
+
+const UNIQUE_SERVICE_LISTS: &[(&str, Unique)] = &[
+    ("annotations", Unique::KeyValue),
+    ("cap_add", Unique::KeyValue),
+    ("cap_drop", Unique::KeyValue),
+    ("configs", Unique::Mount("")),
+    ("devices", Unique::Device),
+    ("dns", Unique::KeyValue),
+    ("dns_opt", Unique::KeyValue),
+    ("dns_search", Unique::KeyValue),
+    ("env_file", Unique::EnvFile),
+    ("environment", Unique::KeyValue),
+    ("expose", Unique::Expose),
+    ("labels", Unique::KeyValue),
+    ("links", Unique::KeyValue),
+    ("ports", Unique::Port),
+    ("profiles", Unique::KeyValue),
+    ("secrets", Unique::Mount("/run/secrets")),
+    ("sysctls", Unique::KeyValue),
+    ("tmpfs", Unique::KeyValue),
+    ("volumes", Unique::Volume),
+];
+
+/// Lists one level further down a service (`build.args`, `deploy.labels`).
+const UNIQUE_NESTED_LISTS: &[(&str, &str)] = &[
+    ("build", "args"),
+    ("build", "additional_contexts"),
+    ("build", "tags"),
+    ("build", "labels"),
+    ("deploy", "labels"),
+];
+
+fn unique_key(how: Unique, item: &Node) -> Option<String> {
+    let text = item.scalar_string();
+    match how {
+        Unique::KeyValue => match &item.value {
+            Value::Str(s) => Some(s.split_once('=').map_or(s.as_str(), |(k, _)| k).to_string()),
+            _ => None,
+        },
+        Unique::Volume => match (&item.value, text) {
+            (Value::Map(_), _) => item.get("target").and_then(Node::scalar_string),
+            (_, Some(t)) => super::volumes::parse_short(&t).ok().map(|v| v.target),
+            _ => None,
+        },
+        Unique::Device => match (&item.value, text) {
+            (Value::Map(_), _) => item.get("target").and_then(Node::scalar_string),
+            (_, Some(t)) => {
+                let parts: Vec<&str> = t.split(':').collect();
+                Some(parts.get(1).unwrap_or(&parts[0]).to_string())
+            }
+            _ => None,
+        },
+        Unique::Mount(default) => match (&item.value, text) {
+            (Value::Map(_), _) => item
+                .get("target")
+                .and_then(Node::scalar_string)
+                .or_else(|| item.get("source").and_then(Node::scalar_string).map(|s| format!("{default}/{s}"))),
+            (_, Some(t)) => Some(format!("{default}/{t}")),
+            _ => None,
+        },
+        Unique::Expose => match &item.value {
+            Value::Str(_) | Value::Int(_) => text,
+            _ => None,
+        },
+        Unique::Port => match &item.value {
+            Value::Map(_) => {
+                let field = |k: &str| item.get(k).and_then(Node::scalar_string);
+                Some(format!(
+                    "{}:{}:{}/{}",
+                    field("host_ip").unwrap_or_else(|| "0.0.0.0".into()),
+                    field("published").unwrap_or_default(),
+                    field("target")?,
+                    field("protocol").unwrap_or_else(|| "tcp".into())
+                ))
+            }
+            Value::Str(_) | Value::Int(_) => text,
+            _ => None,
+        },
+        Unique::EnvFile => match &item.value {
+            Value::Map(_) => item.get("path").and_then(Node::scalar_string),
+            _ => text,
+        },
+    }
+}
+
+/// An entry of a list as a message shows it: its text, or a mapping in flow style.
+fn shown(item: &Node, key: &str) -> String {
+    match &item.value {
+        Value::Map(entries) => {
+            let fields: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", k.name, v.scalar_string().unwrap_or_else(|| "...".into())))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        _ => item.scalar_string().unwrap_or_else(|| key.to_string()),
+    }
+}
+
+/// `path` gives the list's key path, for a message (built only when one is needed).
+fn unique_list(list: &mut Node, how: Unique, path: &dyn Fn() -> String, diags: &mut crate::diag::Diagnostics) {
+    let Value::Seq(items) = &mut list.value else { return };
+    if items.len() < 2 {
+        return;
+    }
+    let mut kept: Vec<Node> = Vec::with_capacity(items.len());
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for item in std::mem::take(items) {
+        let Some(key) = unique_key(how, &item) else {
+            kept.push(item);
+            continue;
+        };
+        match at.get(&key) {
+            Some(&j) => {
+                let earlier = &kept[j];
+                if !same_value(earlier, &item) {
+                    diags.push(
+                        crate::diag::Diagnostic::at(
+                            crate::diag::Code::NotConverted,
+                            earlier.pos,
+                            format!(
+                                "`{}`: `{}` is replaced by `{}` (line {}), which Docker Compose keeps instead: both are `{key}`",
+                                path(),
+                                shown(earlier, &key),
+                                shown(&item, &key),
+                                item.pos.line
+                            ),
+                        )
+                        .with_help("remove one of the two entries"),
+                    );
+                }
+                kept[j] = item;
+            }
+            None => {
+                at.insert(key, kept.len());
+                kept.push(item);
+            }
+        }
+    }
+    *items = kept;
+}
+
+/// Whether two nodes hold the same value, wherever they are written.
+fn same_value(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((kx, vx), (ky, vy))| kx.name == ky.name && same_value(vx, vy))
+        }
+        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q)),
+        _ => {
+            a.scalar_string() == b.scalar_string()
+                && std::mem::discriminant(&a.value) == std::mem::discriminant(&b.value)
+        }
+    }
+}
+
+/// Keep one entry per key in the lists compose-go makes unique (see [`Unique`]), reporting
+/// an entry that replaces a different one (K201).
+pub fn enforce_unicity(root: &mut Node, diags: &mut crate::diag::Diagnostics) {
+    if let Some(Value::Map(services)) = root_get_mut(root, "services").map(|s| &mut s.value) {
+        for (name, service) in services.iter_mut() {
+            let Value::Map(keys) = &mut service.value else { continue };
+            for (key, value) in keys.iter_mut() {
+                if let Some(&(_, how)) = UNIQUE_SERVICE_LISTS.iter().find(|(k, _)| *k == key.name) {
+                    unique_list(value, how, &|| format!("services.{}.{}", name.name, key.name), diags);
+                } else if key.name == "networks" {
+                    if let Value::Map(networks) = &mut value.value {
+                        for (network, settings) in networks.iter_mut() {
+                            let Value::Map(fields) = &mut settings.value else { continue };
+                            for (field, list) in
+                                fields.iter_mut().filter(|(f, _)| f.name == "aliases" || f.name == "link_local_ips")
+                            {
+                                let path =
+                                    || format!("services.{}.networks.{}.{}", name.name, network.name, field.name);
+                                unique_list(list, Unique::KeyValue, &path, diags);
+                            }
+                        }
+                    }
+                } else if let Value::Map(fields) = &mut value.value {
+                    for (field, list) in fields.iter_mut() {
+                        if UNIQUE_NESTED_LISTS.iter().any(|(p, f)| *p == key.name && *f == field.name) {
+                            let path = || format!("services.{}.{}.{}", name.name, key.name, field.name);
+                            unique_list(list, Unique::KeyValue, &path, diags);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::Map(networks)) = root_get_mut(root, "networks").map(|s| &mut s.value) {
+        for (name, network) in networks.iter_mut() {
+            if let Some(labels) = root_get_mut(network, "labels") {
+                unique_list(labels, Unique::KeyValue, &|| format!("networks.{}.labels", name.name), diags);
+            }
+            if let Some(options) = root_get_mut(network, "ipam").and_then(|ipam| root_get_mut(ipam, "options")) {
+                unique_list(options, Unique::KeyValue, &|| format!("networks.{}.ipam.options", name.name), diags);
+            }
+        }
+    }
+}
+
+fn root_get_mut<'n>(node: &'n mut Node, key: &str) -> Option<&'n mut Node> {
+    match &mut node.value {
+        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v),
+        _ => None,
+    }
+}

@@ -344,6 +344,7 @@ pub fn resolve(
     let mut root = root;
     loader.resolve_includes(&mut root, project_dir, &mut Vec::new());
     loader.resolve_extends(&mut root);
+    merge::enforce_unicity(&mut root, &mut loader.diags);
     if loader.diags.has_errors() {
         return (None, loader.diags);
     }
