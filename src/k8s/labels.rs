@@ -77,22 +77,24 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
         if names::is_qualified_name(key) {
             out.insert(key.clone(), value.value.clone());
         } else {
-            mapper.warn(
-                Code::InvalidLabel,
-                value.pos,
-                format!("label `{}` is not a valid Kubernetes annotation key and is left out", shorten(key)),
-                Some(
-                    "annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`"
-                        .into(),
-                ),
-            );
+            not_an_annotation_key(mapper, &format!("label `{}`", shorten(key)), value.pos);
         }
     }
     out
 }
 
+/// K210 for a key (`subject`: what it is, already quoted) that cannot be an annotation's.
+pub(crate) fn not_an_annotation_key(mapper: &mut Mapper, subject: &str, pos: crate::diag::Pos) {
+    mapper.warn(
+        Code::InvalidLabel,
+        pos,
+        format!("{subject} is not a valid Kubernetes annotation key and is left out"),
+        Some("annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`".into()),
+    );
+}
+
 /// A key for a message: long keys are cut, so one diagnostic stays one readable line.
-fn shorten(key: &str) -> String {
+pub(crate) fn shorten(key: &str) -> String {
     if key.chars().count() <= 80 {
         key.to_string()
     } else {

@@ -233,15 +233,8 @@ fn volume_annotations(mapper: &mut Mapper, name: &str, def: &VolumeDef) -> BTree
         } else if names::is_qualified_name(key) {
             out.insert(key.clone(), value.clone());
         } else {
-            mapper.warn(
-                Code::InvalidLabel,
-                def.pos,
-                format!("label `{key}` of volume `{name}` is not a valid Kubernetes annotation key and is left out"),
-                Some(
-                    "annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`"
-                        .into(),
-                ),
-            );
+            let subject = format!("label `{}` of volume `{name}`", labels::shorten(key));
+            labels::not_an_annotation_key(mapper, &subject, def.pos);
         }
     }
     out

@@ -475,15 +475,8 @@ impl Mapper<'_> {
             if names::is_qualified_name(key) {
                 out.insert(key.clone(), value.value.clone());
             } else {
-                self.warn(
-                    Code::InvalidLabel,
-                    value.pos,
-                    format!("annotation `{key}` is not a valid Kubernetes annotation key and is left out"),
-                    Some(
-                        "annotation keys are `[prefix/]name` with a name of at most 63 letters, digits, `-`, `_` and `.`"
-                            .into(),
-                    ),
-                );
+                let subject = format!("annotation `{}`", super::labels::shorten(key));
+                super::labels::not_an_annotation_key(self, &subject, value.pos);
             }
         }
         out
