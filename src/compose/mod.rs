@@ -547,6 +547,22 @@ impl Loader<'_> {
                 let service = self.read_service(&key.name, key.pos, node);
                 project.services.push(service);
             }
+            // A service others wait on to complete runs once (Compose's default `restart: no`).
+            let mut awaited: Vec<(String, Spanned<String>)> = Vec::new();
+            for (key, node) in entries {
+                for (dep, long) in node.get("depends_on").and_then(Node::as_map).into_iter().flatten() {
+                    let condition = long.get("condition").and_then(Node::scalar_string);
+                    if condition.as_deref() == Some("service_completed_successfully") {
+                        let pos = long.get("condition").map_or(dep.pos, |c| c.pos);
+                        awaited.push((dep.name.clone(), Spanned::new(key.name.clone(), pos)));
+                    }
+                }
+            }
+            for (name, by) in awaited {
+                if let Some(service) = project.services.iter_mut().find(|s| s.name == name) {
+                    service.awaited_by.get_or_insert(by);
+                }
+            }
             for service in &mut project.services {
                 if !service.optional_depends_on.is_empty() {
                     let optional = std::mem::take(&mut service.optional_depends_on);

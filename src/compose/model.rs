@@ -157,6 +157,9 @@ pub struct Service {
     pub reservations: Resources,
     pub restart: Option<Spanned<String>>,
     pub restart_condition: Option<Spanned<String>>,
+    /// The first service that waits for this one to finish
+    /// (`depends_on: {this: {condition: service_completed_successfully}}`), and where.
+    pub awaited_by: Option<Spanned<String>>,
     /// `deploy.restart_policy.max_attempts`, at its key: a Job's `backoffLimit`.
     pub restart_max_attempts: Option<Spanned<i64>>,
     pub user: Option<Spanned<String>>,

@@ -422,7 +422,10 @@ pub(crate) fn runs_once(service: &crate::compose::Service) -> bool {
         return true;
     }
     let restart = service.restart_condition.as_ref().or(service.restart.as_ref());
-    restart.is_some_and(|r| run_once_policy(&r.value).is_some())
+    match restart {
+        Some(r) => run_once_policy(&r.value).is_some(),
+        None => service.awaited_by.is_some(),
+    }
 }
 
 /// The pod restart policy of a Compose restart policy that does not keep the service

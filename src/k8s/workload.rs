@@ -885,6 +885,22 @@ impl Mapper<'_> {
                 None,
             );
         }
+        if let (None, Some(by)) = (restart, &service.awaited_by) {
+            // Compose runs a service without `restart` once; one that others wait on to
+            // complete is a task, which a Deployment would start again and again.
+            self.warn(
+                Code::RestartPolicy,
+                by.pos,
+                format!(
+                    "`{}` waits for `{}` to complete, and `{}` has no `restart`: it runs once, as a Pod with `restartPolicy: Never`",
+                    by.value, service.name, service.name
+                ),
+                None,
+            );
+            if schedule.is_none() {
+                return Kind::Pod("Never");
+            }
+        }
         if let Some(policy) = run_once {
             if let Some(r) = restart {
                 self.warn(
