@@ -304,34 +304,33 @@ mod tests {
 /// Lists of a service whose entries are unique by a key, and how the key is read: compose-go
 /// (`override/uncity.go`) keeps one entry per key after loading each file, the later one in
 /// the earlier one's place. `KeyValue` is the text before `=` (the whole text without one).
+/// `Merged` lists are unique by the identity merging gives their items ([`item_key`]).
 #[derive(Clone, Copy)]
 enum Unique {
     KeyValue,
     Volume,
-    Device,
-    Mount(&'static str),
+    Merged(&'static str),
     Expose,
     Port,
-    EnvFile,
 }
 
 const UNIQUE_SERVICE_LISTS: &[(&str, Unique)] = &[
     ("annotations", Unique::KeyValue),
     ("cap_add", Unique::KeyValue),
     ("cap_drop", Unique::KeyValue),
-    ("configs", Unique::Mount("")),
-    ("devices", Unique::Device),
+    ("configs", Unique::Merged("configs")),
+    ("devices", Unique::Merged("devices")),
     ("dns", Unique::KeyValue),
     ("dns_opt", Unique::KeyValue),
     ("dns_search", Unique::KeyValue),
-    ("env_file", Unique::EnvFile),
+    ("env_file", Unique::Merged("env_file")),
     ("environment", Unique::KeyValue),
     ("expose", Unique::Expose),
     ("labels", Unique::KeyValue),
     ("links", Unique::KeyValue),
     ("ports", Unique::Port),
     ("profiles", Unique::KeyValue),
-    ("secrets", Unique::Mount("/run/secrets")),
+    ("secrets", Unique::Merged("secrets")),
     ("sysctls", Unique::KeyValue),
     ("tmpfs", Unique::KeyValue),
     ("volumes", Unique::Volume),
@@ -353,27 +352,13 @@ fn unique_key(how: Unique, item: &Node) -> Option<String> {
             Value::Str(s) => Some(s.split_once('=').map_or(s.as_str(), |(k, _)| k).to_string()),
             _ => None,
         },
+        // Unlike merging, compose-go compares a short syntax's target as written here.
         Unique::Volume => match (&item.value, text) {
             (Value::Map(_), _) => item.get("target").and_then(Node::scalar_string),
             (_, Some(t)) => super::volumes::parse_short(&t).ok().map(|v| v.target),
             _ => None,
         },
-        Unique::Device => match (&item.value, text) {
-            (Value::Map(_), _) => item.get("target").and_then(Node::scalar_string),
-            (_, Some(t)) => {
-                let parts: Vec<&str> = t.split(':').collect();
-                Some(parts.get(1).unwrap_or(&parts[0]).to_string())
-            }
-            _ => None,
-        },
-        Unique::Mount(default) => match (&item.value, text) {
-            (Value::Map(_), _) => item
-                .get("target")
-                .and_then(Node::scalar_string)
-                .or_else(|| item.get("source").and_then(Node::scalar_string).map(|s| format!("{default}/{s}"))),
-            (_, Some(t)) => Some(format!("{default}/{t}")),
-            _ => None,
-        },
+        Unique::Merged(list) => item_key(list, item),
         Unique::Expose => match &item.value {
             Value::Str(_) | Value::Int(_) => text,
             _ => None,
@@ -391,10 +376,6 @@ fn unique_key(how: Unique, item: &Node) -> Option<String> {
             }
             Value::Str(_) | Value::Int(_) => text,
             _ => None,
-        },
-        Unique::EnvFile => match &item.value {
-            Value::Map(_) => item.get("path").and_then(Node::scalar_string),
-            _ => text,
         },
     }
 }
