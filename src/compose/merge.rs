@@ -254,53 +254,6 @@ fn is_appended_nested(path: &[String]) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::yaml::{parse, Limits};
-
-    fn merged(a: &str, b: &str) -> Node {
-        let mut base = strip_tags(parse(a, 0, Limits::default()).unwrap().remove(0));
-        let over = parse(b, 1, Limits::default()).unwrap().remove(0);
-        merge(&mut base, over, &mut Vec::new());
-        base
-    }
-
-    fn strings(node: &Node) -> Vec<String> {
-        match &node.value {
-            Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
-            Value::Map(entries) => {
-                entries.iter().map(|(k, v)| format!("{}={}", k.name, v.scalar_string().unwrap_or_default())).collect()
-            }
-            _ => vec![],
-        }
-    }
-
-    #[test]
-    fn per_key_rules() {
-        let m = merged(
-            "services:\n  web:\n    image: a\n    ports: ['80']\n    command: [x]\n    environment: [A=1, B=2]\n",
-            "services:\n  web:\n    image: b\n    ports: ['80', '443']\n    command: [y]\n    environment: {B: 3}\n",
-        );
-        let web = m.get("services").unwrap().get("web").unwrap();
-        assert_eq!(web.get("image").unwrap().scalar_string().unwrap(), "b");
-        assert_eq!(strings(web.get("ports").unwrap()), ["80", "443"]);
-        assert_eq!(strings(web.get("command").unwrap()), ["y"]);
-        assert_eq!(strings(web.get("environment").unwrap()), ["A=1", "B=3"]);
-    }
-
-    #[test]
-    fn reset_and_override() {
-        let m = merged(
-            "services:\n  web:\n    image: a\n    ports: ['80']\n    labels: {a: '1'}\n",
-            "services:\n  web:\n    ports: !reset []\n    labels: !override {b: '2'}\n",
-        );
-        let web = m.get("services").unwrap().get("web").unwrap();
-        assert!(web.get("ports").is_none());
-        assert_eq!(strings(web.get("labels").unwrap()), ["b=2"]);
-    }
-}
-
 /// Lists of a service whose entries are unique by a key, and how the key is read: compose-go
 /// (`override/uncity.go`) keeps one entry per key after loading each file, the later one in
 /// the earlier one's place. `KeyValue` is the text before `=` (the whole text without one).
@@ -500,5 +453,52 @@ fn root_get_mut<'n>(node: &'n mut Node, key: &str) -> Option<&'n mut Node> {
     match &mut node.value {
         Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{parse, Limits};
+
+    fn merged(a: &str, b: &str) -> Node {
+        let mut base = strip_tags(parse(a, 0, Limits::default()).unwrap().remove(0));
+        let over = parse(b, 1, Limits::default()).unwrap().remove(0);
+        merge(&mut base, over, &mut Vec::new());
+        base
+    }
+
+    fn strings(node: &Node) -> Vec<String> {
+        match &node.value {
+            Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
+            Value::Map(entries) => {
+                entries.iter().map(|(k, v)| format!("{}={}", k.name, v.scalar_string().unwrap_or_default())).collect()
+            }
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn per_key_rules() {
+        let m = merged(
+            "services:\n  web:\n    image: a\n    ports: ['80']\n    command: [x]\n    environment: [A=1, B=2]\n",
+            "services:\n  web:\n    image: b\n    ports: ['80', '443']\n    command: [y]\n    environment: {B: 3}\n",
+        );
+        let web = m.get("services").unwrap().get("web").unwrap();
+        assert_eq!(web.get("image").unwrap().scalar_string().unwrap(), "b");
+        assert_eq!(strings(web.get("ports").unwrap()), ["80", "443"]);
+        assert_eq!(strings(web.get("command").unwrap()), ["y"]);
+        assert_eq!(strings(web.get("environment").unwrap()), ["A=1", "B=3"]);
+    }
+
+    #[test]
+    fn reset_and_override() {
+        let m = merged(
+            "services:\n  web:\n    image: a\n    ports: ['80']\n    labels: {a: '1'}\n",
+            "services:\n  web:\n    ports: !reset []\n    labels: !override {b: '2'}\n",
+        );
+        let web = m.get("services").unwrap().get("web").unwrap();
+        assert!(web.get("ports").is_none());
+        assert_eq!(strings(web.get("labels").unwrap()), ["b=2"]);
     }
 }
