@@ -519,7 +519,7 @@ impl Loader<'_> {
                         f.not_converted.push(NotConverted {
                             path: format!("networks.{}.{}", k.name, sub.name),
                             pos: sub.pos,
-                            reason: "network settings are not converted: the cluster network connects every pod",
+                            reason: "the cluster network connects every pod, with its own addressing",
                             help: None,
                         });
                     }

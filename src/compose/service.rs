@@ -1404,7 +1404,7 @@ impl Loader<'_> {
                         f.not_converted.push(NotConverted {
                             path: format!("{p}.{}.{}", k.name, sub.name),
                             pos: sub.pos,
-                            reason: "per-network settings are not converted: every pod reaches every Service by name",
+                            reason: "every pod reaches every Service by name on the cluster network",
                             help: None,
                         });
                     }
