@@ -25,7 +25,7 @@ const CPU_TUNING: Handling = not_help(
     "Kubernetes derives CPU scheduling from resource requests and limits",
     "use `deploy.resources.limits.cpus` or `cpus`",
 );
-const HOST_NAMESPACE: Handling = not("sharing host or container namespaces is not converted");
+const HOST_NAMESPACE: Handling = not("a pod has no setting to share this namespace with the host or another container");
 const NODE_TUNING: Handling = not("this is a node-level setting in Kubernetes, not a per-container one");
 
 /// Keys of `services.<name>`.
@@ -221,7 +221,7 @@ pub const RESTART_POLICY_KEYS: &[(&str, Handling)] = &[
 pub const PORT_KEYS: &[(&str, Handling)] = &[
     ("app_protocol", Converted),
     ("host_ip", Converted),
-    ("mode", not("`mode: host` publishing is not converted; the port is reachable through the Service")),
+    ("mode", not("host-mode publishing has no counterpart; the port is reachable through the Service")),
     ("name", Converted),
     ("protocol", Converted),
     ("published", Converted),
@@ -229,9 +229,12 @@ pub const PORT_KEYS: &[(&str, Handling)] = &[
 ];
 
 pub const VOLUME_MOUNT_KEYS: &[(&str, Handling)] = &[
-    ("bind", not("bind options (propagation, SELinux) are not converted")),
+    (
+        "bind",
+        not("propagation and SELinux options have no counterpart for the claim or ConfigMap a bind mount becomes"),
+    ),
     ("consistency", not("it is a Docker Desktop setting")),
-    ("image", not("image mounts are not converted")),
+    ("image", not("image mounts need Kubernetes image volumes, which 1.33 does not enable by default")),
     ("read_only", Converted),
     ("source", Converted),
     ("target", Converted),
