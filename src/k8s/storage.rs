@@ -401,12 +401,19 @@ pub(crate) fn mounts(
                 let name = place(&mut volumes, volume);
                 add_mount(&mut mounts, &name, &target, mount.read_only, None);
             }
-            (kind, _) => mapper.warn(
-                Code::NotConverted,
-                mount.pos,
-                format!("the `{}` mount of `{}` is not converted", kind.as_str(), target),
-                None,
-            ),
+            (kind, _) => {
+                let why = match kind {
+                    MountType::Npipe => "named pipes exist on Windows hosts only",
+                    MountType::Cluster => "cluster volumes belong to Swarm",
+                    _ => "image volumes are not enabled by default in Kubernetes 1.33",
+                };
+                mapper.warn(
+                    Code::NotConverted,
+                    mount.pos,
+                    format!("the `{}` mount of `{}` is not converted: {why}", kind.as_str(), target),
+                    Some("ship the files in the container's image, a ConfigMap or a claim instead".into()),
+                )
+            }
         }
     }
     for (kind, refs) in [("secret", &service.secrets), ("config", &service.configs)] {
