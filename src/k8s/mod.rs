@@ -14,6 +14,7 @@ mod network;
 mod pod;
 mod policy;
 mod probes;
+mod reach;
 mod storage;
 pub mod validate;
 mod workload;
@@ -183,8 +184,12 @@ pub(crate) struct Mapper<'a> {
     pub hasher: foldhash::fast::RandomState,
     /// Services by name.
     pub by_name: foldhash::HashMap<&'a str, &'a Service>,
-    /// For each service name, the services naming it in `depends_on` or `links`, in order.
+    /// For each service name, the services naming it in `depends_on` or `links`, or by a
+    /// name that resolves to it in their environment ([`reach`]), in order.
     pub referrers: foldhash::HashMap<&'a str, Vec<&'a str>>,
+    /// For each service name, the references to it by its `container_name` (which only a
+    /// Service of that name can resolve in the cluster).
+    pub container_refs: foldhash::HashMap<&'a str, Vec<reach::Reference<'a>>>,
     /// For each named volume, how many services mount it.
     pub volume_users: foldhash::HashMap<&'a str, usize>,
     /// While a group's members are mapped: the group's name and the host paths of its
@@ -320,9 +325,11 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         workloads: BTreeMap::new(),
         by_name: project.services.iter().map(|s| (s.name.as_str(), s)).collect(),
         referrers: Default::default(),
+        container_refs: Default::default(),
         volume_users: Default::default(),
         claim_volumes: Default::default(),
     };
+    let reachable = reach::Names::new(project);
     for service in &project.services {
         let mut sources: Vec<&str> = service.volumes.iter().filter_map(|m| m.source.as_deref()).collect();
         sources.sort_unstable();
@@ -350,6 +357,20 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
                 referrers.push(&service.name);
             }
         }
+        reach::references(service, |reference| {
+            let Some((target, via)) = reachable.get(reference.name) else { return };
+            if target.name == service.name {
+                return;
+            }
+            let referrers = mapper.referrers.entry(target.name.as_str()).or_default();
+            // Only this service adds to the lists now: a repeat would be the last entry.
+            if referrers.last() != Some(&service.name.as_str()) {
+                referrers.push(&service.name);
+            }
+            if via == reach::Via::ContainerName {
+                mapper.container_refs.entry(target.name.as_str()).or_default().push(reference);
+            }
+        });
     }
     // A key several services take from one place (a YAML anchor, an `x-` block merged with
     // `<<`) is reported once there, naming every service's path.

@@ -410,20 +410,7 @@ fn aliases(mapper: &mut Mapper, service: &Service, names: &ServiceNames, own: &K
         if name == names.object {
             continue;
         }
-        let problem = if !names::is_dns1035_label(&name) {
-            Some("a Service name is a DNS label: letters, digits and `-`, starting with a letter, at most 63 characters (an alias with a `.` would be read as a Service in another namespace)".to_string())
-        } else if let Some(other) =
-            mapper.project.services.iter().find(|s| {
-                s.name.eq_ignore_ascii_case(&name) || mapper.workloads.get(&s.name).is_some_and(|w| *w == name)
-            })
-        {
-            Some(format!("it is the name of service `{}`", other.name))
-        } else if mapper.has("Service", &name) {
-            Some("another service has this alias too, and one Service cannot select two services' pods".to_string())
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
+        if let Some(problem) = alias_problem(mapper, &name) {
             mapper.warn(
                 Code::NotConverted,
                 alias.pos,
@@ -432,24 +419,84 @@ fn aliases(mapper: &mut Mapper, service: &Service, names: &ServiceNames, own: &K
             );
             continue;
         }
-        let spec = own.spec.as_ref().map(|spec| ServiceSpec {
-            selector: spec.selector.clone(),
-            ports: spec
-                .ports
-                .clone()
-                .map(|ports| ports.into_iter().map(|p| ServicePort { node_port: None, ..p }).collect()),
-            cluster_ip: spec.cluster_ip.clone(),
-            ..ServiceSpec::default()
-        });
-        let object = KService {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                labels: own.metadata.labels.clone(),
-                ..ObjectMeta::default()
-            },
-            spec,
-            ..KService::default()
-        };
-        mapper.add(Object::new("Service", &name, &object, Some(alias.pos)));
+        mapper.add(Object::new("Service", &name, &alias_service(own, &name), Some(alias.pos)));
+    }
+    container_name(mapper, service, names, own);
+}
+
+/// A Service for the `container_name` other services reach this one by: on the Compose
+/// network the container name resolves, in the cluster only a Service name does. Made only
+/// when some service uses the name ([`super::reach`]); when the name cannot be a Service's,
+/// K218 says which name to use instead.
+fn container_name(mapper: &mut Mapper, service: &Service, names: &ServiceNames, own: &KService) {
+    let Some(refs) = mapper.container_refs.get(service.name.as_str()) else { return };
+    let Some(container) = &service.container_name else { return };
+    let name = container.value.to_ascii_lowercase();
+    if name == names.object || service.network_aliases.iter().any(|a| a.value.eq_ignore_ascii_case(&name)) {
+        return;
+    }
+    let first = refs[0].clone();
+    let mut users: Vec<&str> = refs.iter().map(|r| r.from).collect();
+    users.dedup();
+    match alias_problem(mapper, &name) {
+        None => mapper.add(Object::new("Service", &name, &alias_service(own, &name), Some(container.pos))),
+        Some(problem) => {
+            let place = match first.file {
+                Some(file) => format!("`{}` in `{file}`", first.variable),
+                None => format!("`{}`", first.variable),
+            };
+            mapper.warn(
+                Code::RenamedReached,
+                first.pos,
+                format!(
+                    "{} {} `{}` by its container name `{}` ({place}), which does not resolve in Kubernetes: {problem}",
+                    crate::diag::name_list(&users),
+                    if users.len() == 1 { "reaches" } else { "reach" },
+                    service.name,
+                    first.name,
+                ),
+                Some(format!("use the Service name `{}` instead of `{}`", names.object, first.name)),
+            );
+        }
+    }
+}
+
+/// Why `name` cannot be one more Service of a service, if it cannot.
+fn alias_problem(mapper: &Mapper, name: &str) -> Option<String> {
+    if !names::is_dns1035_label(name) {
+        Some("a Service name is a DNS label: letters, digits and `-`, starting with a letter, at most 63 characters (a name with a `.` would be read as a Service in another namespace)".to_string())
+    } else if let Some(other) = mapper
+        .project
+        .services
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name) || mapper.workloads.get(&s.name).is_some_and(|w| *w == name))
+    {
+        Some(format!("it is the name of service `{}`", other.name))
+    } else if mapper.has("Service", name) {
+        Some("another service has this alias too, and one Service cannot select two services' pods".to_string())
+    } else {
+        None
+    }
+}
+
+/// A Service named `name` for the pods and ports of `own`.
+fn alias_service(own: &KService, name: &str) -> KService {
+    let spec = own.spec.as_ref().map(|spec| ServiceSpec {
+        selector: spec.selector.clone(),
+        ports: spec
+            .ports
+            .clone()
+            .map(|ports| ports.into_iter().map(|p| ServicePort { node_port: None, ..p }).collect()),
+        cluster_ip: spec.cluster_ip.clone(),
+        ..ServiceSpec::default()
+    });
+    KService {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: own.metadata.labels.clone(),
+            ..ObjectMeta::default()
+        },
+        spec,
+        ..KService::default()
     }
 }
