@@ -150,6 +150,11 @@ struct ConvertArgs {
     /// Put every object in this namespace (and emit the Namespace).
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// Add Kubernetes' recommended labels to every object's metadata (never to selectors):
+    /// `app.kubernetes.io/part-of: <project>`, `app.kubernetes.io/managed-by: kompile`, and
+    /// `app.kubernetes.io/name: <service>` on a service's objects and pod templates.
+    #[arg(long)]
+    recommended_labels: bool,
     #[command(flatten)]
     load: LoadArgs,
     /// How diagnostics are printed: human (stderr), json, github, sarif or gitlab (a Code Quality report).
@@ -479,6 +484,7 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     options.load = load_options(&args.load, project_dir);
     options.map.replicas = args.replicas;
     options.map.secret_env = args.secret_env;
+    options.map.recommended_labels = args.recommended_labels;
     options.map.group_mode = match (args.service_group_mode.as_deref(), args.multiple_container_mode) {
         (Some("volume"), _) => Some(kompile::k8s::GroupMode::Volume),
         (Some(_), _) | (None, true) => Some(kompile::k8s::GroupMode::Label),

@@ -2,9 +2,10 @@
 //! applies; unknown ones are reported), every other label becomes an annotation on the
 //! workload, its pod template and its Service, as Kompose does.
 
-use super::{names, Mapper};
+use super::{names, Mapper, Object};
 use crate::compose::Service;
 use crate::diag::Code;
+use crate::value::Value;
 use std::collections::BTreeMap;
 
 /// The `kompose.*` labels kompile implements.
@@ -110,4 +111,55 @@ pub(crate) fn get<'s>(service: &'s Service, key: &str) -> Option<&'s crate::comp
         return service.labels.iter().find(|(k, _)| k.len() == key.len() && k.as_str() == key).map(|(_, v)| v);
     }
     service.labels.get(key)
+}
+
+/// Kubernetes' recommended labels, for `--recommended-labels`: every object gets
+/// `app.kubernetes.io/part-of: <project>` and `app.kubernetes.io/managed-by: kompile`, so that
+/// `kubectl apply --prune -l app.kubernetes.io/part-of=<project>` finds all of them; a
+/// service's objects (those labelled `io.kompose.service`) and pod templates also get
+/// `app.kubernetes.io/name`. Selectors are left alone: a workload's selector cannot change
+/// after it is created.
+pub(crate) fn recommended(objects: &mut [Object], project: &str) {
+    let part_of = project_label(project);
+    for object in objects.iter_mut().filter(|o| !o.kind.is_empty()) {
+        let service = add(object.value.get_mut("metadata"), part_of.as_deref(), None, true);
+        let templates: &[&str] = match object.kind.as_str() {
+            "CronJob" => &["/spec/jobTemplate/spec/template/metadata"],
+            "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => &["/spec/template/metadata"],
+            _ => &[],
+        };
+        for pointer in templates {
+            add(object.value.pointer_mut(pointer), part_of.as_deref(), service.as_deref(), false);
+        }
+    }
+}
+
+/// The project name as a label value (at most 63 characters, starting and ending with a
+/// letter or digit), or none when nothing of it is left.
+fn project_label(project: &str) -> Option<String> {
+    let cut: String = project.chars().take(63).collect();
+    let trimmed = cut.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    names::is_label_value(trimmed).then(|| trimmed.to_string()).filter(|t| !t.is_empty())
+}
+
+/// Add the labels to one `metadata`; returns the `io.kompose.service` it names, if any.
+fn add(metadata: Option<&mut Value>, part_of: Option<&str>, service: Option<&str>, managed: bool) -> Option<String> {
+    let metadata = metadata.and_then(Value::as_object_mut)?;
+    if metadata.get("labels").is_none() {
+        metadata.insert("labels", Value::Object(crate::value::Map::default()));
+    }
+    let labels = metadata.get_mut("labels").and_then(Value::as_object_mut)?;
+    let service = service
+        .map(str::to_string)
+        .or_else(|| labels.get("io.kompose.service").and_then(Value::as_str).map(str::to_string));
+    if let Some(name) = &service {
+        labels.insert("app.kubernetes.io/name", Value::from(name.as_str()));
+    }
+    if let Some(part_of) = part_of {
+        labels.insert("app.kubernetes.io/part-of", Value::from(part_of));
+    }
+    if managed {
+        labels.insert("app.kubernetes.io/managed-by", Value::from("kompile"));
+    }
+    service
 }

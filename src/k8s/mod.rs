@@ -91,6 +91,9 @@ pub struct MapOptions {
     pub wait_for_dependencies: bool,
     /// `--service-group-name` for volume grouping.
     pub group_name: Option<String>,
+    /// `--recommended-labels`: Kubernetes' recommended `app.kubernetes.io/*` labels on every
+    /// object's metadata (never on selectors).
+    pub recommended_labels: bool,
 }
 
 impl Default for MapOptions {
@@ -107,6 +110,7 @@ impl Default for MapOptions {
             network_policies: false,
             wait_for_dependencies: false,
             group_name: None,
+            recommended_labels: false,
         }
     }
 }
@@ -411,6 +415,9 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     policy::policies(&mut mapper);
     if let Some(ns) = &options.namespace {
         namespace(&mut mapper, ns);
+    }
+    if options.recommended_labels {
+        labels::recommended(&mut mapper.objects, &project.name);
     }
     let Mapper { objects, diags, external, .. } = mapper;
     // Ranked once per object, not once per comparison.
