@@ -227,6 +227,12 @@ pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
     list(&names.iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>())
 }
 
+/// The subject of a sentence about services that reach another: "`a` reaches", "`a`, `b`
+/// reach".
+pub fn who_reach<S: AsRef<str>>(names: &[S]) -> String {
+    format!("{} {}", name_list(names), if names.len() == 1 { "reaches" } else { "reach" })
+}
+
 /// [`name_list`] of items already formatted for a message.
 pub fn list(items: &[String]) -> String {
     const SHOWN: usize = 5;

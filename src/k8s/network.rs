@@ -290,9 +290,8 @@ pub(crate) fn service(
                 Code::NoServiceDns,
                 service.pos,
                 format!(
-                    "{} {} `{}` by name, but `{}` declares no port, so no Kubernetes Service is created and the name will not resolve",
-                    crate::diag::name_list(&referrers),
-                    if referrers.len() == 1 { "reaches" } else { "reach" },
+                    "{} `{}` by name, but `{}` declares no port, so no Kubernetes Service is created and the name will not resolve",
+                    crate::diag::who_reach(&referrers),
                     service.name,
                     service.name
                 ),
@@ -316,9 +315,8 @@ pub(crate) fn service(
             Code::RenamedReached,
             service.pos,
             format!(
-                "{} {} `{}` by name, but its Service is named `{}` in Kubernetes, where `{}` does not resolve",
-                crate::diag::name_list(&referrers),
-                if referrers.len() == 1 { "reaches" } else { "reach" },
+                "{} `{}` by name, but its Service is named `{}` in Kubernetes, where `{}` does not resolve",
+                crate::diag::who_reach(&referrers),
                 service.name,
                 names.object,
                 service.name
@@ -449,9 +447,8 @@ fn container_name(mapper: &mut Mapper, service: &Service, names: &ServiceNames, 
                 Code::RenamedReached,
                 first.pos,
                 format!(
-                    "{} {} `{}` by its container name `{}` ({place}), which does not resolve in Kubernetes: {problem}",
-                    crate::diag::name_list(&users),
-                    if users.len() == 1 { "reaches" } else { "reach" },
+                    "{} `{}` by its container name `{}` ({place}), which does not resolve in Kubernetes: {problem}",
+                    crate::diag::who_reach(&users),
                     service.name,
                     first.name,
                 ),
