@@ -361,7 +361,17 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
                 referrers.push(&service.name);
             }
         }
+        let mut docker_host: Option<reach::Reference> = None;
         reach::references(service, |reference| {
+            if reach::docker_host(reference.name) {
+                // `extra_hosts` naming it gives a host alias, or its own K201.
+                if docker_host.is_none()
+                    && !service.extra_hosts.iter().any(|(h, _, _)| h.eq_ignore_ascii_case(reference.name))
+                {
+                    docker_host = Some(reference);
+                }
+                return;
+            }
             let Some((target, via)) = reachable.get(reference.name) else { return };
             if target.name == service.name {
                 return;
@@ -375,6 +385,21 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
                 mapper.container_refs.entry(target.name.as_str()).or_default().push(reference);
             }
         });
+        if let Some(reference) = docker_host {
+            let place = match reference.file {
+                Some(file) => format!("`{}` in `{file}`", reference.variable),
+                None => format!("`{}`", reference.variable),
+            };
+            mapper.warn(
+                Code::DockerHostReached,
+                reference.pos,
+                format!(
+                    "`{}` reaches `{}` ({place}), the machine Docker runs on: the name does not resolve in a cluster",
+                    service.name, reference.name
+                ),
+                Some("run what it connects to in the cluster and use its Service name, or point the variable at an address the pods can reach (an `ExternalName` Service, or the host's IP)".into()),
+            );
+        }
     }
     // A key several services take from one place (a YAML anchor, an `x-` block merged with
     // `<<`) is reported once there, naming every service's path.

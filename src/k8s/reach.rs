@@ -71,6 +71,20 @@ fn lower(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `host` is one of the names Docker gives the machine it runs on (Docker Desktop,
+/// and Docker Engine with `extra_hosts: host.docker.internal:host-gateway`).
+pub(crate) fn docker_host(host: &str) -> bool {
+    [
+        "host.docker.internal",
+        "gateway.docker.internal",
+        "docker.for.mac.localhost",
+        "docker.for.win.localhost",
+        "docker.for.mac.host.internal",
+    ]
+    .iter()
+    .any(|name| host.eq_ignore_ascii_case(name))
+}
+
 /// The names `service` reaches through its environment, in order: `environment` first, then
 /// each env file's variables that `environment` does not replace.
 pub(crate) fn references<'a>(service: &'a Service, mut found: impl FnMut(Reference<'a>)) {
@@ -130,7 +144,8 @@ pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'
                 continue;
             }
             host
-        } else if bare {
+        } else if bare || docker_host(part) {
+            // Docker's name for its host is never a service's own name.
             part
         } else {
             continue;
@@ -184,6 +199,7 @@ mod tests {
         assert_eq!(all("DB_HOSTNAME", "immich_postgres"), ["immich_postgres"]);
         assert_eq!(all("smtp_server", "mail"), ["mail"]);
         assert_eq!(all("HOST", "http://api:80"), ["api"], "a URL counts whatever holds it");
+        assert_eq!(all("HOST", "host.docker.internal"), ["host.docker.internal"]);
     }
 
     #[test]
