@@ -150,6 +150,11 @@ struct ConvertArgs {
     /// Put every object in this namespace (and emit the Namespace).
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// Which probes a Compose `healthcheck` becomes: liveness (as Kompose; a failing container
+    /// is restarted), readiness (a failing pod gets no traffic, as Docker treats an unhealthy
+    /// container), or both.
+    #[arg(long, value_enum, default_value_t = HealthcheckProbeArg::Liveness, value_name = "PROBE")]
+    healthcheck_probe: HealthcheckProbeArg,
     /// Add Kubernetes' recommended labels to every object's metadata (never to selectors):
     /// `app.kubernetes.io/part-of: <project>`, `app.kubernetes.io/managed-by: kompile`, and
     /// `app.kubernetes.io/name: <service>` on a service's objects and pod templates.
@@ -243,6 +248,14 @@ struct LoadArgs {
     /// or four times `--max-input-bytes` when that is larger).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_scalar_bytes: Option<u64>,
+}
+
+/// `--healthcheck-probe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum HealthcheckProbeArg {
+    Liveness,
+    Readiness,
+    Both,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -485,6 +498,11 @@ fn options(global: &Global, args: &ConvertArgs, project_dir: &Path) -> Result<Op
     options.map.replicas = args.replicas;
     options.map.secret_env = args.secret_env;
     options.map.recommended_labels = args.recommended_labels;
+    options.map.healthcheck_probe = match args.healthcheck_probe {
+        HealthcheckProbeArg::Liveness => kompile::k8s::HealthcheckProbe::Liveness,
+        HealthcheckProbeArg::Readiness => kompile::k8s::HealthcheckProbe::Readiness,
+        HealthcheckProbeArg::Both => kompile::k8s::HealthcheckProbe::Both,
+    };
     options.map.group_mode = match (args.service_group_mode.as_deref(), args.multiple_container_mode) {
         (Some("volume"), _) => Some(kompile::k8s::GroupMode::Volume),
         (Some(_), _) | (None, true) => Some(kompile::k8s::GroupMode::Label),

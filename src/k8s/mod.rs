@@ -69,6 +69,29 @@ pub enum Controller {
     StatefulSet,
 }
 
+/// Which probes a Compose `healthcheck` becomes (`--healthcheck-probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HealthcheckProbe {
+    /// The liveness probe, as Kompose does: the kubelet restarts a container that fails it.
+    #[default]
+    Liveness,
+    /// The readiness probe: a failing pod gets no traffic and is not restarted, as Docker
+    /// treats an unhealthy container (and `depends_on: condition: service_healthy` waits for it).
+    Readiness,
+    /// Both probes.
+    Both,
+}
+
+impl HealthcheckProbe {
+    pub fn liveness(self) -> bool {
+        self != HealthcheckProbe::Readiness
+    }
+
+    pub fn readiness(self) -> bool {
+        self != HealthcheckProbe::Liveness
+    }
+}
+
 /// What the mapper needs beyond the project: the converter's own choices.
 #[derive(Debug, Clone)]
 pub struct MapOptions {
@@ -94,6 +117,8 @@ pub struct MapOptions {
     /// `--recommended-labels`: Kubernetes' recommended `app.kubernetes.io/*` labels on every
     /// object's metadata (never on selectors).
     pub recommended_labels: bool,
+    /// `--healthcheck-probe`.
+    pub healthcheck_probe: HealthcheckProbe,
 }
 
 impl Default for MapOptions {
@@ -111,6 +136,7 @@ impl Default for MapOptions {
             wait_for_dependencies: false,
             group_name: None,
             recommended_labels: false,
+            healthcheck_probe: HealthcheckProbe::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Probes: the Compose `healthcheck` becomes the liveness probe (a `CMD-SHELL` test runs
-//! through `sh -c`, timings keep Compose's defaults of 30s/30s/3 when unset), and the
+//! Probes: the Compose `healthcheck` becomes the liveness probe, the readiness probe or both
+//! (`--healthcheck-probe`; a `CMD-SHELL` test runs through `sh -c`, timings keep Compose's
+//! defaults of 30s/30s/3 when unset), and the
 //! `kompose.service.healthcheck.{liveness,readiness}.*` labels add HTTP, TCP or command
-//! probes.
+//! probes; a readiness label wins over the healthcheck.
 
 use super::{labels, Mapper};
 use crate::compose::{parse_duration, split_command, HealthTest, Service, Spanned};
@@ -19,8 +20,86 @@ fn seconds(ns: i64) -> i32 {
 }
 
 pub(crate) fn probes(mapper: &mut Mapper, service: &Service, container: &mut Container) {
-    container.liveness_probe = liveness(mapper, service);
-    container.readiness_probe = readiness(mapper, service);
+    let mode = mapper.options.healthcheck_probe;
+    let from_check = healthcheck(mapper, service);
+    let labelled = readiness(mapper, service);
+    container.liveness_probe = match &from_check {
+        Check::Probe(probe) if mode.liveness() => Some((**probe).clone()),
+        Check::Disabled => None,
+        _ => liveness_labels(mapper, service),
+    };
+    container.readiness_probe = match (labelled, from_check) {
+        (Some(labelled), _) => labelled,
+        (None, Check::Probe(probe)) if mode.readiness() => Some(*probe),
+        _ => None,
+    };
+    if let Some(h) = service.healthcheck.as_ref().filter(|_| without_test(service)) {
+        let missing: Vec<&str> = [
+            (mode.liveness() && container.liveness_probe.is_none(), "liveness"),
+            (mode.readiness() && container.readiness_probe.is_none(), "readiness"),
+        ]
+        .into_iter()
+        .filter_map(|(missing, kind)| missing.then_some(kind))
+        .collect();
+        if !missing.is_empty() {
+            let labels = missing[0];
+            mapper.warn(
+                Code::HealthcheckNoTest,
+                h.pos,
+                format!(
+                    "the healthcheck of `{}` has no test, so no {} probe is created",
+                    service.name,
+                    missing.join(" or ")
+                ),
+                Some(format!("Kubernetes does not run an image's HEALTHCHECK: write `test:` here, or set `kompose.service.healthcheck.{labels}.http_get_path` and `.http_get_port`")),
+            );
+        }
+    }
+}
+
+/// What a service's `healthcheck` gives.
+enum Check {
+    /// No healthcheck, or one without a test.
+    NoTest,
+    /// `disable: true` or `test: ["NONE"]`.
+    Disabled,
+    Probe(Box<Probe>),
+}
+
+/// Whether the service has a `healthcheck` without a test (nor `disable`).
+fn without_test(service: &Service) -> bool {
+    service.healthcheck.as_ref().is_some_and(|h| match &h.test {
+        HealthTest::Disabled => false,
+        HealthTest::Exec(args) => args.is_empty(),
+        HealthTest::Shell(script) => script.trim().is_empty(),
+        HealthTest::Inherit => true,
+    })
+}
+
+/// The probe the `healthcheck` describes.
+fn healthcheck(mapper: &mut Mapper, service: &Service) -> Check {
+    let mut probe = Probe::default();
+    match service.healthcheck.as_ref().map(|h| &h.test) {
+        Some(HealthTest::Disabled) => return Check::Disabled,
+        Some(HealthTest::Exec(args)) if !args.is_empty() => {
+            probe.exec = Some(ExecAction { command: Some(args.clone()) })
+        }
+        Some(HealthTest::Shell(script)) if !script.trim().is_empty() => probe.exec = Some(shell(script)),
+        _ => return Check::NoTest,
+    }
+    timings(mapper, service, &mut probe);
+    Check::Probe(Box::new(probe))
+}
+
+/// A liveness probe from the `kompose.service.healthcheck.liveness.*` labels, with the
+/// healthcheck's timings.
+fn liveness_labels(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
+    let mut probe = Probe::default();
+    if !label_action(mapper, service, "kompose.service.healthcheck.liveness", &mut probe) {
+        return None;
+    }
+    timings(mapper, service, &mut probe);
+    Some(probe)
 }
 
 fn label_port(mapper: &mut Mapper, label: Option<&Spanned<String>>) -> Option<i32> {
@@ -66,29 +145,9 @@ fn shell(script: &str) -> ExecAction {
     ExecAction { command: Some(vec!["sh".into(), "-c".into(), script.to_string()]) }
 }
 
-fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
+/// The healthcheck's timings (Compose's defaults when unset) on a probe.
+fn timings(mapper: &mut Mapper, service: &Service, probe: &mut Probe) {
     let check = service.healthcheck.as_ref();
-    let mut probe = Probe::default();
-    match check.map(|h| &h.test) {
-        Some(HealthTest::Disabled) => return None,
-        Some(HealthTest::Exec(args)) if !args.is_empty() => {
-            probe.exec = Some(ExecAction { command: Some(args.clone()) })
-        }
-        Some(HealthTest::Shell(script)) if !script.trim().is_empty() => probe.exec = Some(shell(script)),
-        _ => {
-            if !label_action(mapper, service, "kompose.service.healthcheck.liveness", &mut probe) {
-                if let Some(h) = check {
-                    mapper.warn(
-                        Code::HealthcheckNoTest,
-                        h.pos,
-                        format!("the healthcheck of `{}` has no test, so no liveness probe is created", service.name),
-                        Some("Kubernetes does not run an image's HEALTHCHECK: write `test:` here, or set `kompose.service.healthcheck.liveness.http_get_path` and `.http_get_port`".into()),
-                    );
-                }
-                return None;
-            }
-        }
-    }
     // Docker treats 0 (and unset) as "use the default".
     let positive = |v: Option<i64>| v.filter(|n| *n > 0);
     probe.period_seconds =
@@ -130,14 +189,15 @@ fn liveness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
             );
         }
     }
-    Some(probe)
 }
 
-fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
+/// The readiness probe the `kompose.service.healthcheck.readiness.*` labels ask for:
+/// `None` when they ask for nothing, `Some(None)` when they ask for no probe.
+fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Option<Probe>> {
     const P: &str = "kompose.service.healthcheck.readiness";
     if let Some(disable) = labels::get(service, &format!("{P}.disable")) {
         if matches!(disable.value.to_ascii_lowercase().as_str(), "true" | "1" | "yes") {
-            return None;
+            return Some(None);
         }
     }
     let mut probe = Probe::default();
@@ -147,7 +207,7 @@ fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
         // `test` is; otherwise a command line.
         let exec = match serde_json::from_str::<Vec<String>>(text) {
             Ok(words) => match words.first().map(String::as_str) {
-                Some("NONE") => return None,
+                Some("NONE") => return Some(None),
                 Some("CMD-SHELL") => Some(shell(words[1..].join(" ").trim())),
                 Some("CMD") => Some(ExecAction { command: Some(words[1..].to_vec()) }),
                 _ => Some(ExecAction { command: Some(words) }),
@@ -175,7 +235,7 @@ fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
                 Diagnostic::at(Code::KomposeLabel, test.pos, format!("`{P}.test` has no command to run"))
                     .with_help("write the command, e.g. `[\"CMD\", \"pg_isready\"]` or `curl -f http://localhost/`"),
             );
-            return None;
+            return Some(None);
         }
         probe.exec = exec;
     } else if !label_action(mapper, service, P, &mut probe) {
@@ -204,5 +264,5 @@ fn readiness(mapper: &mut Mapper, service: &Service) -> Option<Probe> {
             )),
         }
     }
-    Some(probe)
+    Some(Some(probe))
 }
