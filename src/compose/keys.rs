@@ -221,7 +221,10 @@ pub const RESTART_POLICY_KEYS: &[(&str, Handling)] = &[
 pub const PORT_KEYS: &[(&str, Handling)] = &[
     ("app_protocol", Converted),
     ("host_ip", Converted),
-    ("mode", not("host-mode publishing has no counterpart; the port is reachable through the Service")),
+    (
+        "mode",
+        not("the port is reachable through the Service; the label `kompose.controller.port.expose: \"true\"` also publishes it on the node (a `hostPort`)"),
+    ),
     ("name", Converted),
     ("protocol", Converted),
     ("published", Converted),

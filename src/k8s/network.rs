@@ -126,8 +126,12 @@ pub(crate) fn service(
             ..ServicePort::default()
         });
     };
+    let host_ports =
+        labels::get(service, "kompose.controller.port.expose").is_some_and(|l| l.value.eq_ignore_ascii_case("true"));
     for p in service.ports.iter().filter(|p| p.target != 0) {
-        if let Some(ip) = p.host_ip.as_ref().filter(|ip| !matches!(ip.as_str(), "0.0.0.0" | "::")) {
+        // A `hostPort` keeps the IP as its `hostIP`.
+        let on_node = host_ports && p.published.as_deref().and_then(|h| h.parse::<i32>().ok()).is_some_and(|h| h > 0);
+        if let Some(ip) = p.host_ip.as_ref().filter(|ip| !on_node && !matches!(ip.as_str(), "0.0.0.0" | "::")) {
             mapper.diags.push(
                 Diagnostic::at(
                     Code::HostIpDropped,
