@@ -124,6 +124,7 @@ codes! {
     UnsafeSysctl = "K216", Warning, "a sysctl is outside Kubernetes' safe set: the kubelet refuses the pod unless the node allows it";
     BadImageReference = "K217", Warning, "an image reference Docker cannot parse: the kubelet cannot pull it";
     RenamedReached = "K218", Warning, "another service reaches this one by its Compose name, which its Kubernetes Service does not have";
+    DirectoryProjectName = "K220", Info, "the output depends on the project name, which comes from the directory's name";
     DockerHostReached = "K219", Warning, "a service reaches the Docker host by a name (`host.docker.internal`) that does not resolve in a cluster";
     // Validating the Kubernetes objects (K3xx)
     InvalidName = "K301", Error, "an object or field name is not valid in Kubernetes";

@@ -465,7 +465,10 @@ impl Loader<'_> {
                 let from_file = name_from_file.filter(|(name, _)| !normalize_project_name(name).is_empty());
                 let (written, pos) = match from_file {
                     Some((name, pos)) => (name, Some(pos)),
-                    None => (dir_name, None),
+                    None => {
+                        project.name_from_directory = true;
+                        (dir_name, None)
+                    }
                 };
                 let name = normalize_project_name(&written);
                 if name.is_empty() {

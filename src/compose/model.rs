@@ -21,6 +21,9 @@ impl<T> Spanned<T> {
 #[derive(Debug, Clone, Default)]
 pub struct Project {
     pub name: String,
+    /// The name comes from the project directory's name (no `-p`, `COMPOSE_PROJECT_NAME`
+    /// or `name:`): a checkout in a directory of another name gets another one.
+    pub name_from_directory: bool,
     /// In the order the compose file lists them.
     pub services: Vec<Service>,
     pub volumes: IndexMap<String, VolumeDef>,

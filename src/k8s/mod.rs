@@ -242,6 +242,8 @@ pub(crate) struct Mapper<'a> {
     /// K209 notes to give when mapping ends: per `depends_on` position, the services it
     /// lists (and those of them that run once), the services that depend on them.
     pub depends_on_notes: indexmap::IndexMap<(Pos, String, String), Vec<String>>,
+    /// Whether an object's name holds the project name (K220).
+    pub uses_project_name: std::cell::Cell<bool>,
     /// Named volumes by the name of their claim (several when names collide), made on first
     /// use: only StatefulSets need it.
     claim_volumes: std::sync::OnceLock<foldhash::HashMap<String, Vec<&'a str>>>,
@@ -356,6 +358,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         by_name: project.services.iter().map(|s| (s.name.as_str(), s)).collect(),
         referrers: Default::default(),
         container_refs: Default::default(),
+        uses_project_name: Default::default(),
         volume_users: Default::default(),
         claim_volumes: Default::default(),
     };
@@ -467,8 +470,27 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     if let Some(ns) = &options.namespace {
         namespace(&mut mapper, ns);
     }
+    let mut uses = Vec::new();
+    if mapper.uses_project_name.get() {
+        uses.push("NetworkPolicy names and network labels");
+    }
     if options.recommended_labels {
         labels::recommended(&mut mapper.objects, &project.name);
+        uses.push("the `app.kubernetes.io/part-of` label");
+    }
+    if project.name_from_directory && !uses.is_empty() {
+        mapper.diags.push(
+            Diagnostic::new(
+                Code::DirectoryProjectName,
+                None,
+                format!(
+                    "the project name `{}` comes from the directory's name and is part of the output ({}): a checkout in a directory of another name converts differently",
+                    project.name,
+                    uses.join(", ")
+                ),
+            )
+            .with_help("set `name:` in the compose file, or pass `-p NAME`"),
+        );
     }
     let Mapper { objects, diags, external, .. } = mapper;
     // Ranked once per object, not once per comparison.

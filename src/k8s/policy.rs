@@ -16,7 +16,10 @@ pub const NETWORK_LABEL_PREFIX: &str = "io.kompose.network/";
 fn network_name(mapper: &Mapper, key: &str) -> String {
     let full = match mapper.project.networks.get(key) {
         Some(Some(explicit)) => explicit.clone(),
-        _ => format!("{}_{key}", mapper.project.name),
+        _ => {
+            mapper.uses_project_name.set(true);
+            format!("{}_{key}", mapper.project.name)
+        }
     };
     names::volume_label(&full, "network")
 }
