@@ -23,16 +23,20 @@ pub(crate) fn probes(mapper: &mut Mapper, service: &Service, container: &mut Con
     let mode = mapper.options.healthcheck_probe;
     let from_check = healthcheck(mapper, service);
     let labelled = readiness(mapper, service);
-    container.liveness_probe = match &from_check {
-        Check::Probe(probe) if mode.liveness() => Some((**probe).clone()),
-        Check::Disabled => None,
-        _ => liveness_labels(mapper, service),
+    // The probe is moved where it goes, and copied only when it goes to both.
+    let ready_from_check = mode.readiness() && labelled.is_none();
+    let (liveness, ready) = match from_check {
+        Check::Probe(probe) => match (mode.liveness(), ready_from_check) {
+            (true, true) => (Some(probe.clone()), Some(probe)),
+            (true, false) => (Some(probe), None),
+            (false, true) => (liveness_labels(mapper, service), Some(probe)),
+            (false, false) => (liveness_labels(mapper, service), None),
+        },
+        Check::Disabled => (None, None),
+        Check::NoTest => (liveness_labels(mapper, service), None),
     };
-    container.readiness_probe = match (labelled, from_check) {
-        (Some(labelled), _) => labelled,
-        (None, Check::Probe(probe)) if mode.readiness() => Some(*probe),
-        _ => None,
-    };
+    container.liveness_probe = liveness;
+    container.readiness_probe = labelled.unwrap_or(ready);
     if let Some(h) = service.healthcheck.as_ref().filter(|_| without_test(service)) {
         let missing: Vec<&str> = [
             (mode.liveness() && container.liveness_probe.is_none(), "liveness"),
@@ -57,13 +61,14 @@ pub(crate) fn probes(mapper: &mut Mapper, service: &Service, container: &mut Con
     }
 }
 
-/// What a service's `healthcheck` gives.
+/// What a service's `healthcheck` gives. A short-lived local: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Check {
     /// No healthcheck, or one without a test.
     NoTest,
     /// `disable: true` or `test: ["NONE"]`.
     Disabled,
-    Probe(Box<Probe>),
+    Probe(Probe),
 }
 
 /// Whether the service has a `healthcheck` without a test (nor `disable`).
@@ -88,7 +93,7 @@ fn healthcheck(mapper: &mut Mapper, service: &Service) -> Check {
         _ => return Check::NoTest,
     }
     timings(mapper, service, &mut probe);
-    Check::Probe(Box::new(probe))
+    Check::Probe(probe)
 }
 
 /// A liveness probe from the `kompose.service.healthcheck.liveness.*` labels, with the
