@@ -415,16 +415,14 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
             }
         });
         if let Some(reference) = docker_host {
-            let place = match reference.file {
-                Some(file) => format!("`{}` in `{file}`", reference.variable),
-                None => format!("`{}`", reference.variable),
-            };
             mapper.warn(
                 Code::DockerHostReached,
                 reference.pos,
                 format!(
-                    "`{}` reaches `{}` ({place}), the machine Docker runs on: the name does not resolve in a cluster",
-                    service.name, reference.name
+                    "`{}` reaches `{}` ({}), the machine Docker runs on: the name does not resolve in a cluster",
+                    service.name,
+                    reference.name,
+                    reference.place()
                 ),
                 Some("run what it connects to in the cluster and use its Service name, or point the variable at an address the pods can reach (an `ExternalName` Service, or the host's IP)".into()),
             );

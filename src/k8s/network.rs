@@ -443,10 +443,7 @@ fn container_name(mapper: &mut Mapper, service: &Service, names: &ServiceNames, 
     match alias_problem(mapper, &name) {
         None => mapper.add(Object::new("Service", &name, &alias_service(own, &name), Some(container.pos))),
         Some(problem) => {
-            let place = match first.file {
-                Some(file) => format!("`{}` in `{file}`", first.variable),
-                None => format!("`{}`", first.variable),
-            };
+            let place = first.place();
             mapper.warn(
                 Code::RenamedReached,
                 first.pos,

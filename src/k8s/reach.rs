@@ -29,6 +29,16 @@ pub(crate) struct Reference<'a> {
     pub pos: Pos,
 }
 
+impl Reference<'_> {
+    /// Where the name is written, for a message: "`DB_HOST`" or "`DB_HOST` in `.env`".
+    pub fn place(&self) -> String {
+        match self.file {
+            Some(file) => format!("`{}` in `{file}`", self.variable),
+            None => format!("`{}`", self.variable),
+        }
+    }
+}
+
 /// How a name is known on the Compose network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Via {
