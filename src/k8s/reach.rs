@@ -95,13 +95,22 @@ pub(crate) fn docker_host(host: &str) -> bool {
     .any(|name| host.eq_ignore_ascii_case(name))
 }
 
-/// The names `service` reaches through its environment, in order: `environment` first, then
-/// each env file's variables that `environment` does not replace.
+/// The names `service` reaches through its environment and command, in order: `environment`
+/// first, then `command` and `entrypoint` (URLs and `host:port` only), then each env file's
+/// variables that `environment` does not replace.
 pub(crate) fn references<'a>(service: &'a Service, mut found: impl FnMut(Reference<'a>)) {
     for var in &service.environment {
         if let Some(value) = &var.value {
             hosts(&var.name, value, |name| {
                 found(Reference { from: &service.name, name, variable: &var.name, file: None, pos: var.pos })
+            });
+        }
+    }
+    // A command names hosts too: `wait-for db:5432 -- ...`, `--broker=redis://queue:6379`.
+    for (key, args) in [("command", &service.command), ("entrypoint", &service.entrypoint)] {
+        for arg in args.iter().flatten() {
+            hosts("", arg, |name| {
+                found(Reference { from: &service.name, name, variable: key, file: None, pos: service.pos })
             });
         }
     }
@@ -134,8 +143,9 @@ pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'
         return;
     }
     let bare = host_variable(variable);
-    for part in value.split([',', ' ', ';']) {
-        let part = part.trim();
+    for part in value.split([',', ' ', ';', '\n', '\t']) {
+        // Shell punctuation around a word: `nc -z db:5432;`, `"$(curl http://api/)"`.
+        let part = part.trim().trim_matches(|c| matches!(c, '&' | '|' | '(' | ')' | '"' | '\'' | '`'));
         if part.is_empty() {
             continue;
         }
@@ -210,6 +220,8 @@ mod tests {
         assert_eq!(all("smtp_server", "mail"), ["mail"]);
         assert_eq!(all("HOST", "http://api:80"), ["api"], "a URL counts whatever holds it");
         assert_eq!(all("HOST", "host.docker.internal"), ["host.docker.internal"]);
+        assert_eq!(all("", "until nc -z queue:7000; do sleep 1; done"), ["queue"]);
+        assert_eq!(all("", "curl -f \"http://api:8080/health\" || exit 1"), ["api"]);
     }
 
     #[test]
@@ -228,5 +240,6 @@ mod tests {
         assert!(all("DB_HOST", "").is_empty());
         assert!(all("KEY", "a:b").is_empty());
         assert!(all("DB_HOST", "${HOST}").is_empty());
+        assert!(all("", "nc -z $DB_HOST:5432").is_empty(), "a shell variable is not a host");
     }
 }
