@@ -157,16 +157,11 @@ pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'
                 continue;
             }
             host_port.split(':').next().unwrap_or_default()
-        } else if let Some((host, port)) = part.split_once(':') {
-            // The last host of a URL's list keeps the URL's path: `m2:27017/?replicaSet=rs0`.
-            let port = &port[..port.find('/').unwrap_or(port.len())];
-            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
+        } else if let Some(host) = host_and_port(part) {
             host
         } else if bare || docker_host(part) {
             // Docker's name for its host is never a service's own name.
-            part
+            part.rsplit_once('=').map_or(part, |(_, value)| value)
         } else {
             continue;
         };
@@ -174,6 +169,14 @@ pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'
             found(host);
         }
     }
+}
+
+/// The host of a `host:port` word. The last host of a URL's list keeps the URL's path
+/// (`m2:27017/?replicaSet=rs0`); an option names its value (`--db=db:5432`).
+fn host_and_port(word: &str) -> Option<&str> {
+    let word = &word[..word.find('/').unwrap_or(word.len())];
+    let (host, port) = word.rsplit_once('=').map_or(word, |(_, value)| value).split_once(':')?;
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())).then_some(host)
 }
 
 /// Whether a variable's name says its value is another service's host (`DB_HOST`,
@@ -221,6 +224,8 @@ mod tests {
         assert_eq!(all("HOST", "http://api:80"), ["api"], "a URL counts whatever holds it");
         assert_eq!(all("HOST", "host.docker.internal"), ["host.docker.internal"]);
         assert_eq!(all("", "until nc -z queue:7000; do sleep 1; done"), ["queue"]);
+        assert_eq!(all("", "--db=db:5432"), ["db"]);
+        assert_eq!(all("", "--broker=redis://queue:6379/0"), ["queue"]);
         assert_eq!(all("", "curl -f \"http://api:8080/health\" || exit 1"), ["api"]);
     }
 
