@@ -55,6 +55,7 @@ pub const KOMPOSE_LABELS: &[&str] = &[
 /// Annotations for a service's objects; reports `kompose.*` labels kompile does not know.
 pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
+    traefik_routes(mapper, service);
     for (key, value) in &service.labels {
         if key.starts_with("kompose.") {
             if !KOMPOSE_LABELS.contains(&key.as_str()) {
@@ -82,6 +83,86 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
         }
     }
     out
+}
+
+/// Traefik's Docker provider reads a service's routes from its container labels through the
+/// Docker API, which a cluster does not have: the labels become annotations that nothing
+/// reads. One K201 per service, at its first router rule, with the Ingress that would stand
+/// for it when the rule names a host.
+fn traefik_routes(mapper: &mut Mapper, service: &Service) {
+    let Some((key, rule)) =
+        service.labels.iter().find(|(k, _)| k.starts_with("traefik.http.routers.") && k.ends_with(".rule"))
+    else {
+        return;
+    };
+    let hosts: Vec<&str> = rule_hosts(&rule.value);
+    // `Host(`a`) && PathPrefix(`/api`)` is `a/api` in `kompose.service.expose`.
+    let expose = match (hosts.as_slice(), rule_path(&rule.value)) {
+        ([], _) => "true".to_string(),
+        ([host], Some(path)) => format!("{host}{path}"),
+        (hosts, _) => hosts.join(","),
+    };
+    let publish = match traefik_port(service) {
+        _ if !service.ports.is_empty() || !service.expose.is_empty() => String::new(),
+        Some(port) => format!("`expose: [\"{port}\"]` and "),
+        None => "the port it listens on and ".to_string(),
+    };
+    let help = format!(
+        "for an Ingress, give the service {publish}the label `kompose.service.expose: \"{expose}\"`; or write the route for Traefik's Kubernetes provider"
+    );
+    mapper.warn(
+        Code::NotConverted,
+        rule.pos,
+        format!(
+            "`{}` of `{}` is not converted: Traefik reads routes from container labels through the Docker API, which a cluster does not have",
+            shorten(key),
+            service.name
+        ),
+        Some(help),
+    );
+}
+
+/// The hosts of a Traefik rule: ``Host(`a.example.com`)``, ``Host(`a`, `b`)``.
+fn rule_hosts(rule: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = rule;
+    while let Some(at) = rest.find("Host(") {
+        // `HostRegexp(` and `HostSNI(` are other matchers.
+        let before_ok = at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric();
+        rest = &rest[at + 5..];
+        let Some(end) = rest.find(')') else { break };
+        if before_ok {
+            for host in rest[..end].split(',') {
+                let host = host.trim().trim_matches(|c| c == '`' || c == '"' || c == '\'');
+                if names::is_dns1123_subdomain(host) {
+                    out.push(host);
+                }
+            }
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// The path of a Traefik rule's one ``PathPrefix(`/api`)``, if it has one.
+fn rule_path(rule: &str) -> Option<&str> {
+    let (_, rest) = rule.split_once("PathPrefix(")?;
+    let path = rest[..rest.find(')')?].trim().trim_matches(|c| c == '`' || c == '"' || c == '\'');
+    (path.starts_with('/')
+        && path.len() > 1
+        && !path.contains([',', ' ', '`'])
+        && rule.matches("PathPrefix(").count() == 1)
+        .then_some(path)
+}
+
+/// The port a `traefik.http.services.<name>.loadbalancer.server.port` label names.
+pub(crate) fn traefik_port(service: &Service) -> Option<u16> {
+    service
+        .labels
+        .iter()
+        .find(|(k, _)| k.starts_with("traefik.http.services.") && k.ends_with(".loadbalancer.server.port"))
+        .and_then(|(_, v)| v.value.trim().parse::<u16>().ok())
+        .filter(|p| *p > 0)
 }
 
 /// K210 for a key (`subject`: what it is, already quoted) that cannot be an annotation's.

@@ -299,12 +299,18 @@ pub(crate) fn service(
                     service.name,
                     service.name
                 ),
-                Some(match well_known_port(service.image.as_ref().map(|i| i.value.as_str()).unwrap_or_default()) {
+                Some(match labels::traefik_port(service) {
+                    Some(port) => format!(
+                        "add the port it listens on under `services.{}`: its Traefik label says `expose: [\"{port}\"]`",
+                        service.name
+                    ),
+                    None => match well_known_port(service.image.as_ref().map(|i| i.value.as_str()).unwrap_or_default()) {
                     Some(port) => format!(
                         "add the port it listens on under `services.{}`: for this image usually `expose: [\"{port}\"]`",
                         service.name
                     ),
                     None => format!("add the port it listens on: `expose: [\"<port>\"]` under `services.{}`", service.name),
+                    },
                 }),
             );
         }
