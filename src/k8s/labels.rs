@@ -55,7 +55,7 @@ pub const KOMPOSE_LABELS: &[&str] = &[
 /// Annotations for a service's objects; reports `kompose.*` labels kompile does not know.
 pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    traefik_routes(mapper, service);
+    proxy_routes(mapper, service);
     for (key, value) in &service.labels {
         if key.starts_with("kompose.") {
             if !KOMPOSE_LABELS.contains(&key.as_str()) {
@@ -85,41 +85,76 @@ pub(crate) fn annotations(mapper: &mut Mapper, service: &Service) -> BTreeMap<St
     out
 }
 
-/// Traefik's Docker provider reads a service's routes from its container labels through the
-/// Docker API, which a cluster does not have: the labels become annotations that nothing
-/// reads. One K201 per service, at its first router rule, with the Ingress that would stand
-/// for it when the rule names a host.
-fn traefik_routes(mapper: &mut Mapper, service: &Service) {
-    let Some((key, rule)) =
-        service.labels.iter().find(|(k, _)| k.starts_with("traefik.http.routers.") && k.ends_with(".rule"))
-    else {
+/// Reverse proxies that find their routes through the Docker API, which a cluster does not
+/// have: Traefik's Docker provider reads a service's router labels, nginx-proxy its
+/// `VIRTUAL_HOST` variable. Nothing reads them in a cluster (the labels become annotations,
+/// the variable stays in the container's environment): one K201 per service, naming the
+/// Ingress that would stand for the route.
+fn proxy_routes(mapper: &mut Mapper, service: &Service) {
+    let traefik = service.labels.iter().find(|(k, _)| k.starts_with("traefik.http.routers.") && k.ends_with(".rule"));
+    if let Some((key, rule)) = traefik {
+        let hosts = rule_hosts(&rule.value);
+        let port = traefik_port(service);
+        let message = format!(
+            "`{}` of `{}` is not converted: Traefik reads routes from container labels through the Docker API, which a cluster does not have",
+            shorten(key),
+            service.name
+        );
+        let help = ingress_help(
+            service,
+            &hosts,
+            rule_path(&rule.value),
+            port,
+            "write the route for Traefik's Kubernetes provider",
+        );
+        mapper.warn(Code::NotConverted, rule.pos, message, Some(help));
         return;
-    };
-    let hosts: Vec<&str> = rule_hosts(&rule.value);
-    // `Host(`a`) && PathPrefix(`/api`)` is `a/api` in `kompose.service.expose`.
-    let expose = match (hosts.as_slice(), rule_path(&rule.value)) {
+    }
+    let virtual_host = service
+        .environment
+        .iter()
+        .find(|v| v.name == "VIRTUAL_HOST" && v.value.as_deref().is_some_and(|h| !h.trim().is_empty()));
+    if let Some(var) = virtual_host {
+        let hosts: Vec<&str> = var
+            .value
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|h| names::is_dns1123_subdomain(h))
+            .collect();
+        let port = service
+            .environment
+            .iter()
+            .find(|v| v.name == "VIRTUAL_PORT")
+            .and_then(|v| v.value.as_deref()?.trim().parse::<u16>().ok())
+            .filter(|p| *p > 0);
+        let message = format!(
+            "`VIRTUAL_HOST` of `{}` makes no route: nginx-proxy finds containers and their `VIRTUAL_HOST` through the Docker API, which a cluster does not have",
+            service.name
+        );
+        let help =
+            ingress_help(service, &hosts, None, port, "route to the Service with the cluster's ingress controller");
+        mapper.warn(Code::NotConverted, var.pos, message, Some(help));
+    }
+}
+
+/// "For an Ingress, give the service `expose: [...]` and the label `kompose.service.expose:
+/// ...`": the `host[/path]` list for the hosts and path prefix a proxy's route names.
+fn ingress_help(service: &Service, hosts: &[&str], path: Option<&str>, port: Option<u16>, otherwise: &str) -> String {
+    let expose = match (hosts, path) {
         ([], _) => "true".to_string(),
         ([host], Some(path)) => format!("{host}{path}"),
         (hosts, _) => hosts.join(","),
     };
-    let publish = match traefik_port(service) {
+    let publish = match port {
         _ if !service.ports.is_empty() || !service.expose.is_empty() => String::new(),
         Some(port) => format!("`expose: [\"{port}\"]` and "),
         None => "the port it listens on and ".to_string(),
     };
-    let help = format!(
-        "for an Ingress, give the service {publish}the label `kompose.service.expose: \"{expose}\"`; or write the route for Traefik's Kubernetes provider"
-    );
-    mapper.warn(
-        Code::NotConverted,
-        rule.pos,
-        format!(
-            "`{}` of `{}` is not converted: Traefik reads routes from container labels through the Docker API, which a cluster does not have",
-            shorten(key),
-            service.name
-        ),
-        Some(help),
-    );
+    format!(
+        "for an Ingress, give the service {publish}the label `kompose.service.expose: \"{expose}\"`; or {otherwise}"
+    )
 }
 
 /// The hosts of a Traefik rule: ``Host(`a.example.com`)``, ``Host(`a`, `b`)``.
