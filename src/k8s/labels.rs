@@ -110,6 +110,28 @@ fn proxy_routes(mapper: &mut Mapper, service: &Service) {
         mapper.warn(Code::NotConverted, rule.pos, message, Some(help));
         return;
     }
+    // caddy-docker-proxy: `caddy: example.com`, `caddy.reverse_proxy: "{{upstreams 8080}}"`.
+    if let Some((key, site)) =
+        service.labels.iter().find(|(k, _)| *k == "caddy" || (k.starts_with("caddy_") && !k.contains('.')))
+    {
+        let hosts: Vec<&str> =
+            site.value.split([',', ' ']).map(str::trim).filter(|h| names::is_dns1123_subdomain(h)).collect();
+        let port = service
+            .labels
+            .iter()
+            .filter(|(k, _)| k.starts_with(key.as_str()) && k.ends_with(".reverse_proxy"))
+            .find_map(|(_, v)| v.value.split_once("{{upstreams")?.1.split_once("}}")?.0.trim().parse::<u16>().ok())
+            .filter(|p| *p > 0);
+        let message = format!(
+            "label `{}` of `{}` makes no route: caddy-docker-proxy reads site labels through the Docker API, which a cluster does not have",
+            shorten(key),
+            service.name
+        );
+        let help =
+            ingress_help(service, &hosts, None, port, "route to the Service with the cluster's ingress controller");
+        mapper.warn(Code::NotConverted, site.pos, message, Some(help));
+        return;
+    }
     let virtual_host = service
         .environment
         .iter()
