@@ -688,6 +688,20 @@ fn bind_volume(
             mapper.claim(&claim, size, class, Some(mount.pos));
             Some(claim_volume(claim.clone(), claim, read_only))
         }
+        // The Docker API socket: the service drives Docker (a proxy reading container labels,
+        // an updater, a dashboard), which a cluster's nodes do not run.
+        HostPath::Unsupported(_) if docker_socket(source) => {
+            mapper.warn(
+                Code::NotConverted,
+                mount.pos,
+                format!(
+                    "bind mount of `{source}` is not converted: `{}` talks to the Docker daemon, which Kubernetes nodes do not run (their runtime is containerd or CRI-O)",
+                    service.name
+                ),
+                Some("use the tool's Kubernetes mode instead (Traefik's Kubernetes provider, for instance), with a ServiceAccount allowed to read what it needs".into()),
+            );
+            None
+        }
         HostPath::Unsupported(why) => {
             mapper.warn(
                 Code::NotConverted,
@@ -702,6 +716,13 @@ fn bind_volume(
         }
         HostPath::NotABind => None,
     }
+}
+
+/// Whether a host path is the Docker API socket (`/var/run/docker.sock`, a rootless
+/// `$XDG_RUNTIME_DIR/docker.sock`, Podman's socket standing in for it).
+fn docker_socket(source: &str) -> bool {
+    let name = source.rsplit('/').next().unwrap_or(source);
+    matches!(name, "docker.sock" | "podman.sock")
 }
 
 /// A bind mount's host path as written, normalised enough that `./data`, `data` and
