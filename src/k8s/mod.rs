@@ -239,6 +239,9 @@ pub(crate) struct Mapper<'a> {
     /// The env-file ConfigMaps made so far: a file several services read is one ConfigMap,
     /// whose problems (K215, keys it cannot hold) are reported once.
     pub reported_env_files: foldhash::HashSet<String>,
+    /// Dependencies whose healthcheck `--wait-for-dependencies` does not wait for (a note
+    /// once per dependency).
+    pub unready_dependencies: foldhash::HashSet<String>,
     /// K209 notes to give when mapping ends: per `depends_on` position, the services it
     /// lists (and those of them that run once), the services that depend on them.
     pub depends_on_notes: indexmap::IndexMap<(Pos, String, String), Vec<String>>,
@@ -351,6 +354,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         host_claims: Default::default(),
         shared_host_claims: Default::default(),
         reported_env_files: Default::default(),
+        unready_dependencies: Default::default(),
         depends_on_notes: Default::default(),
         index: Default::default(),
         hasher: Default::default(),

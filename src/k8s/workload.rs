@@ -226,7 +226,9 @@ impl Mapper<'_> {
             pod.volumes = Some(volumes);
         }
         probes::probes(self, service, &mut container);
-        if let Some(first) = service.depends_on.first() {
+        // With `--wait-for-dependencies` init containers do the waiting (and say what they
+        // cannot wait for); without, K209 says that nothing waits.
+        if let Some(first) = service.depends_on.first().filter(|_| !self.options.wait_for_dependencies) {
             let deps: Vec<&str> = service.depends_on.iter().map(|d| d.value.as_str()).collect();
             // A task that runs once is not waited for: nothing holds the service back.
             let tasks: Vec<&str> =
@@ -607,6 +609,26 @@ impl Mapper<'_> {
                     None,
                 );
                 continue;
+            }
+            // Its pods are ready when they start, not when the healthcheck passes, unless the
+            // healthcheck is the readiness probe.
+            let checked = target.healthcheck.as_ref().is_some_and(|h| {
+                matches!(&h.test, crate::compose::HealthTest::Exec(a) if !a.is_empty())
+                    || matches!(&h.test, crate::compose::HealthTest::Shell(s) if !s.trim().is_empty())
+            });
+            if checked
+                && !self.options.healthcheck_probe.readiness()
+                && self.unready_dependencies.insert(target.name.clone())
+            {
+                self.warn(
+                    Code::DependsOn,
+                    dep.pos,
+                    format!(
+                        "`{}` waits until `{}` accepts connections, not until its healthcheck passes: the healthcheck is only its liveness probe",
+                        service.name, dep.value
+                    ),
+                    Some("pass `--healthcheck-probe readiness` (or `both`): pods then become ready, and reachable, when the healthcheck passes".into()),
+                );
             }
             let host = &all[&target.name].object;
             let name = super::storage::derived("wait-for", host);
