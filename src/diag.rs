@@ -125,6 +125,7 @@ codes! {
     BadImageReference = "K217", Warning, "an image reference Docker cannot parse: the kubelet cannot pull it";
     RenamedReached = "K218", Warning, "another service reaches this one by its Compose name, which its Kubernetes Service does not have";
     DirectoryProjectName = "K220", Info, "the output depends on the project name, which comes from the directory's name";
+    UnforwardedPort = "K221", Warning, "a service reaches another on a port its Kubernetes Service does not forward";
     DockerHostReached = "K219", Warning, "a service reaches the Docker host by a name (`host.docker.internal`) that does not resolve in a cluster";
     // Validating the Kubernetes objects (K3xx)
     InvalidName = "K301", Error, "an object or field name is not valid in Kubernetes";

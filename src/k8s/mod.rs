@@ -220,6 +220,8 @@ pub(crate) struct Mapper<'a> {
     /// For each service name, the references to it by its `container_name` (which only a
     /// Service of that name can resolve in the cluster).
     pub container_refs: foldhash::HashMap<&'a str, Vec<reach::Reference<'a>>>,
+    /// For each service name, the references to it that name a port (K221).
+    pub port_refs: foldhash::HashMap<&'a str, Vec<reach::Reference<'a>>>,
     /// For each named volume, how many services mount it.
     pub volume_users: foldhash::HashMap<&'a str, usize>,
     /// While a group's members are mapped: the group's name and the host paths of its
@@ -362,6 +364,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         by_name: project.services.iter().map(|s| (s.name.as_str(), s)).collect(),
         referrers: Default::default(),
         container_refs: Default::default(),
+        port_refs: Default::default(),
         uses_project_name: Default::default(),
         volume_users: Default::default(),
         claim_volumes: Default::default(),
@@ -413,6 +416,9 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
             // Only this service adds to the lists now: a repeat would be the last entry.
             if referrers.last() != Some(&service.name.as_str()) {
                 referrers.push(&service.name);
+            }
+            if reference.port.is_some() {
+                mapper.port_refs.entry(target.name.as_str()).or_default().push(reference.clone());
             }
             if via == reach::Via::ContainerName {
                 mapper.container_refs.entry(target.name.as_str()).or_default().push(reference);

@@ -337,6 +337,9 @@ pub(crate) fn service(
             )),
         );
     }
+    if kind != "headless" {
+        unforwarded_ports(mapper, service, names, &ports);
+    }
     let selector = super::service_labels(names);
     let mut spec = ServiceSpec { selector: Some(selector.clone()), ..ServiceSpec::default() };
     if !ports.is_empty() {
@@ -502,5 +505,49 @@ fn alias_service(own: &KService, name: &str) -> KService {
         },
         spec,
         ..KService::default()
+    }
+}
+
+/// K221: a service reaches this one on a port its Service does not forward. On a Compose
+/// network every port of a container is reachable (`web:80` with `ports: ["8080:80"]`); a
+/// ClusterIP Service forwards only its own ports (here 8080). Once per port, naming the
+/// services that use it.
+fn unforwarded_ports(mapper: &mut Mapper, service: &Service, names: &ServiceNames, ports: &[ServicePort]) {
+    let Some(refs) = mapper.port_refs.get(service.name.as_str()) else { return };
+    let mut missing: Vec<(u16, Vec<&str>, crate::diag::Pos, String)> = Vec::new();
+    for r in refs {
+        let Some(port) = r.port else { continue };
+        if ports.iter().any(|p| p.port == i32::from(port)) {
+            continue;
+        }
+        match missing.iter_mut().find(|(p, ..)| *p == port) {
+            Some((_, users, ..)) => {
+                if !users.contains(&r.from) {
+                    users.push(r.from)
+                }
+            }
+            None => missing.push((port, vec![r.from], r.pos, r.place())),
+        }
+    }
+    for (port, users, pos, place) in missing {
+        let listens: Vec<String> = ports
+            .iter()
+            .map(|p| match &p.target_port {
+                Some(IntOrString::Int(t)) if *t != p.port => format!("{} (to {t})", p.port),
+                _ => p.port.to_string(),
+            })
+            .collect();
+        mapper.warn(
+            Code::UnforwardedPort,
+            pos,
+            format!(
+                "{} `{}` on port {port} ({place}), but its Service `{}` listens on {} only: in Kubernetes only the Service's ports are reachable",
+                crate::diag::who_reach(&users),
+                service.name,
+                names.object,
+                listens.join(", ")
+            ),
+            Some(format!("add `expose: [\"{port}\"]` under `services.{}`, or connect to a port the Service listens on", service.name)),
+        );
     }
 }

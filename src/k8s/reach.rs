@@ -22,6 +22,8 @@ pub(crate) struct Reference<'a> {
     pub from: &'a str,
     /// The name as written in the value.
     pub name: &'a str,
+    /// The port written with it (`db:5432`, `http://api:8080/`), if any.
+    pub port: Option<u16>,
     /// The variable that holds it.
     pub variable: &'a str,
     /// The env file the variable comes from, when not `environment`.
@@ -101,16 +103,16 @@ pub(crate) fn docker_host(host: &str) -> bool {
 pub(crate) fn references<'a>(service: &'a Service, mut found: impl FnMut(Reference<'a>)) {
     for var in &service.environment {
         if let Some(value) = &var.value {
-            hosts(&var.name, value, |name| {
-                found(Reference { from: &service.name, name, variable: &var.name, file: None, pos: var.pos })
+            hosts(&var.name, value, |name, port| {
+                found(Reference { from: &service.name, name, port, variable: &var.name, file: None, pos: var.pos })
             });
         }
     }
     // A command names hosts too: `wait-for db:5432 -- ...`, `--broker=redis://queue:6379`.
     for (key, args) in [("command", &service.command), ("entrypoint", &service.entrypoint)] {
         for arg in args.iter().flatten() {
-            hosts("", arg, |name| {
-                found(Reference { from: &service.name, name, variable: key, file: None, pos: service.pos })
+            hosts("", arg, |name, port| {
+                found(Reference { from: &service.name, name, port, variable: key, file: None, pos: service.pos })
             });
         }
     }
@@ -120,10 +122,11 @@ pub(crate) fn references<'a>(service: &'a Service, mut found: impl FnMut(Referen
             if service.environment.iter().any(|v| v.name == *name) {
                 continue;
             }
-            hosts(name, value, |host| {
+            hosts(name, value, |host, port| {
                 found(Reference {
                     from: &service.name,
                     name: host,
+                    port,
                     variable: name,
                     file: Some(&file.path),
                     pos: file.pos,
@@ -133,8 +136,8 @@ pub(crate) fn references<'a>(service: &'a Service, mut found: impl FnMut(Referen
     }
 }
 
-/// The host names in one variable's value.
-pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'v str)) {
+/// The host names in one variable's value, each with the port written with it.
+pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'v str, Option<u16>)) {
     // Most values hold no host: skip them at a glance.
     if value.is_empty() || value.len() > 4096 {
         return;
@@ -156,27 +159,32 @@ pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'
             if host_port.starts_with('[') {
                 continue;
             }
-            host_port.split(':').next().unwrap_or_default()
-        } else if let Some(host) = host_and_port(part) {
-            host
+            let (host, port) = host_port.split_once(':').unwrap_or((host_port, ""));
+            (host, port.parse::<u16>().ok())
+        } else if let Some((host, port)) = host_and_port(part) {
+            (host, Some(port))
         } else if bare || docker_host(part) {
             // Docker's name for its host is never a service's own name.
-            part.rsplit_once('=').map_or(part, |(_, value)| value)
+            (part.rsplit_once('=').map_or(part, |(_, value)| value), None)
         } else {
             continue;
         };
+        let (host, port) = host;
         if !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-            found(host);
+            found(host, port);
         }
     }
 }
 
 /// The host of a `host:port` word. The last host of a URL's list keeps the URL's path
 /// (`m2:27017/?replicaSet=rs0`); an option names its value (`--db=db:5432`).
-fn host_and_port(word: &str) -> Option<&str> {
+fn host_and_port(word: &str) -> Option<(&str, u16)> {
     let word = &word[..word.find('/').unwrap_or(word.len())];
     let (host, port) = word.rsplit_once('=').map_or(word, |(_, value)| value).split_once(':')?;
-    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())).then_some(host)
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((host, port.parse().ok()?))
 }
 
 /// Whether a variable's name says its value is another service's host (`DB_HOST`,
@@ -208,7 +216,7 @@ mod tests {
 
     fn all(variable: &str, value: &str) -> Vec<String> {
         let mut out = Vec::new();
-        hosts(variable, value, |h| out.push(h.to_string()));
+        hosts(variable, value, |h, _| out.push(h.to_string()));
         out
     }
 
