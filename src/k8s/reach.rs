@@ -138,14 +138,18 @@ pub(crate) fn references<'a>(service: &'a Service, mut found: impl FnMut(Referen
 
 /// The host names in one variable's value, each with the port written with it.
 pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'v str, Option<u16>)) {
-    // Most values hold no host: skip them at a glance.
+    // Most values hold no host: skip them at a glance. Without a `:` only a whole word can
+    // be a host, in a host variable or as Docker's name for its host.
     if value.is_empty() || value.len() > 4096 {
+        return;
+    }
+    let bare = host_variable(variable);
+    if !bare && !value.contains(':') && !value.contains("docker.") {
         return;
     }
     if not_a_connection(variable) {
         return;
     }
-    let bare = host_variable(variable);
     for part in value.split([',', ' ', ';', '\n', '\t']) {
         // Shell punctuation around a word: `nc -z db:5432;`, `"$(curl http://api/)"`.
         let part = part.trim().trim_matches(|c| matches!(c, '&' | '|' | '(' | ')' | '"' | '\'' | '`'));
