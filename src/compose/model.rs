@@ -390,6 +390,17 @@ pub enum HealthTest {
     Inherit,
 }
 
+impl HealthTest {
+    /// Whether there is a command to run (not disabled, not empty).
+    pub fn runs(&self) -> bool {
+        match self {
+            HealthTest::Exec(args) => !args.is_empty(),
+            HealthTest::Shell(script) => !script.trim().is_empty(),
+            HealthTest::Disabled | HealthTest::Inherit => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Healthcheck {
     pub test: HealthTest,

@@ -37,7 +37,9 @@ pub(crate) fn probes(mapper: &mut Mapper, service: &Service, container: &mut Con
     };
     container.liveness_probe = liveness;
     container.readiness_probe = labelled.unwrap_or(ready);
-    if let Some(h) = service.healthcheck.as_ref().filter(|_| without_test(service)) {
+    // A healthcheck with nothing to run (and not disabled): no probe comes from it.
+    let without_test = service.healthcheck.as_ref().filter(|h| !h.test.runs() && h.test != HealthTest::Disabled);
+    if let Some(h) = without_test {
         let missing: Vec<&str> = [
             (mode.liveness() && container.liveness_probe.is_none(), "liveness"),
             (mode.readiness() && container.readiness_probe.is_none(), "readiness"),
@@ -69,16 +71,6 @@ enum Check {
     /// `disable: true` or `test: ["NONE"]`.
     Disabled,
     Probe(Probe),
-}
-
-/// Whether the service has a `healthcheck` without a test (nor `disable`).
-fn without_test(service: &Service) -> bool {
-    service.healthcheck.as_ref().is_some_and(|h| match &h.test {
-        HealthTest::Disabled => false,
-        HealthTest::Exec(args) => args.is_empty(),
-        HealthTest::Shell(script) => script.trim().is_empty(),
-        HealthTest::Inherit => true,
-    })
 }
 
 /// The probe the `healthcheck` describes.

@@ -612,10 +612,7 @@ impl Mapper<'_> {
             }
             // Its pods are ready when they start, not when the healthcheck passes, unless the
             // healthcheck is the readiness probe.
-            let checked = target.healthcheck.as_ref().is_some_and(|h| {
-                matches!(&h.test, crate::compose::HealthTest::Exec(a) if !a.is_empty())
-                    || matches!(&h.test, crate::compose::HealthTest::Shell(s) if !s.trim().is_empty())
-            });
+            let checked = target.healthcheck.as_ref().is_some_and(|h| h.test.runs());
             if checked
                 && !self.options.healthcheck_probe.readiness()
                 && self.unready_dependencies.insert(target.name.clone())
