@@ -194,6 +194,26 @@ impl Diagnostic {
 /// viewer, and a right-to-left override would show a name other than the one in the file
 /// (CVE-2021-42574, "Trojan Source"). Applied once, where diagnostics become text for people;
 /// messages themselves hold the text as written.
+/// `text` without the ` (os error N)` that Rust adds to an operating system error's message:
+/// "No such file or directory", as a user reads it elsewhere.
+pub fn without_os_error(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        let after = &rest[at + " (os error ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            out.push_str(&rest[..at]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..at + 1]);
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return std::borrow::Cow::Borrowed(text);
@@ -298,6 +318,16 @@ impl Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_error_numbers_are_left_out() {
+        assert_eq!(
+            without_os_error("cannot read `a`: No such file or directory (os error 2)"),
+            "cannot read `a`: No such file or directory"
+        );
+        assert_eq!(without_os_error("x (os error 13): y (os error 2)"), "x: y");
+        assert_eq!(without_os_error("kept (os error x)"), "kept (os error x)");
+    }
 
     #[test]
     fn long_name_lists_are_cut() {

@@ -11,7 +11,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             // File names and flag values in the message come from the command line.
-            eprintln!("error: {}", kompile::diag::escape_control(&format!("{err:#}")));
+            let message = kompile::diag::without_os_error(&format!("{err:#}"));
+            eprintln!("error: {}", kompile::diag::escape_control(&message));
             ExitCode::from(2)
         }
     }

@@ -1098,7 +1098,11 @@ impl Loader<'_> {
         let bytes = match self.fs.read(path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                self.diags.push(Diagnostic::at(Code::FileRead, pos, format!("`{what}`: cannot read `{display}`: {e}")));
+                self.diags.push(Diagnostic::at(
+                    Code::FileRead,
+                    pos,
+                    format!("`{what}`: cannot read `{display}`: {}", crate::diag::without_os_error(&e.to_string())),
+                ));
                 return None;
             }
         };
@@ -1230,7 +1234,10 @@ impl Loader<'_> {
                         self.diags.push(Diagnostic::at(
                             Code::FileRead,
                             pos,
-                            format!("`{what}`: cannot read `{path}`: {e}"),
+                            format!(
+                                "`{what}`: cannot read `{path}`: {}",
+                                crate::diag::without_os_error(&e.to_string())
+                            ),
                         ));
                         Err(())
                     }
