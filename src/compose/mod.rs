@@ -1303,7 +1303,10 @@ impl Loader<'_> {
                 }
                 match self.fs.read(&full) {
                     Ok(bytes) => HostPath::File(bytes),
-                    Err(e) => HostPath::Unsupported(format!("it cannot be read: {e}")),
+                    Err(e) => HostPath::Unsupported(format!(
+                        "it cannot be read: {}",
+                        crate::diag::without_os_error(&e.to_string())
+                    )),
                 }
             }
             Some(FileKind::Dir) => {
@@ -1328,7 +1331,12 @@ impl Loader<'_> {
                             }
                             match self.fs.read(&child) {
                                 Ok(bytes) => files.push((name, bytes)),
-                                Err(e) => return HostPath::Unsupported(format!("`{name}` cannot be read: {e}")),
+                                Err(e) => {
+                                    return HostPath::Unsupported(format!(
+                                        "`{name}` cannot be read: {}",
+                                        crate::diag::without_os_error(&e.to_string())
+                                    ))
+                                }
                             }
                         }
                         Some(FileKind::Dir) => {
