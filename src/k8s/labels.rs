@@ -301,3 +301,29 @@ fn add(metadata: Option<&mut Value>, part_of: Option<&str>, service: Option<&str
     }
     service
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traefik_rules_name_their_hosts_and_one_path_prefix() {
+        assert_eq!(rule_hosts("Host(`a.example.com`) && PathPrefix(`/api`)"), ["a.example.com"]);
+        assert_eq!(rule_hosts("Host(`a.example.com`) || Host(`b.example.com`)"), ["a.example.com", "b.example.com"]);
+        assert_eq!(rule_hosts("Host(`a.example.com`, `b.example.com`)"), ["a.example.com", "b.example.com"]);
+        assert!(rule_hosts("HostRegexp(`{sub:[a-z]+}.example.com`)").is_empty());
+        assert!(rule_hosts("HostSNI(`*`)").is_empty());
+        assert!(rule_hosts("Host(`${DOMAIN}`)").is_empty(), "an unresolved variable is no host");
+        assert_eq!(rule_path("Host(`a`) && PathPrefix(`/api`)"), Some("/api"));
+        assert_eq!(rule_path("PathPrefix(`/a`) || PathPrefix(`/b`)"), None, "two prefixes are not one Ingress path");
+        assert_eq!(rule_path("PathPrefix(`/`)"), None);
+    }
+
+    #[test]
+    fn project_names_become_label_values() {
+        assert_eq!(project_label("shop").as_deref(), Some("shop"));
+        assert_eq!(project_label("shop_").as_deref(), Some("shop"));
+        assert_eq!(project_label(&"a".repeat(70)).map(|l| l.len()), Some(63));
+        assert_eq!(project_label("__"), None);
+    }
+}
