@@ -212,6 +212,13 @@ fn rule_path(rule: &str) -> Option<&str> {
         .then_some(path)
 }
 
+/// The node port a published port takes with `kompose.controller.port.expose: "true"` (a
+/// container `hostPort`): its single published number, when the label is set.
+pub(crate) fn host_port(service: &Service, p: &crate::compose::Port) -> Option<i32> {
+    get(service, "kompose.controller.port.expose").filter(|l| l.value.eq_ignore_ascii_case("true"))?;
+    p.published.as_deref().and_then(|h| h.parse::<i32>().ok()).filter(|h| *h > 0)
+}
+
 /// The port a `traefik.http.services.<name>.loadbalancer.server.port` label names.
 pub(crate) fn traefik_port(service: &Service) -> Option<u16> {
     service

@@ -126,11 +126,9 @@ pub(crate) fn service(
             ..ServicePort::default()
         });
     };
-    let host_ports =
-        labels::get(service, "kompose.controller.port.expose").is_some_and(|l| l.value.eq_ignore_ascii_case("true"));
     for p in service.ports.iter().filter(|p| p.target != 0) {
         // A `hostPort` keeps the IP as its `hostIP`.
-        let on_node = host_ports && p.published.as_deref().and_then(|h| h.parse::<i32>().ok()).is_some_and(|h| h > 0);
+        let on_node = labels::host_port(service, p).is_some();
         if let Some(ip) = p.host_ip.as_ref().filter(|ip| !on_node && !matches!(ip.as_str(), "0.0.0.0" | "::")) {
             mapper.diags.push(
                 Diagnostic::at(
@@ -529,14 +527,14 @@ fn unforwarded_ports(mapper: &mut Mapper, service: &Service, names: &ServiceName
             None => missing.push((port, vec![r.from], r.pos, r.place())),
         }
     }
+    let listens: Vec<String> = ports
+        .iter()
+        .map(|p| match &p.target_port {
+            Some(IntOrString::Int(t)) if *t != p.port => format!("{} (to {t})", p.port),
+            _ => p.port.to_string(),
+        })
+        .collect();
     for (port, users, pos, place) in missing {
-        let listens: Vec<String> = ports
-            .iter()
-            .map(|p| match &p.target_port {
-                Some(IntOrString::Int(t)) if *t != p.port => format!("{} (to {t})", p.port),
-                _ => p.port.to_string(),
-            })
-            .collect();
         mapper.warn(
             Code::UnforwardedPort,
             pos,

@@ -1035,7 +1035,7 @@ impl Mapper<'_> {
         let host_ports = labels::get(service, "kompose.controller.port.expose")
             .is_some_and(|l| l.value.eq_ignore_ascii_case("true"));
         for p in service.ports.iter().filter(|_| host_ports) {
-            let host_port = p.published.as_deref().and_then(|h| h.parse::<i32>().ok()).filter(|h| *h > 0);
+            let host_port = labels::host_port(service, p);
             ports.push(ContainerPort {
                 container_port: i32::from(p.target),
                 protocol: Some(p.protocol.to_ascii_uppercase()),
