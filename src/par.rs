@@ -22,6 +22,11 @@ pub fn set_sequential(sequential: bool) {
     SEQUENTIAL.store(sequential, Ordering::Relaxed);
 }
 
+/// Whether everything runs on the calling thread ([`set_sequential`]).
+pub fn sequential() -> bool {
+    SEQUENTIAL.load(Ordering::Relaxed)
+}
+
 /// Run `a` and `b` and return both results: `a` on a second thread when `parallel` (and a
 /// thread can be started), `b` on this one.
 pub fn join<A, B, RA, RB>(parallel: bool, a: A, b: B) -> (RA, RB)

@@ -1,7 +1,9 @@
-//! Large projects use a second thread (`kompile::par`): the schema is checked while the model
-//! is read, objects are validated and the YAML stream rendered (or written) in two halves. This proves the
-//! result does not depend on it: the same large projects, converted with and without
-//! parallelism, give byte-identical manifests and identical diagnostics.
+//! Large projects use a second thread (`kompile::par`): a large file's services are parsed in
+//! two parts, the schema is checked while the model is read, services are mapped in two lanes
+//! (when they share nothing the mapper keeps), objects are validated and the YAML stream
+//! rendered (or written) in two halves. This proves the result does not depend on it: the
+//! same large projects, converted with and without parallelism, give byte-identical
+//! manifests and identical diagnostics.
 //!
 //! Its own test binary, because `par::set_sequential` switches the whole process.
 
@@ -16,8 +18,9 @@ use support::Scratch;
 /// `n` services that exercise what crosses from one service to another: a volume shared by
 /// neighbours, an env file shared by all, `depends_on` and `links` to services without ports
 /// (warnings naming the referrers), run-once services, Service types, secret-looking
-/// variables, invalid labels, healthchecks, resources, a top-level secret and config.
-fn project(n: usize, statefulsets: bool) -> String {
+/// variables, invalid labels, healthchecks, resources, a top-level secret and config. Without
+/// `env_file`, services share nothing the mapper keeps and are mapped in two lanes.
+fn project(n: usize, statefulsets: bool, env_file: bool) -> String {
     let mut out = String::from("services:\n");
     for i in 0..n {
         writeln!(out, "  svc_{i:04}:\n    image: registry.example.com/app:{}", i % 7).unwrap();
@@ -33,7 +36,9 @@ fn project(n: usize, statefulsets: bool) -> String {
             writeln!(out, "    links: [\"svc_{:04}:alias\"]", (i * 7 + 3) % n).unwrap();
         }
         writeln!(out, "    volumes:\n      - shared_{}:/data\n      - ./conf:/etc/conf:ro", i / 3).unwrap();
-        writeln!(out, "    env_file: [common.env]").unwrap();
+        if env_file {
+            writeln!(out, "    env_file: [common.env]").unwrap();
+        }
         writeln!(out, "    environment:\n      DB_PASSWORD: secret-{i}\n      MODE: \"yes\"").unwrap();
         if i % 11 == 0 {
             writeln!(out, "    restart: \"no\"").unwrap();
@@ -82,16 +87,44 @@ fn large_projects_convert_the_same_with_and_without_a_second_thread() {
     dir.write("conf/app.conf", "x=1\n");
     dir.write("token.txt", "t0ken\n");
     dir.write("settings.ini", "[a]\nb=c\n");
-    for statefulsets in [false, true] {
-        // Above and below the size from which work is split.
-        for n in [kompile::par::LARGE - 1, 3 * kompile::par::LARGE] {
-            let text = project(n, statefulsets);
+    for (statefulsets, env_file) in [(false, true), (true, true), (false, false), (true, false)] {
+        // Above and below the size from which work is split; the largest file is parsed in two.
+        for n in [kompile::par::LARGE - 1, 5 * kompile::par::LARGE] {
+            let text = project(n, statefulsets, env_file);
+            if n > kompile::par::LARGE {
+                assert!(text.len() > kompile::yaml::SPLIT_BYTES, "the file must be large enough to parse in two");
+            }
             let (sequential, sequential_diags) = convert(&dir, &text, true);
             let (parallel, parallel_diags) = convert(&dir, &text, false);
             assert!(sequential.matches("\n---\n").count() > n, "{n} services must convert:\n{sequential_diags}");
             assert!(sequential_diags.contains("NoServiceDns"), "the project must produce cross-service warnings");
-            assert!(sequential == parallel, "manifests differ for {n} services (statefulsets: {statefulsets})");
+            assert!(sequential == parallel, "manifests differ for {n} services ({statefulsets}, {env_file})");
             assert_eq!(sequential_diags, parallel_diags, "diagnostics differ for {n} services");
         }
+    }
+}
+
+/// A large file with an error in the part the second thread parses, or a key of the first
+/// part repeated there, is reported as when the file is read in one piece.
+#[test]
+fn errors_in_a_large_file_are_reported_as_when_it_is_read_in_one_piece() {
+    let dir = Scratch::new("parallel-errors");
+    dir.write("common.env", "LOG_LEVEL=info\n");
+    dir.write("conf/app.conf", "x=1\n");
+    dir.write("token.txt", "t0ken\n");
+    dir.write("settings.ini", "[a]\nb=c\n");
+    let text = project(5 * kompile::par::LARGE, false, false);
+    let broken = [
+        text.replacen("    image: registry.example.com/app:3\n", "    image: [registry\n", 900),
+        text.replace("  svc_1200:\n", "  svc_0003:\n"),
+        text.replace("  svc_1200:\n", "  svc_1200:\n    <<: {user: \"1000\"}\n"),
+        text.replace("  svc_1200:\n", "  svc_1200: &one\n").replace("  svc_1201:\n", "  svc_1201: *one\n  svc_x:\n"),
+    ];
+    for (text, code) in broken.iter().zip(["YamlSyntax", "DuplicateKey", "NoServiceDns", "NoServiceDns"]) {
+        let (sequential, sequential_diags) = convert(&dir, text, true);
+        assert!(sequential_diags.contains(code), "expected {code}:\n{sequential_diags}");
+        let (parallel, parallel_diags) = convert(&dir, text, false);
+        assert!(sequential == parallel);
+        assert_eq!(sequential_diags, parallel_diags);
     }
 }

@@ -299,7 +299,8 @@ pub fn resolve(
                 continue;
             }
         };
-        let docs = match yaml::parse(&text, id, options.limits) {
+        // A large file's services are read on two cores.
+        let docs = match yaml::parse_split(&text, id, options.limits, "services") {
             Ok(docs) => docs,
             Err(d) => {
                 loader.diags.push(d);

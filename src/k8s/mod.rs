@@ -316,6 +316,111 @@ impl<'a> Mapper<'a> {
         })
     }
 
+    /// Whether the services of `singles` can be mapped in two lanes, `..half` and `half..`,
+    /// each into a mapper of its own, with the result of mapping them all in one: nothing
+    /// one lane does may depend on what the other made. What services share through the
+    /// mapper is an env file's ConfigMap (made once, its problems reported once), a host
+    /// path's claim, an alias Service, the claims a StatefulSet takes over, the notes about
+    /// dependencies `--wait-for-dependencies` does not wait for, and the claims of groups;
+    /// a project with any of these across the lanes is mapped in one.
+    fn lanes_allowed(
+        &self,
+        singles: &[&Service],
+        half: usize,
+        names: &BTreeMap<String, ServiceNames>,
+        groups: &BTreeMap<String, Vec<&Service>>,
+    ) -> bool {
+        if !groups.is_empty()
+            || self.options.wait_for_dependencies
+            || self.options.controller == Some(Controller::StatefulSet)
+            || !self.container_refs.is_empty()
+        {
+            return false;
+        }
+        let statefulset = |s: &Service| {
+            labels::get(s, "kompose.controller.type").is_some_and(|l| l.value.eq_ignore_ascii_case("statefulset"))
+        };
+        if singles.iter().any(|s| statefulset(s) || !s.network_aliases.is_empty()) {
+            return false;
+        }
+        // The ConfigMaps each lane may make of env files, under their own names or a
+        // service's (when another service's values differ).
+        let config_maps = |lane: &[&Service]| -> foldhash::HashSet<String> {
+            let mut made = foldhash::HashSet::default();
+            for service in lane {
+                let object = &names[&service.name].object;
+                for file in &service.env_files {
+                    let name = names::env_file_configmap(&file.path, object);
+                    made.insert(storage::derived(object, &name));
+                    made.insert(name);
+                }
+            }
+            made
+        };
+        let (first, second) = singles.split_at(half);
+        let first_maps = config_maps(first);
+        if !first_maps.is_empty() && config_maps(second).iter().any(|name| first_maps.contains(name)) {
+            return false;
+        }
+        let lane: foldhash::HashMap<&str, bool> =
+            singles.iter().enumerate().map(|(i, s)| (s.name.as_str(), i >= half)).collect();
+        !self.host_claim_users.values().any(|users| {
+            let mut sides = users.iter().filter_map(|u| lane.get(u.as_str()));
+            sides.next().is_some_and(|first| sides.any(|side| side != first))
+        })
+    }
+
+    /// A mapper for a second lane (see [`Mapper::lanes_allowed`]): what was worked out
+    /// about the whole project before mapping, and nothing made yet.
+    fn lane(&self) -> Mapper<'a> {
+        Mapper {
+            project: self.project,
+            options: self.options,
+            objects: Vec::new(),
+            diags: Diagnostics::default(),
+            external: Vec::new(),
+            template_claims: Default::default(),
+            group_claims: None,
+            host_claim_users: self.host_claim_users.clone(),
+            host_claims: Default::default(),
+            shared_host_claims: Default::default(),
+            reported_env_files: Default::default(),
+            unready_dependencies: Default::default(),
+            depends_on_notes: Default::default(),
+            index: Default::default(),
+            hasher: Default::default(),
+            workloads: self.workloads.clone(),
+            by_name: self.by_name.clone(),
+            referrers: self.referrers.clone(),
+            container_refs: self.container_refs.clone(),
+            port_refs: self.port_refs.clone(),
+            uses_project_name: self.uses_project_name.clone(),
+            volume_users: self.volume_users.clone(),
+            claim_volumes: Default::default(),
+        }
+    }
+
+    /// Take in what a second lane made, after everything this mapper made, as if its
+    /// services had been mapped here next.
+    fn absorb(&mut self, lane: Mapper<'a>) {
+        for object in lane.objects.into_iter().filter(|o| !o.kind.is_empty()) {
+            self.add(object);
+        }
+        self.diags.0.extend(lane.diags.0);
+        self.external.extend(lane.external);
+        self.template_claims.extend(lane.template_claims);
+        self.host_claims.extend(lane.host_claims);
+        self.shared_host_claims.extend(lane.shared_host_claims);
+        self.reported_env_files.extend(lane.reported_env_files);
+        self.unready_dependencies.extend(lane.unready_dependencies);
+        for (key, services) in lane.depends_on_notes {
+            self.depends_on_notes.entry(key).or_default().extend(services);
+        }
+        if lane.uses_project_name.get() {
+            self.uses_project_name.set(true);
+        }
+    }
+
     pub fn warn(&mut self, code: Code, pos: Pos, message: String, help: Option<String>) {
         let mut d = Diagnostic::at(code, pos, message);
         if let Some(help) = help {
@@ -465,8 +570,38 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
     let grouped: foldhash::HashSet<&str> = groups.values().flatten().map(|member| member.name.as_str()).collect();
     // A provider service runs no container: K201 on its `provider` key says so.
-    for service in project.services.iter().filter(|s| !grouped.contains(s.name.as_str()) && !s.provider) {
-        mapper.map_service(service, &names[&service.name], &names);
+    let singles: Vec<&Service> =
+        project.services.iter().filter(|s| !grouped.contains(s.name.as_str()) && !s.provider).collect();
+    let half = singles.len() / 2;
+    if singles.len() >= crate::par::LARGE
+        && !crate::par::sequential()
+        && mapper.lanes_allowed(&singles, half, &names, &groups)
+    {
+        // Two lanes: the second half of the services is mapped on a second thread, into a
+        // mapper of its own, whose objects and findings then join this one's in order.
+        let (first, second) = singles.split_at(half);
+        let lane = mapper.lane();
+        let names = &names;
+        let (lane, ()) = crate::par::join(
+            true,
+            move || {
+                let mut lane = lane;
+                for service in second {
+                    lane.map_service(service, &names[&service.name], names);
+                }
+                lane
+            },
+            || {
+                for service in first {
+                    mapper.map_service(service, &names[&service.name], names);
+                }
+            },
+        );
+        mapper.absorb(lane);
+    } else {
+        for service in singles {
+            mapper.map_service(service, &names[&service.name], &names);
+        }
     }
     for (group, members) in &groups {
         let group_names = ServiceNames { object: group.clone(), workload: group.clone(), label: group.clone() };

@@ -3,6 +3,8 @@
 
 mod emit;
 mod node;
+mod split;
 
 pub use emit::{is_plain_safe, to_yaml, write_yaml};
 pub use node::{format_float, parse, resolve_plain, Documents, Key, Limits, Node, Value};
+pub use split::{parse_split, SPLIT_BYTES};

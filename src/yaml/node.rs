@@ -180,8 +180,8 @@ enum FrameKind {
 /// changes what a flow collection holds; positions are reported for the text as written.
 pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = match parse_text(text, file, limits) {
-        Ok(docs) => return Ok(docs),
+    let first = match parse_text(text, file, limits, Part::WHOLE) {
+        Ok(parsed) => return Ok(parsed.docs),
         Err(e) => e,
     };
     let mut fixed: Vec<(u32, u32)> = Vec::new();
@@ -191,7 +191,7 @@ pub fn parse(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnos
         let Some((line, added, next)) = reindent(&current, &error, &fixed) else { break };
         fixed.push((line, added));
         current = next;
-        match parse_text(&current, file, limits) {
+        match parse_text(&current, file, limits, Part::WHOLE).map(|p| p.docs) {
             Ok(mut docs) => {
                 for doc in &mut docs {
                     unshift(doc, &fixed);
@@ -277,7 +277,45 @@ fn unshift(node: &mut Node, fixed: &[(u32, u32)]) {
     }
 }
 
-fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagnostic> {
+/// Which part of a file a text is (see `split`): the whole file, the lines of one mapping's
+/// entries cut out of it, or the file around them.
+#[derive(Clone, Copy)]
+pub(super) struct Part<'k> {
+    /// Added to every line number: the lines of the file before the text.
+    pub line_offset: u32,
+    /// The levels of nesting around the text in the file.
+    pub depth_offset: usize,
+    /// For the file around a cut: the top-level key whose entries were cut out and the first
+    /// line of the cut (blank in the text). [`Parsed::watch`] tells whether the reader stood
+    /// between two entries of that key's mapping there, as a cut at an entry's first line
+    /// needs: no scalar or flow collection goes on across it, and only the ends of block
+    /// collections follow it until the mapping ends.
+    pub watch: Option<(&'k str, u32)>,
+}
+
+impl Part<'_> {
+    pub const WHOLE: Part<'static> = Part { line_offset: 0, depth_offset: 0, watch: None };
+}
+
+/// A parsed text with what the budgets counted, and for a watched cut (see [`Part::watch`])
+/// the document it is in when the cut is sound.
+pub(super) struct Parsed {
+    pub docs: Documents,
+    pub nodes: usize,
+    pub scalar_bytes: usize,
+    pub watch: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Watch {
+    Before,
+    /// Past the cut's line, the mapping still open: only the ends of collections may come.
+    After(usize),
+    Done(usize),
+    Failed,
+}
+
+pub(super) fn parse_text(text: &str, file: u32, limits: Limits, part: Part) -> Result<Parsed, Diagnostic> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -285,14 +323,34 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
     let hasher = foldhash::fast::RandomState::default();
     let mut nodes = 0usize;
     let mut scalar_bytes = 0usize;
-    let pos_of = |m: saphyr_parser::Marker| Pos::new(file, m.line() as u32, m.col() as u32 + 1);
+    let line_offset = part.line_offset;
+    let pos_of = |m: saphyr_parser::Marker| Pos::new(file, m.line() as u32 + line_offset, m.col() as u32 + 1);
     let mut directives = Directives::new(text);
+    let mut watch = Watch::Before;
 
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
             Diagnostic::at(Code::YamlSyntax, pos_of(*e.marker()), format!("invalid YAML: {}", e.info()))
         })?;
         let pos = pos_of(span.start);
+        if let Some((key, line)) = part.watch {
+            let is_end = matches!(event, Event::SequenceEnd | Event::MappingEnd);
+            watch = match watch {
+                Watch::Before if span.start.line() as u32 >= line => {
+                    let between_entries = stack.len() >= 2
+                        && matches!(&stack[0].kind, FrameKind::Map { pending: Some(k), .. } if k.name == key)
+                        && matches!(&stack[1].kind, FrameKind::Map { merges, .. } if merges.is_empty());
+                    if between_entries && is_end {
+                        Watch::After(docs.len())
+                    } else {
+                        Watch::Failed
+                    }
+                }
+                Watch::Before if span.end.line() as u32 >= line => Watch::Failed,
+                Watch::After(_) if !is_end => Watch::Failed,
+                other => other,
+            };
+        }
         let is_seq = matches!(event, Event::SequenceStart(..));
         let finished: Option<(Node, usize)> = match event {
             Event::DocumentStart(true) => {
@@ -324,7 +382,7 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
                 Some((node, 0))
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
-                if stack.len() >= limits.max_depth {
+                if stack.len() + part.depth_offset >= limits.max_depth {
                     return Err(Diagnostic::at(
                         Code::YamlLimit,
                         pos,
@@ -343,6 +401,9 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                if let (Watch::After(doc), 2) = (watch, stack.len()) {
+                    watch = Watch::Done(doc);
+                }
                 let frame = stack.pop().expect("the parser balances start and end events");
                 let value = match frame.kind {
                     FrameKind::Seq(items) => Value::Seq(items),
@@ -399,7 +460,11 @@ fn parse_text(text: &str, file: u32, limits: Limits) -> Result<Documents, Diagno
             },
         }
     }
-    Ok(docs)
+    let watch = match watch {
+        Watch::Done(doc) => Some(doc),
+        _ => None,
+    };
+    Ok(Parsed { docs, nodes, scalar_bytes, watch })
 }
 
 /// The lines of the text between documents, where `%YAML` directives are, read once from
@@ -895,7 +960,7 @@ mod tests {
         // The closing bracket under the key (as in getsentry/self-hosted), an item left of
         // the key, and a quoted item: all accepted, values and positions as written.
         let text = "svc:\n  test: [\n      \"CMD\",\n  ]\n  more: {a: 1,\n b: 2}\n  last: x\n";
-        assert!(parse_text(text, 0, Limits::default()).is_err(), "the strict parser must refuse it");
+        assert!(parse_text(text, 0, Limits::default(), Part::WHOLE).is_err(), "the strict parser must refuse it");
         let docs = parse(text, 0, Limits::default()).unwrap();
         let svc = docs[0].get("svc").unwrap();
         let test = svc.get("test").unwrap();

@@ -1,0 +1,268 @@
+//! Reading a large file on two cores: the entries of one top-level block mapping (a compose
+//! file's `services:`) are cut in two at an entry's first line, and the second half is read
+//! on a second thread while this one reads the rest of the file.
+//!
+//! The result is the tree [`parse`] gives, or the cut is not used: the cut must be at a line
+//! where the reader of the whole file stands between two entries of the mapping (checked
+//! while the rest is read, [`Part::watch`]), the cut-out text must hold no anchor, alias or
+//! merge key (they can refer across the cut), and neither part may fail or hold a key of the
+//! other. Otherwise, and for every error, the whole file is read again in one piece, so
+//! errors and their positions are always the ones [`parse`] reports.
+
+use super::node::{parse, parse_text, Documents, Limits, Parsed, Part, Value};
+use crate::diag::Diagnostic;
+
+/// The size from which a file is read in two parts: below it a thread costs more than it
+/// saves.
+pub const SPLIT_BYTES: usize = 256 * 1024;
+
+/// [`parse`], on two cores when `text` is at least [`SPLIT_BYTES`] long and the entries of
+/// the top-level mapping `key` can be cut in two.
+pub fn parse_split(text: &str, file: u32, limits: Limits, key: &str) -> Result<Documents, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.len() >= SPLIT_BYTES && !crate::par::sequential() {
+        if let Some(cut) = find_cut(text, key, text.len() / 2) {
+            if let Some(docs) = parse_at(text, file, limits, key, cut) {
+                return Ok(docs);
+            }
+        }
+    }
+    parse(text, file, limits)
+}
+
+/// Where the entries of `key` can be cut: the byte offsets of the first line of the second
+/// part and of the line that ends the mapping (or the text's length).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cut {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A cut at the first line of an entry of the top-level block mapping `key`, where the cut-out
+/// part is nearest to `share` bytes long (half the text gives two parts of equal size).
+pub(crate) fn find_cut(text: &str, key: &str, share: usize) -> Option<Cut> {
+    let cuts = cuts(text, key)?;
+    let end = cuts.1;
+    // The second part is `start..end`; the first is the rest of the text.
+    let wanted = end.checked_sub(share)?;
+    let start = cuts.0.into_iter().min_by_key(|&s| s.abs_diff(wanted))?;
+    Some(Cut { start, end })
+}
+
+/// Every line where an entry of the top-level block mapping `key` starts (the first
+/// excepted) and the byte where the mapping's lines end. `None` when the text has no such
+/// mapping, or one this reader does not cut (a lone carriage return counts lines
+/// differently; a mapping written in flow style or with a tab-indented line).
+pub(crate) fn cuts(text: &str, key: &str) -> Option<(Vec<usize>, usize)> {
+    if text.contains('\r') && text.replace("\r\n", "").contains('\r') {
+        return None;
+    }
+    let mut lines = line_starts(text);
+    // The key on a line of its own, at the first column, once.
+    let mut heads = lines.by_ref().filter(|&(_, line)| is_head(line, key));
+    let (head, _) = heads.next()?;
+    let lines = line_starts(&text[head..]).skip(1).map(|(at, line)| (head + at, line));
+    let mut indent = None;
+    let mut starts = Vec::new();
+    let mut end = text.len();
+    for (at, line) in lines {
+        let content = line.trim_start_matches(' ');
+        let spaces = line.len() - content.len();
+        if content.is_empty() || content.starts_with('#') || content == "\r" {
+            continue;
+        }
+        if spaces == 0 {
+            // The line that ends the mapping: a top-level key or a document marker, never the
+            // end of a flow collection begun above.
+            if content.starts_with([']', '}', ',', '\t']) {
+                return None;
+            }
+            end = at;
+            break;
+        }
+        let first = content.as_bytes()[0];
+        let entry_start = first.is_ascii_alphanumeric() || first == b'_' || first == b'.';
+        match indent {
+            None if !entry_start => return None,
+            None => indent = Some(spaces),
+            Some(n) if n == spaces && entry_start => starts.push(at),
+            Some(_) => {}
+        }
+    }
+    // A second head: a duplicate key, or another document; read in one piece.
+    if line_starts(&text[end..]).any(|(_, line)| is_head(line, key)) {
+        return None;
+    }
+    Some((starts, end))
+}
+
+fn is_head(line: &str, key: &str) -> bool {
+    line.strip_prefix(key).and_then(|rest| rest.strip_prefix(':')).is_some_and(|rest| {
+        let rest = rest.trim_start_matches([' ', '\t']).trim_end_matches('\r');
+        rest.is_empty() || rest.starts_with('#')
+    })
+}
+
+/// The lines of `text` with the byte offset each starts at (without their `\n`).
+fn line_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
+    text.split('\n').map(move |line| {
+        let start = at;
+        at += line.len() + 1;
+        (start, line)
+    })
+}
+
+/// Read `text` cut at `cut`, or `None` when the cut cannot be used (see the module's text).
+pub(crate) fn parse_at(text: &str, file: u32, limits: Limits, key: &str, cut: Cut) -> Option<Documents> {
+    let second = &text[cut.start..cut.end];
+    if second.contains('*') || second.contains('&') || second.contains("<<") {
+        return None;
+    }
+    let line = text[..cut.start].bytes().filter(|&b| b == b'\n').count() as u32 + 1;
+    let (cut_out, rest) = crate::par::join(
+        true,
+        move || {
+            // The mapping's entries are one level in from the top.
+            let part = Part { line_offset: line - 1, depth_offset: 1, watch: None };
+            parse_text(second, file, limits, part).ok()
+        },
+        || {
+            // The first part keeps the cut's lines, blank, so that lines after it keep their numbers.
+            let breaks = second.bytes().filter(|&b| b == b'\n').count();
+            let mut rest = String::with_capacity(text.len() - second.len() + breaks);
+            rest.push_str(&text[..cut.start]);
+            rest.extend(std::iter::repeat_n('\n', breaks));
+            rest.push_str(&text[cut.end..]);
+            let part = Part { line_offset: 0, depth_offset: 0, watch: Some((key, line)) };
+            parse_text(&rest, file, limits, part).ok()
+        },
+    );
+    let (Some(Parsed { mut docs, nodes, scalar_bytes, watch: Some(doc) }), Some(cut_out)) = (rest, cut_out) else {
+        return None;
+    };
+    if nodes + cut_out.nodes > limits.max_nodes || scalar_bytes + cut_out.scalar_bytes > limits.max_scalar_bytes {
+        return None;
+    }
+    let [part] = <[_; 1]>::try_from(cut_out.docs).ok()?;
+    let Value::Map(more) = part.value else { return None };
+    let Value::Map(root) = &mut docs.get_mut(doc)?.value else { return None };
+    let (_, mapping) = root.iter_mut().find(|(k, _)| k.name == key)?;
+    let Value::Map(entries) = &mut mapping.value else { return None };
+    let names: foldhash::HashSet<&str> = entries.iter().map(|(k, _)| k.name.as_str()).collect();
+    if more.iter().any(|(k, _)| names.contains(k.name.as_str())) {
+        return None;
+    }
+    drop(names);
+    entries.extend(more);
+    Some(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every cut of every file gives the tree of one piece, or is refused.
+    fn each_cut_agrees(text: &str) -> usize {
+        let whole = parse(text, 0, Limits::default());
+        let Some((starts, end)) = cuts(text, "services") else { return 0 };
+        let mut used = 0;
+        for start in starts {
+            if let Some(docs) = parse_at(text, 0, Limits::default(), "services", Cut { start, end }) {
+                assert_eq!(Ok(&docs), whole.as_ref(), "cut at byte {start} of:\n{text}");
+                used += 1;
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn a_cut_between_entries_reads_the_same_tree() {
+        let text = "x-a: 1\nservices:\n  a:\n    image: a\n  # note\n\n  b:\n    image: b\n    ports:\n      - \"80\"\n  c: {image: c}\nvolumes:\n  v: {}\n";
+        assert_eq!(each_cut_agrees(text), 2);
+        let at_end = "services:\n  a:\n    image: a\n  b:\n    command: [x,\n      y]\n  c:\n    image: c";
+        assert_eq!(each_cut_agrees(at_end), 2);
+    }
+
+    #[test]
+    fn a_cut_inside_a_scalar_or_flow_collection_is_refused() {
+        // A line at the entries' indentation inside a quoted scalar or a flow collection.
+        for text in [
+            "services:\n  a:\n    command: \"x\n  b: y\"\n  c:\n    image: c\n",
+            "services:\n  a: [x,\n  b, y]\n  c:\n    image: c\n",
+            "services:\n  a: {x: 1,\n  b: 2}\n  c:\n    image: c\n",
+            "services:\n  a:\n    labels:\n  b:\n    image: b\n",
+        ] {
+            each_cut_agrees(text);
+        }
+        let quoted = "services:\n  a:\n    command: \"x\n  b: y\"\n  c:\n    image: c\n";
+        let (starts, end) = cuts(quoted, "services").unwrap();
+        assert!(parse_at(quoted, 0, Limits::default(), "services", Cut { start: starts[0], end }).is_none());
+    }
+
+    #[test]
+    fn anchors_duplicates_and_errors_are_read_in_one_piece() {
+        for text in [
+            "services:\n  a: &x\n    image: a\n  b: *x\n",
+            "x: &x {image: a}\nservices:\n  a:\n    image: a\n  b:\n    <<: *x\n",
+            "services:\n  a:\n    image: a\n  b:\n    image: b\n  a:\n    image: c\n",
+            "services:\n  a:\n    image: a\n  b:\n    image: [\n",
+            "services:\n  a:\n    image: a\n  b:\n    image: b\n   x: 1\n",
+        ] {
+            assert_eq!(each_cut_agrees(text), 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn budgets_count_both_parts() {
+        let text = "services:\n  a:\n    image: a\n  b:\n    image: b\n";
+        let (starts, end) = cuts(text, "services").unwrap();
+        let cut = Cut { start: starts[0], end };
+        assert!(parse_at(text, 0, Limits::default(), "services", cut).is_some());
+        // 11 nodes: 7 before the cut, 4 after it.
+        let limits = Limits { max_nodes: 10, ..Limits::default() };
+        assert!(parse(text, 0, limits).is_err());
+        assert!(parse_at(text, 0, limits, "services", cut).is_none());
+        let text = "services:\n  a: 1\n  b:\n    image: b\n";
+        let (starts, end) = cuts(text, "services").unwrap();
+        assert!(parse_at(text, 0, Limits::default(), "services", Cut { start: starts[0], end }).is_some());
+        let shallow = Limits { max_depth: 2, ..Limits::default() };
+        assert!(parse(text, 0, shallow).is_err());
+        assert!(parse_at(text, 0, shallow, "services", Cut { start: starts[0], end }).is_none());
+    }
+
+    #[test]
+    fn files_without_a_block_mapping_to_cut_are_not_cut() {
+        assert!(cuts("services: {a: {image: a}}\n", "services").is_none());
+        assert!(cuts("services:\n- a\n", "services").is_some_and(|(starts, _)| starts.is_empty()));
+        assert!(cuts("services:\n  a: 1\nservices:\n  b: 2\n", "services").is_none());
+        assert!(cuts("a: 1\r  b: 2\r", "services").is_none());
+        assert!(cuts("x: [\nservices:\n  a: 1\n]\n", "services").is_none());
+    }
+
+    /// Every file of the golden cases and examples, cut at each entry of `services:`.
+    #[test]
+    fn every_cut_of_every_test_file_reads_the_same_tree() {
+        fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, files);
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    files.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        walk(&root.join("testdata"), &mut files);
+        walk(&root.join("examples"), &mut files);
+        let (mut read, mut used) = (0, 0);
+        for file in &files {
+            let Ok(text) = std::fs::read_to_string(file) else { continue };
+            read += 1;
+            used += each_cut_agrees(&text);
+        }
+        assert!(read > 300 && used > 100, "{read} files, {used} cuts used");
+    }
+}
