@@ -259,7 +259,26 @@ pub fn load(
     sources: &mut Sources,
 ) -> (Option<Project>, Diagnostics) {
     let (resolved, diags) = resolve(files, env, project_dir, fs, options, sources);
-    (resolved.map(|r| r.project), diags)
+    let project = resolved.map(|Resolved { project, tree }| {
+        free(tree);
+        project
+    });
+    (project, diags)
+}
+
+/// Free a tree; a large project's services on two threads, each half into the allocator
+/// arena it most likely came from (the second half of a large file is parsed on a second
+/// thread, [`yaml::parse_split`]).
+fn free(mut tree: Node) {
+    let services = match &mut tree.value {
+        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == "services").map(|(_, v)| &mut v.value),
+        _ => None,
+    };
+    let rest = match services {
+        Some(Value::Map(entries)) if entries.len() >= crate::par::LARGE => entries.split_off(entries.len() / 2),
+        _ => Vec::new(),
+    };
+    crate::par::join(!rest.is_empty(), move || drop(rest), move || drop(tree));
 }
 
 /// A loaded project together with the resolved YAML tree it was read from (after merging,

@@ -474,75 +474,21 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         volume_users: Default::default(),
         claim_volumes: Default::default(),
     };
-    let reachable = reach::Names::new(project);
-    for service in &project.services {
-        let mut sources: Vec<&str> = service.volumes.iter().filter_map(|m| m.source.as_deref()).collect();
-        sources.sort_unstable();
-        sources.dedup();
-        for source in sources {
-            *mapper.volume_users.entry(source).or_default() += 1;
-        }
-        let mut host_paths: Vec<String> = service
-            .volumes
-            .iter()
-            .filter(|m| {
-                m.kind == crate::compose::MountType::Bind
-                    && matches!(m.host, crate::compose::HostPath::Missing | crate::compose::HostPath::Outside)
-            })
-            .filter_map(|m| m.source.as_deref().map(storage::host_key))
-            .collect();
-        host_paths.sort_unstable();
-        host_paths.dedup();
-        for path in host_paths {
-            mapper.host_claim_users.entry(path).or_default().push(service.name.clone());
-        }
-        for target in service.depends_on.iter().chain(&service.links) {
-            let referrers = mapper.referrers.entry(target.value.as_str()).or_default();
-            if referrers.last() != Some(&service.name.as_str()) {
-                referrers.push(&service.name);
-            }
-        }
-        let mut docker_host: Option<reach::Reference> = None;
-        reach::references(service, |reference| {
-            if reach::docker_host(reference.name) {
-                // `extra_hosts` naming it gives a host alias, or its own K201.
-                if docker_host.is_none()
-                    && !service.extra_hosts.iter().any(|(h, _, _)| h.eq_ignore_ascii_case(reference.name))
-                {
-                    docker_host = Some(reference);
-                }
-                return;
-            }
-            let Some((target, via)) = reachable.get(reference.name) else { return };
-            if target.name == service.name {
-                return;
-            }
-            let referrers = mapper.referrers.entry(target.name.as_str()).or_default();
-            // Only this service adds to the lists now: a repeat would be the last entry.
-            if referrers.last() != Some(&service.name.as_str()) {
-                referrers.push(&service.name);
-            }
-            if reference.port.is_some() {
-                mapper.port_refs.entry(target.name.as_str()).or_default().push(reference.clone());
-            }
-            if via == reach::Via::ContainerName {
-                mapper.container_refs.entry(target.name.as_str()).or_default().push(reference);
-            }
-        });
-        if let Some(reference) = docker_host {
-            mapper.warn(
-                Code::DockerHostReached,
-                reference.pos,
-                format!(
-                    "`{}` reaches `{}` ({}), the machine Docker runs on: the name does not resolve in a cluster",
-                    service.name,
-                    reference.name,
-                    reference.place()
-                ),
-                Some("run what it connects to in the cluster and use its Service name, or point the variable at an address the pods can reach (an `ExternalName` Service, or the host's IP)".into()),
-            );
-        }
-    }
+    // The names of every object and the groups of services are worked out on a second
+    // thread for a large project, while this one finds what services share and reach.
+    let by_name = std::mem::take(&mut mapper.by_name);
+    let ((names, groups, names_diags), ()) = crate::par::join(
+        project.services.len() >= crate::par::LARGE,
+        || {
+            let mut diags = Diagnostics::default();
+            let mut names = service_names(project, &mut diags);
+            let groups = groups(project, options, &by_name, &mut names, &mut diags);
+            (names, groups, diags)
+        },
+        || shared_and_reached(&mut mapper),
+    );
+    mapper.by_name = by_name;
+    mapper.diags.0.extend(names_diags.0);
     // A key several services take from one place (a YAML anchor, an `x-` block merged with
     // `<<`) is reported once there, naming every service's path.
     let mut not_converted: indexmap::IndexMap<_, (Vec<&str>, Option<&str>)> = indexmap::IndexMap::new();
@@ -565,8 +511,6 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         }
         mapper.diags.push(d);
     }
-    let mut names = service_names(project, &mut mapper.diags);
-    let groups = groups(project, options, &mapper.by_name, &mut names, &mut mapper.diags);
     mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
     let grouped: foldhash::HashSet<&str> = groups.values().flatten().map(|member| member.name.as_str()).collect();
     // A provider service runs no container: K201 on its `provider` key says so.
@@ -642,6 +586,81 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     ranked.sort_by(|(ra, a), (rb, b)| (ra, &a.kind, &a.name).cmp(&(rb, &b.kind, &b.name)));
     let objects: Vec<Object> = ranked.into_iter().map(|(_, o)| o).collect();
     (Mapped { objects, external }, diags)
+}
+
+/// For each service: the named volumes and host paths it mounts, and the services it names
+/// (in `depends_on`, `links` and, through [`reach`], its environment and command).
+fn shared_and_reached(mapper: &mut Mapper) {
+    let project = mapper.project;
+    let reachable = reach::Names::new(project);
+    for service in &project.services {
+        let mut sources: Vec<&str> = service.volumes.iter().filter_map(|m| m.source.as_deref()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        for source in sources {
+            *mapper.volume_users.entry(source).or_default() += 1;
+        }
+        let mut host_paths: Vec<String> = service
+            .volumes
+            .iter()
+            .filter(|m| {
+                m.kind == crate::compose::MountType::Bind
+                    && matches!(m.host, crate::compose::HostPath::Missing | crate::compose::HostPath::Outside)
+            })
+            .filter_map(|m| m.source.as_deref().map(storage::host_key))
+            .collect();
+        host_paths.sort_unstable();
+        host_paths.dedup();
+        for path in host_paths {
+            mapper.host_claim_users.entry(path).or_default().push(service.name.clone());
+        }
+        for target in service.depends_on.iter().chain(&service.links) {
+            let referrers = mapper.referrers.entry(target.value.as_str()).or_default();
+            if referrers.last() != Some(&service.name.as_str()) {
+                referrers.push(&service.name);
+            }
+        }
+        let mut docker_host: Option<reach::Reference> = None;
+        reach::references(service, |reference| {
+            if reach::docker_host(reference.name) {
+                // `extra_hosts` naming it gives a host alias, or its own K201.
+                if docker_host.is_none()
+                    && !service.extra_hosts.iter().any(|(h, _, _)| h.eq_ignore_ascii_case(reference.name))
+                {
+                    docker_host = Some(reference);
+                }
+                return;
+            }
+            let Some((target, via)) = reachable.get(reference.name) else { return };
+            if target.name == service.name {
+                return;
+            }
+            let referrers = mapper.referrers.entry(target.name.as_str()).or_default();
+            // Only this service adds to the lists now: a repeat would be the last entry.
+            if referrers.last() != Some(&service.name.as_str()) {
+                referrers.push(&service.name);
+            }
+            if reference.port.is_some() {
+                mapper.port_refs.entry(target.name.as_str()).or_default().push(reference.clone());
+            }
+            if via == reach::Via::ContainerName {
+                mapper.container_refs.entry(target.name.as_str()).or_default().push(reference);
+            }
+        });
+        if let Some(reference) = docker_host {
+            mapper.warn(
+                Code::DockerHostReached,
+                reference.pos,
+                format!(
+                    "`{}` reaches `{}` ({}), the machine Docker runs on: the name does not resolve in a cluster",
+                    service.name,
+                    reference.name,
+                    reference.place()
+                ),
+                Some("run what it connects to in the cluster and use its Service name, or point the variable at an address the pods can reach (an `ExternalName` Service, or the host's IP)".into()),
+            );
+        }
+    }
 }
 
 fn namespace(mapper: &mut Mapper, ns: &str) {

@@ -76,19 +76,32 @@ impl<'a> PodLabels<'a> {
 /// external objects.
 pub fn validate(mapped: &Mapped) -> Diagnostics {
     let mut diags = Diagnostics::default();
-    let present: Present = mapped
-        .objects
-        .iter()
-        .map(|o| (o.kind.as_str(), o.name.as_str()))
-        .chain(mapped.external.iter().map(|(k, n)| (k.as_str(), n.as_str())))
-        .collect();
-    let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(mapped.objects.len());
-    let repeated: Vec<bool> = mapped.objects.iter().map(|o| !seen.insert((&o.kind, &o.name))).collect();
-    let pod_labels = PodLabels::new(mapped.objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
+    // The shared indexes and each object's size, on two threads for a large project.
+    let objects = &mapped.objects;
+    let half = objects.len() / 2;
+    let measure = |objects: &[Object]| -> Vec<(usize, usize)> { objects.iter().map(|o| o.value.measure()).collect() };
+    let ((pod_labels, mut sizes), (present, repeated, first_sizes)) = crate::par::join(
+        objects.len() >= crate::par::LARGE,
+        || {
+            let pod_labels = PodLabels::new(objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
+            (pod_labels, measure(&objects[half..]))
+        },
+        || {
+            let present: Present = objects
+                .iter()
+                .map(|o| (o.kind.as_str(), o.name.as_str()))
+                .chain(mapped.external.iter().map(|(k, n)| (k.as_str(), n.as_str())))
+                .collect();
+            let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(objects.len());
+            let repeated: Vec<bool> = objects.iter().map(|o| !seen.insert((&o.kind, &o.name))).collect();
+            (present, repeated, measure(&objects[..half]))
+        },
+    );
+    sizes.splice(0..0, first_sizes);
     // Each object is checked on its own against the shared indexes: two halves in parallel
     // for large projects, their diagnostics joined in object order.
     let checked: Vec<(&Object, bool, (usize, usize))> =
-        mapped.objects.iter().zip(repeated).map(|(o, r)| (o, r, o.value.measure())).collect();
+        objects.iter().zip(repeated).zip(sizes).map(|((o, r), size)| (o, r, size)).collect();
     let [first, second] = crate::par::weighted_halves(
         &checked,
         |&(_, _, (nodes, bytes))| nodes + bytes / 32,
