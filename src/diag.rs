@@ -34,6 +34,10 @@ pub struct Sources {
 }
 
 impl Sources {
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     pub fn add(&mut self, name: &str) -> u32 {
         self.names.push(name.to_string());
         (self.names.len() - 1) as u32

@@ -13,7 +13,7 @@ pub enum FileKind {
     Other,
 }
 
-pub trait FileSystem {
+pub trait FileSystem: Sync {
     /// What is at `path` (following symlinks), or `None` when nothing is.
     fn kind(&self, path: &Path) -> Option<FileKind>;
     fn size(&self, path: &Path) -> Option<u64>;

@@ -154,7 +154,7 @@ pub(crate) struct Loader<'a> {
     pub diags: Diagnostics,
     pub not_converted: Vec<NotConverted>,
     pub sources: &'a mut Sources,
-    pub lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub lookup: &'a (dyn Fn(&str) -> Option<String> + Sync),
     pub fs: &'a dyn FileSystem,
     pub project_dir: PathBuf,
     pub options: &'a LoadOptions,
@@ -369,10 +369,9 @@ pub fn resolve(
         return (None, loader.diags);
     }
     // The schema check reads the same tree as the reader: for a large project it runs on a
-    // second thread meanwhile.
+    // second thread meanwhile (see `read_project`).
     let large = matches!(root.get("services").map(|s| &s.value), Some(Value::Map(s)) if s.len() >= crate::par::LARGE);
-    let (schema_diags, project) =
-        crate::par::join(large, || schema::validate(&root), || loader.read_project(&root, &lookup));
+    let (schema_diags, project) = loader.read_project(&root, &lookup, large);
     // The schema adds what the reader does not check itself; a position the reader already
     // reported is not reported twice.
     let reported: foldhash::HashSet<Pos> = loader.diags.0.iter().filter_map(|d| d.pos).collect();
@@ -432,8 +431,17 @@ pub fn normalize_project_name(name: &str) -> String {
     kept.trim_start_matches(['_', '-']).to_string()
 }
 
-impl Loader<'_> {
-    fn read_project(&mut self, root: &Node, lookup: &dyn Fn(&str) -> Option<String>) -> Project {
+impl<'a> Loader<'a> {
+    /// Read the model, and check the tree against the schema: for a `large` project on a
+    /// second thread, which also reads the second half of the services when they read no
+    /// file of their own ([`Loader::lane`]). Returns the schema's findings and the model.
+    fn read_project(
+        &mut self,
+        root: &Node,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        large: bool,
+    ) -> (Vec<Diagnostic>, Project) {
+        let mut schema_diags = None;
         let mut project = Project::default();
         let mut f = fields!(self);
         let entries = f.map(root, "the top level");
@@ -554,22 +562,42 @@ impl Loader<'_> {
             let mut f = fields!(self);
             let entries = f.map(services, "services");
             let mut disabled = Vec::new();
-            for (key, node) in entries {
-                if !valid_service_name(&key.name) {
-                    self.diags.push(Diagnostic::at(
-                        Code::InvalidValue,
-                        key.pos,
-                        format!("service name `{}` may contain only letters, digits, `.`, `_` and `-`", key.name),
-                    ));
-                    continue;
-                }
-                if !self.profile_enabled(node, &active) {
-                    disabled.push(key.name.clone());
-                    continue;
-                }
-                let service = self.read_service(&key.name, key.pos, node);
-                project.services.push(service);
+            // A file a service reads (`env_file`, `label_file`) is added to the sources, whose
+            // order the second thread must not change.
+            let reads_files =
+                |(_, node): &(yaml::Key, Node)| node.get("env_file").is_some() || node.get("label_file").is_some();
+            let half = if large && !entries[entries.len() / 2..].iter().any(reads_files) {
+                entries.len() / 2
+            } else {
+                entries.len()
+            };
+            let (first, second) = entries.split_at(half);
+            let mut lane_sources = Sources::default();
+            let lane = (!second.is_empty()).then(|| self.lane(&mut lane_sources));
+            let active = &active;
+            let ((schema, lane), ()) = crate::par::join(
+                large,
+                move || {
+                    let lane = lane.map(|mut lane| {
+                        let (services, disabled) = lane.read_services(second, active);
+                        (services, disabled, lane.diags, lane.not_converted)
+                    });
+                    (schema::validate(root), lane)
+                },
+                || {
+                    let (services, off) = self.read_services(first, active);
+                    project.services = services;
+                    disabled = off;
+                },
+            );
+            schema_diags = Some(schema);
+            if let Some((services, off, diags, not_converted)) = lane {
+                project.services.extend(services);
+                disabled.extend(off);
+                self.diags.0.extend(diags.0);
+                self.not_converted.extend(not_converted);
             }
+            debug_assert!(lane_sources.is_empty(), "the second lane read no file");
             // A service others wait on to complete runs once (Compose's default `restart: no`).
             let mut awaited: Vec<(String, Spanned<String>)> = Vec::new();
             for (key, node) in entries {
@@ -618,7 +646,48 @@ impl Loader<'_> {
                 );
             }
         }
-        project
+        (schema_diags.unwrap_or_else(|| schema::validate(root)), project)
+    }
+
+    /// Read `entries` of `services:`: the services, and the names of those whose profile is
+    /// not active.
+    fn read_services(&mut self, entries: &[(yaml::Key, Node)], active: &[String]) -> (Vec<Service>, Vec<String>) {
+        let mut services = Vec::with_capacity(entries.len());
+        let mut disabled = Vec::new();
+        for (key, node) in entries {
+            if !valid_service_name(&key.name) {
+                self.diags.push(Diagnostic::at(
+                    Code::InvalidValue,
+                    key.pos,
+                    format!("service name `{}` may contain only letters, digits, `.`, `_` and `-`", key.name),
+                ));
+                continue;
+            }
+            if !self.profile_enabled(node, active) {
+                disabled.push(key.name.clone());
+                continue;
+            }
+            services.push(self.read_service(&key.name, key.pos, node));
+        }
+        (services, disabled)
+    }
+
+    /// A loader for the second half of the services, on a second thread: the same inputs,
+    /// its own findings, and sources of its own (it must read no file).
+    fn lane<'s>(&self, sources: &'s mut Sources) -> Loader<'s>
+    where
+        'a: 's,
+    {
+        Loader {
+            diags: Diagnostics::default(),
+            not_converted: Vec::new(),
+            sources,
+            lookup: self.lookup,
+            fs: self.fs,
+            project_dir: self.project_dir.clone(),
+            options: self.options,
+            reported_cycles: Default::default(),
+        }
     }
 
     fn active_profiles(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
