@@ -70,7 +70,7 @@ pub fn halves<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a [T]) -> R + S
 /// Deployments split by count leaves one thread most of the work.
 pub fn weighted_halves<'a, T: Sync, R: Send>(
     items: &'a [T],
-    weight: impl Fn(&T) -> usize,
+    weight: impl Fn(&T) -> usize + Sync,
     f: impl Fn(&'a [T]) -> R + Sync,
 ) -> [R; 2] {
     let at = if items.len() >= LARGE && !SEQUENTIAL.load(Ordering::Relaxed) {
@@ -81,9 +81,11 @@ pub fn weighted_halves<'a, T: Sync, R: Send>(
     halves_at(items, at, f)
 }
 
-/// The index that splits `items` into two parts of about equal total weight.
-pub fn balance_point<T>(items: &[T], weight: impl Fn(&T) -> usize) -> usize {
-    let weights: Vec<usize> = items.iter().map(weight).collect();
+/// The index that splits `items` into two parts of about equal total weight (weighed on two
+/// threads when there are many).
+pub fn balance_point<T: Sync>(items: &[T], weight: impl Fn(&T) -> usize + Sync) -> usize {
+    let [mut weights, rest] = halves(items, |half| half.iter().map(&weight).collect::<Vec<usize>>());
+    weights.extend(rest);
     let total: usize = weights.iter().sum();
     let mut sum = 0;
     for (i, w) in weights.iter().enumerate() {
@@ -96,6 +98,27 @@ pub fn balance_point<T>(items: &[T], weight: impl Fn(&T) -> usize) -> usize {
     items.len()
 }
 
+/// `items` sorted as a stable sort orders them: for a large list, each half sorted on its own
+/// thread and the halves merged (the first half's item first when two are equal).
+pub fn sort_by<T: Send>(mut items: Vec<T>, compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Vec<T> {
+    if items.len() < LARGE || sequential() {
+        items.sort_by(&compare);
+        return items;
+    }
+    let mut second = items.split_off(items.len() / 2);
+    let compare = &compare;
+    let ((), ()) = join(true, || second.sort_by(compare), || items.sort_by(compare));
+    let mut merged = Vec::with_capacity(items.len() + second.len());
+    let (mut first, mut second) = (items.into_iter().peekable(), second.into_iter().peekable());
+    while let (Some(a), Some(b)) = (first.peek(), second.peek()) {
+        let next = if compare(b, a) == std::cmp::Ordering::Less { second.next() } else { first.next() };
+        merged.extend(next);
+    }
+    merged.extend(first);
+    merged.extend(second);
+    merged
+}
+
 fn halves_at<'a, T: Sync, R: Send>(items: &'a [T], at: usize, f: impl Fn(&'a [T]) -> R + Sync) -> [R; 2] {
     let (first, second) = items.split_at(at);
     let (a, b) = join(items.len() >= LARGE, || f(first), || f(second));
@@ -105,6 +128,26 @@ fn halves_at<'a, T: Sync, R: Send>(items: &'a [T], at: usize, f: impl Fn(&'a [T]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sort_in_halves_is_a_stable_sort() {
+        // Keys with many ties, each item marked with its place so stability shows.
+        let mut seed = 7u64;
+        let items: Vec<(u64, usize)> = (0..3 * LARGE)
+            .map(|i| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((seed >> 33) % 50, i)
+            })
+            .collect();
+        let mut expected = items.clone();
+        expected.sort_by_key(|&(key, _)| key);
+        assert_eq!(sort_by(items.clone(), |a, b| a.0.cmp(&b.0)), expected);
+        assert_eq!(sort_by(items[..10].to_vec(), |a, b| a.0.cmp(&b.0)), {
+            let mut few = items[..10].to_vec();
+            few.sort_by_key(|&(key, _)| key);
+            few
+        });
+    }
 
     #[test]
     fn results_come_back_in_order_either_way() {

@@ -286,8 +286,45 @@ fn boolean_cast(path: &[Step], text: &str) -> Option<bool> {
 }
 
 /// Interpolate every string value of `node` in place (keys are never touched).
-pub fn interpolate_tree(node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) {
-    walk(node, &mut Vec::new(), lookup, diags);
+///
+/// A large project's last services are walked on a second thread meanwhile.
+pub fn interpolate_tree(node: &mut Node, lookup: &(dyn Fn(&str) -> Option<String> + Sync), diags: &mut Diagnostics) {
+    let services = match &mut node.value {
+        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == "services").map(|(_, v)| &mut v.value),
+        _ => None,
+    };
+    let mut rest = match services {
+        Some(Value::Map(entries)) if entries.len() >= crate::par::LARGE && !crate::par::sequential() => {
+            entries.split_off(entries.len() / 2)
+        }
+        _ => Vec::new(),
+    };
+    if rest.is_empty() {
+        walk(node, &mut Vec::new(), lookup, diags);
+        return;
+    }
+    let (more, ()) = crate::par::join(
+        true,
+        || {
+            let mut diags = Diagnostics::default();
+            let mut path = vec![Step::Key("services")];
+            for (key, value) in rest.iter_mut() {
+                path.push(Step::Key(&key.name));
+                walk(value, &mut path, lookup, &mut diags);
+                path.pop();
+            }
+            diags
+        },
+        || walk(node, &mut Vec::new(), lookup, diags),
+    );
+    diags.0.extend(more.0);
+    if let Value::Map(entries) = &mut node.value {
+        if let Some((_, Node { value: Value::Map(services), .. })) =
+            entries.iter_mut().find(|(k, _)| k.name == "services")
+        {
+            services.extend(rest);
+        }
+    }
 }
 
 /// `path` is the path of `node`, for messages.

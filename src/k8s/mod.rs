@@ -372,7 +372,7 @@ impl<'a> Mapper<'a> {
 
     /// A mapper for a second lane (see [`Mapper::lanes_allowed`]): what was worked out
     /// about the whole project before mapping, and nothing made yet.
-    fn lane(&self) -> Mapper<'a> {
+    pub(crate) fn lane(&self) -> Mapper<'a> {
         Mapper {
             project: self.project,
             options: self.options,
@@ -402,7 +402,7 @@ impl<'a> Mapper<'a> {
 
     /// Take in what a second lane made, after everything this mapper made, as if its
     /// services had been mapped here next.
-    fn absorb(&mut self, lane: Mapper<'a>) {
+    pub(crate) fn absorb(&mut self, lane: Mapper<'a>) {
         for object in lane.objects.into_iter().filter(|o| !o.kind.is_empty()) {
             self.add(object);
         }
@@ -581,9 +581,9 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     }
     let Mapper { objects, diags, external, .. } = mapper;
     // Ranked once per object, not once per comparison.
-    let mut ranked: Vec<(usize, Object)> =
+    let ranked: Vec<(usize, Object)> =
         objects.into_iter().filter(|o| !o.kind.is_empty()).map(|o| (kind_rank(&o.kind), o)).collect();
-    ranked.sort_by(|(ra, a), (rb, b)| (ra, &a.kind, &a.name).cmp(&(rb, &b.kind, &b.name)));
+    let ranked = crate::par::sort_by(ranked, |(ra, a), (rb, b)| (ra, &a.kind, &a.name).cmp(&(rb, &b.kind, &b.name)));
     let objects: Vec<Object> = ranked.into_iter().map(|(_, o)| o).collect();
     (Mapped { objects, external }, diags)
 }

@@ -860,6 +860,77 @@ fn data_key(source: &str) -> String {
 
 /// Objects that belong to the project rather than one service: named-volume claims,
 /// Secrets, external references.
+/// The claim of one named volume that `users` mount (none when no service does, or when its
+/// strategy makes no claim).
+fn volume_claim(mapper: &mut Mapper, name: &str, def: &VolumeDef, users: &[(&Service, bool)]) {
+    let Some((first, _)) = users.first() else {
+        return;
+    };
+    let strategy = mapper.strategy(first);
+    if !matches!(strategy, VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap) || def.nfs.is_some() {
+        return;
+    }
+    let claim = names::volume_label(name, "volume");
+    if mapper.template_claims.contains(&claim) {
+        return;
+    }
+    let size = mapper
+        .size_label(
+            def.labels.get("kompose.volume.size").map(|v| crate::compose::Spanned::new(v.clone(), def.pos)).as_ref(),
+        )
+        .unwrap_or_else(|| mapper.service_claim_size(first).0);
+    let class = labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
+    let mut sharing: Vec<&str> = users.iter().map(|(s, _)| s.name.as_str()).collect();
+    sharing.dedup();
+    // Services grouped into one pod share the claim on one node: nothing to warn about.
+    let mut workloads: Vec<&str> =
+        sharing.iter().map(|s| mapper.workloads.get(*s).map_or(*s, String::as_str)).collect();
+    workloads.sort_unstable();
+    workloads.dedup();
+    if workloads.len() > 1 {
+        mapper.warn(
+            Code::SharedVolume,
+            def.pos,
+            format!(
+                "volume `{name}` is shared by {}: its claim is ReadWriteOnce, so their pods must run on one node",
+                crate::diag::name_list(&sharing)
+            ),
+            Some("use a storage class that supports ReadWriteMany, or give each service its own volume".into()),
+        );
+    }
+    if def.external {
+        mapper.warn(
+            Code::NotConverted,
+            def.pos,
+            format!(
+                "volume `{name}` is external: a claim `{claim}` is created for it; bind it to your existing volume{}",
+                def.name.as_ref().map(|n| format!(" `{n}`")).unwrap_or_default()
+            ),
+            None,
+        );
+    }
+    let class = volume_class(def).or(class);
+    let annotations = volume_annotations(mapper, name, def);
+    mapper.claim(&claim, size, class, Some(def.pos));
+    let selector = def.labels.get("kompose.volume.selector");
+    if selector.is_some() || !annotations.is_empty() {
+        if let Some(object) = mapper.objects.iter_mut().find(|o| o.kind == "PersistentVolumeClaim" && o.name == claim) {
+            if let Some(selector) = selector {
+                let labels = Map::from_iter([(super::SERVICE_LABEL, Value::from(selector.as_str()))]);
+                if let Some(spec) = object.value.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.insert("selector", Value::from(Map::from_iter([("matchLabels", Value::from(labels))])));
+                }
+            }
+            if !annotations.is_empty() {
+                let map = Map::from_iter(annotations.into_iter().map(|(k, v)| (k, Value::from(v.as_str()))));
+                if let Some(metadata) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
+                    metadata.insert("annotations", Value::from(map));
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn map_top_level(mapper: &mut Mapper) {
     let project = mapper.project;
     // Named volumes: one claim each, shared by every service that mounts it.
@@ -903,78 +974,40 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
             .with_help("rename one of them"),
         );
     }
-    for (name, def) in &project.volumes {
-        let users = users_of.remove(name.as_str()).unwrap_or_default();
-        let Some((first, _)) = users.first() else {
-            continue;
-        };
-        let strategy = mapper.strategy(first);
-        if !matches!(strategy, VolumeStrategy::PersistentVolumeClaim | VolumeStrategy::ConfigMap) || def.nfs.is_some() {
-            continue;
-        }
-        let claim = names::volume_label(name, "volume");
-        if mapper.template_claims.contains(&claim) {
-            continue;
-        }
-        let size = mapper
-            .size_label(
-                def.labels
-                    .get("kompose.volume.size")
-                    .map(|v| crate::compose::Spanned::new(v.clone(), def.pos))
-                    .as_ref(),
-            )
-            .unwrap_or_else(|| mapper.service_claim_size(first).0);
-        let class = labels::get(first, "kompose.volume.storage-class-name").map(|l| l.value.clone());
-        let mut sharing: Vec<&str> = users.iter().map(|(s, _)| s.name.as_str()).collect();
-        sharing.dedup();
-        // Services grouped into one pod share the claim on one node: nothing to warn about.
-        let mut workloads: Vec<&str> =
-            sharing.iter().map(|s| mapper.workloads.get(*s).map_or(*s, String::as_str)).collect();
-        workloads.sort_unstable();
-        workloads.dedup();
-        if workloads.len() > 1 {
-            mapper.warn(
-                Code::SharedVolume,
-                def.pos,
-                format!(
-                    "volume `{name}` is shared by {}: its claim is ReadWriteOnce, so their pods must run on one node",
-                    crate::diag::name_list(&sharing)
-                ),
-                Some("use a storage class that supports ReadWriteMany, or give each service its own volume".into()),
-            );
-        }
-        if def.external {
-            mapper.warn(
-                Code::NotConverted,
-                def.pos,
-                format!(
-                    "volume `{name}` is external: a claim `{claim}` is created for it; bind it to your existing volume{}",
-                    def.name.as_ref().map(|n| format!(" `{n}`")).unwrap_or_default()
-                ),
-                None,
-            );
-        }
-        let class = volume_class(def).or(class);
-        let annotations = volume_annotations(mapper, name, def);
-        mapper.claim(&claim, size, class, Some(def.pos));
-        let selector = def.labels.get("kompose.volume.selector");
-        if selector.is_some() || !annotations.is_empty() {
-            if let Some(object) =
-                mapper.objects.iter_mut().find(|o| o.kind == "PersistentVolumeClaim" && o.name == claim)
-            {
-                if let Some(selector) = selector {
-                    let labels = Map::from_iter([(super::SERVICE_LABEL, Value::from(selector.as_str()))]);
-                    if let Some(spec) = object.value.get_mut("spec").and_then(Value::as_object_mut) {
-                        spec.insert("selector", Value::from(Map::from_iter([("matchLabels", Value::from(labels))])));
-                    }
+    // Each volume's claim is its own: a large project's second half of them is made on a
+    // second thread, into a mapper of its own (`Mapper::lane`) whose objects and findings
+    // join in order. A volume with labels may change a claim made before it, so any in the
+    // second half keeps them all on one thread.
+    let volumes: Vec<(&String, &VolumeDef)> = project.volumes.iter().collect();
+    let no_users = Vec::new();
+    let users = |name: &str| users_of.get(name).unwrap_or(&no_users);
+    let half = volumes.len() / 2;
+    if volumes.len() >= crate::par::LARGE
+        && !crate::par::sequential()
+        && volumes[half..].iter().all(|(_, def)| def.labels.is_empty())
+    {
+        let mut lane = mapper.lane();
+        lane.template_claims = mapper.template_claims.clone();
+        let (first, second) = volumes.split_at(half);
+        let (lane, ()) = crate::par::join(
+            true,
+            move || {
+                let mut lane = lane;
+                for (name, def) in second {
+                    volume_claim(&mut lane, name, def, users(name));
                 }
-                if !annotations.is_empty() {
-                    let map = Map::from_iter(annotations.into_iter().map(|(k, v)| (k, Value::from(v.as_str()))));
-                    if let Some(metadata) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
-                        metadata.insert("annotations", Value::from(map));
-                    }
+                lane
+            },
+            || {
+                for (name, def) in first {
+                    volume_claim(mapper, name, def, users(name));
                 }
-            }
+            },
+        );
+        mapper.absorb(lane);
+    } else {
+        for (name, def) in &volumes {
+            volume_claim(mapper, name, def, users(name));
         }
     }
     // Two secrets (or two configs) Compose keeps apart must not become one object with two

@@ -36,64 +36,77 @@ pub fn parse_split(text: &str, file: u32, limits: Limits, key: &str) -> Result<D
 pub(crate) struct Cut {
     pub start: usize,
     pub end: usize,
+    /// The line `start` is on (from 1), and the line `end` is on.
+    pub line: u32,
+    pub end_line: u32,
 }
 
 /// A cut at the first line of an entry of the top-level block mapping `key`, where the cut-out
 /// part is nearest to `share` bytes long (half the text gives two parts of equal size).
 pub(crate) fn find_cut(text: &str, key: &str, share: usize) -> Option<Cut> {
-    let cuts = cuts(text, key)?;
-    let end = cuts.1;
+    let (starts, end, end_line) = cuts(text, key)?;
     // The second part is `start..end`; the first is the rest of the text.
     let wanted = end.checked_sub(share)?;
-    let start = cuts.0.into_iter().min_by_key(|&s| s.abs_diff(wanted))?;
-    Some(Cut { start, end })
+    let (start, line) = starts.into_iter().min_by_key(|&(s, _)| s.abs_diff(wanted))?;
+    Some(Cut { start, end, line, end_line })
 }
 
 /// Every line where an entry of the top-level block mapping `key` starts (the first
-/// excepted) and the byte where the mapping's lines end. `None` when the text has no such
-/// mapping, or one this reader does not cut (a lone carriage return counts lines
-/// differently; a mapping written in flow style or with a tab-indented line).
-pub(crate) fn cuts(text: &str, key: &str) -> Option<(Vec<usize>, usize)> {
+/// excepted), with its number, and the byte and line where the mapping's lines end. `None`
+/// when the text has no such mapping, or one this reader does not cut (a lone carriage
+/// return counts lines differently; a mapping written in flow style or with a tab-indented
+/// line).
+pub(crate) type Cuts = (Vec<(usize, u32)>, usize, u32);
+
+pub(crate) fn cuts(text: &str, key: &str) -> Option<Cuts> {
     if text.contains('\r') && text.replace("\r\n", "").contains('\r') {
         return None;
     }
-    let mut lines = line_starts(text);
     // The key on a line of its own, at the first column, once.
-    let mut heads = lines.by_ref().filter(|&(_, line)| is_head(line, key));
-    let (head, _) = heads.next()?;
+    let (index, (head, _)) = line_starts(text).enumerate().find(|(_, (_, line))| is_head(line, key))?;
     let lines = line_starts(&text[head..]).skip(1).map(|(at, line)| (head + at, line));
     let mut indent = None;
     let mut starts = Vec::new();
-    let mut end = text.len();
-    for (at, line) in lines {
-        let content = line.trim_start_matches(' ');
-        let spaces = line.len() - content.len();
-        if content.is_empty() || content.starts_with('#') || content == "\r" {
-            continue;
-        }
-        if spaces == 0 {
+    let (mut end, mut end_line) = (text.len(), 0);
+    for (number, (at, line)) in (index as u32 + 2..).zip(lines) {
+        end_line = number;
+        let bytes = line.as_bytes();
+        match bytes.first() {
+            None | Some(b'#' | b'\r') => continue,
+            Some(b' ') => {}
             // The line that ends the mapping: a top-level key or a document marker, never the
             // end of a flow collection begun above.
-            if content.starts_with([']', '}', ',', '\t']) {
-                return None;
+            Some(b']' | b'}' | b',' | b'\t') => return None,
+            Some(_) => {
+                end = at;
+                break;
             }
-            end = at;
-            break;
         }
-        let first = content.as_bytes()[0];
-        let entry_start = first.is_ascii_alphanumeric() || first == b'_' || first == b'.';
+        let entry_start = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
         match indent {
-            None if !entry_start => return None,
-            None => indent = Some(spaces),
-            Some(n) if n == spaces && entry_start => starts.push(at),
-            Some(_) => {}
+            // Most lines are indented further than the entries: one byte tells.
+            Some(n) => {
+                if bytes.get(n).copied().is_some_and(entry_start) && bytes[..n].iter().all(|&b| b == b' ') {
+                    starts.push((at, number));
+                }
+            }
+            None => {
+                let content = line.trim_start_matches(' ');
+                if content.is_empty() || content.starts_with('#') || content == "\r" {
+                    continue;
+                }
+                if !entry_start(content.as_bytes()[0]) {
+                    return None;
+                }
+                indent = Some(line.len() - content.len());
+            }
         }
     }
     // A second head: a duplicate key, or another document; read in one piece.
     if line_starts(&text[end..]).any(|(_, line)| is_head(line, key)) {
         return None;
     }
-    Some((starts, end))
+    Some((starts, end, end_line))
 }
 
 fn is_head(line: &str, key: &str) -> bool {
@@ -119,7 +132,7 @@ pub(crate) fn parse_at(text: &str, file: u32, limits: Limits, key: &str, cut: Cu
     if second.contains('*') || second.contains('&') || second.contains("<<") {
         return None;
     }
-    let line = text[..cut.start].bytes().filter(|&b| b == b'\n').count() as u32 + 1;
+    let line = cut.line;
     let (cut_out, rest) = crate::par::join(
         true,
         move || {
@@ -129,7 +142,7 @@ pub(crate) fn parse_at(text: &str, file: u32, limits: Limits, key: &str, cut: Cu
         },
         || {
             // The first part keeps the cut's lines, blank, so that lines after it keep their numbers.
-            let breaks = second.bytes().filter(|&b| b == b'\n').count();
+            let breaks = (cut.end_line - cut.line) as usize;
             let mut rest = String::with_capacity(text.len() - second.len() + breaks);
             rest.push_str(&text[..cut.start]);
             rest.extend(std::iter::repeat_n('\n', breaks));
@@ -165,10 +178,12 @@ mod tests {
     /// Every cut of every file gives the tree of one piece, or is refused.
     fn each_cut_agrees(text: &str) -> usize {
         let whole = parse(text, 0, Limits::default());
-        let Some((starts, end)) = cuts(text, "services") else { return 0 };
+        let Some((starts, end, end_line)) = cuts(text, "services") else { return 0 };
         let mut used = 0;
-        for start in starts {
-            if let Some(docs) = parse_at(text, 0, Limits::default(), "services", Cut { start, end }) {
+        for (start, line) in starts {
+            assert_eq!(line as usize, text[..start].matches('\n').count() + 1, "the line of byte {start}");
+            assert_eq!(end_line as usize, text[..end].matches('\n').count() + 1, "the line of byte {end}");
+            if let Some(docs) = parse_at(text, 0, Limits::default(), "services", Cut { start, end, line, end_line }) {
                 assert_eq!(Ok(&docs), whole.as_ref(), "cut at byte {start} of:\n{text}");
                 used += 1;
             }
@@ -196,8 +211,9 @@ mod tests {
             each_cut_agrees(text);
         }
         let quoted = "services:\n  a:\n    command: \"x\n  b: y\"\n  c:\n    image: c\n";
-        let (starts, end) = cuts(quoted, "services").unwrap();
-        assert!(parse_at(quoted, 0, Limits::default(), "services", Cut { start: starts[0], end }).is_none());
+        let (starts, end, end_line) = cuts(quoted, "services").unwrap();
+        let cut = Cut { start: starts[0].0, end, line: starts[0].1, end_line };
+        assert!(parse_at(quoted, 0, Limits::default(), "services", cut).is_none());
     }
 
     #[test]
@@ -216,25 +232,26 @@ mod tests {
     #[test]
     fn budgets_count_both_parts() {
         let text = "services:\n  a:\n    image: a\n  b:\n    image: b\n";
-        let (starts, end) = cuts(text, "services").unwrap();
-        let cut = Cut { start: starts[0], end };
+        let (starts, end, end_line) = cuts(text, "services").unwrap();
+        let cut = Cut { start: starts[0].0, end, line: starts[0].1, end_line };
         assert!(parse_at(text, 0, Limits::default(), "services", cut).is_some());
         // 11 nodes: 7 before the cut, 4 after it.
         let limits = Limits { max_nodes: 10, ..Limits::default() };
         assert!(parse(text, 0, limits).is_err());
         assert!(parse_at(text, 0, limits, "services", cut).is_none());
         let text = "services:\n  a: 1\n  b:\n    image: b\n";
-        let (starts, end) = cuts(text, "services").unwrap();
-        assert!(parse_at(text, 0, Limits::default(), "services", Cut { start: starts[0], end }).is_some());
+        let (starts, end, end_line) = cuts(text, "services").unwrap();
+        let cut = Cut { start: starts[0].0, end, line: starts[0].1, end_line };
+        assert!(parse_at(text, 0, Limits::default(), "services", cut).is_some());
         let shallow = Limits { max_depth: 2, ..Limits::default() };
         assert!(parse(text, 0, shallow).is_err());
-        assert!(parse_at(text, 0, shallow, "services", Cut { start: starts[0], end }).is_none());
+        assert!(parse_at(text, 0, shallow, "services", cut).is_none());
     }
 
     #[test]
     fn files_without_a_block_mapping_to_cut_are_not_cut() {
         assert!(cuts("services: {a: {image: a}}\n", "services").is_none());
-        assert!(cuts("services:\n- a\n", "services").is_some_and(|(starts, _)| starts.is_empty()));
+        assert!(cuts("services:\n- a\n", "services").is_some_and(|(starts, _, _)| starts.is_empty()));
         assert!(cuts("services:\n  a: 1\nservices:\n  b: 2\n", "services").is_none());
         assert!(cuts("a: 1\r  b: 2\r", "services").is_none());
         assert!(cuts("x: [\nservices:\n  a: 1\n]\n", "services").is_none());
