@@ -87,13 +87,10 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
             (pod_labels, measure(&objects[half..]))
         },
         || {
-            let present: Present = objects
-                .iter()
-                .map(|o| (o.kind.as_str(), o.name.as_str()))
-                .chain(mapped.external.iter().map(|(k, n)| (k.as_str(), n.as_str())))
-                .collect();
-            let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(objects.len());
-            let repeated: Vec<bool> = objects.iter().map(|o| !seen.insert((&o.kind, &o.name))).collect();
+            // An object is repeated when one of the objects before it has its kind and name.
+            let mut present: Present = HashSet::with_capacity(objects.len() + mapped.external.len());
+            let repeated: Vec<bool> = objects.iter().map(|o| !present.insert((&o.kind, &o.name))).collect();
+            present.extend(mapped.external.iter().map(|(k, n)| (k.as_str(), n.as_str())));
             (present, repeated, measure(&objects[..half]))
         },
     );
