@@ -2,11 +2,11 @@
 //!
 //! A pre-commit hook converts a handful of services in a few milliseconds; starting a thread
 //! would only add to that, so everything here runs in order below [`LARGE`] items. Above it,
-//! independent steps (checking the schema while the model is read, validating and rendering
-//! halves of the object list) use a second core. Mapping stays on one thread: split, it
-//! took a third more memory (each thread allocates from its own arena) for little time.
-//! Results are combined in input order, so output and diagnostics are byte-identical to a
-//! sequential run. When a thread cannot be started, the work runs on the calling thread.
+//! independent steps use a second core: parsing, interpolating, reading and mapping halves of
+//! the services, checking the schema while the model is read, sorting, validating and
+//! rendering halves of the object list (ARCHITECTURE.md lists them). Results are combined in
+//! input order, so output and diagnostics are byte-identical to a sequential run. When a
+//! thread cannot be started, the work runs on the calling thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;

@@ -7,4 +7,4 @@ mod split;
 
 pub use emit::{is_plain_safe, to_yaml, write_yaml};
 pub use node::{format_float, parse, resolve_plain, Documents, Key, Limits, Node, Value};
-pub use split::{parse_split, SPLIT_BYTES};
+pub use split::{every_cut_agrees, parse_split, SPLIT_BYTES};

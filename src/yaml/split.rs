@@ -171,24 +171,31 @@ pub(crate) fn parse_at(text: &str, file: u32, limits: Limits, key: &str, cut: Cu
     Some(docs)
 }
 
+/// Cut `text` at every entry of the top-level mapping `key` and check that each cut is
+/// refused or reads the tree [`parse`] reads; panics when one does not. Returns how many cuts
+/// were used. For tests and the fuzzer, which also try the cut on texts too small for it.
+#[doc(hidden)]
+pub fn every_cut_agrees(text: &str, key: &str) -> usize {
+    let whole = parse(text, 0, Limits::default());
+    let Some((starts, end, end_line)) = cuts(text, key) else { return 0 };
+    let mut used = 0;
+    for (start, line) in starts {
+        assert_eq!(line as usize, text[..start].matches('\n').count() + 1, "the line of byte {start}");
+        assert_eq!(end_line as usize, text[..end].matches('\n').count() + 1, "the line of byte {end}");
+        if let Some(docs) = parse_at(text, 0, Limits::default(), key, Cut { start, end, line, end_line }) {
+            assert_eq!(Ok(&docs), whole.as_ref(), "cut at byte {start} of:\n{text}");
+            used += 1;
+        }
+    }
+    used
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every cut of every file gives the tree of one piece, or is refused.
     fn each_cut_agrees(text: &str) -> usize {
-        let whole = parse(text, 0, Limits::default());
-        let Some((starts, end, end_line)) = cuts(text, "services") else { return 0 };
-        let mut used = 0;
-        for (start, line) in starts {
-            assert_eq!(line as usize, text[..start].matches('\n').count() + 1, "the line of byte {start}");
-            assert_eq!(end_line as usize, text[..end].matches('\n').count() + 1, "the line of byte {end}");
-            if let Some(docs) = parse_at(text, 0, Limits::default(), "services", Cut { start, end, line, end_line }) {
-                assert_eq!(Ok(&docs), whole.as_ref(), "cut at byte {start} of:\n{text}");
-                used += 1;
-            }
-        }
-        used
+        every_cut_agrees(text, "services")
     }
 
     #[test]
