@@ -80,13 +80,19 @@ fn convert(dir: &Scratch, text: &str, sequential: bool) -> (String, String) {
     (stream, format!("{:#?}", conversion.diagnostics))
 }
 
-#[test]
-fn large_projects_convert_the_same_with_and_without_a_second_thread() {
-    let dir = Scratch::new("parallel");
+/// A project directory with the files [`project`] names.
+fn project_dir(name: &str) -> Scratch {
+    let dir = Scratch::new(name);
     dir.write("common.env", "LOG_LEVEL=info\nAPI_TOKEN=abc\n");
     dir.write("conf/app.conf", "x=1\n");
     dir.write("token.txt", "t0ken\n");
     dir.write("settings.ini", "[a]\nb=c\n");
+    dir
+}
+
+#[test]
+fn large_projects_convert_the_same_with_and_without_a_second_thread() {
+    let dir = project_dir("parallel");
     for (statefulsets, env_file) in [(false, true), (true, true), (false, false), (true, false)] {
         // Above and below the size from which work is split; the largest file is parsed in two.
         for n in [kompile::par::LARGE - 1, 5 * kompile::par::LARGE] {
@@ -108,11 +114,7 @@ fn large_projects_convert_the_same_with_and_without_a_second_thread() {
 /// part repeated there, is reported as when the file is read in one piece.
 #[test]
 fn errors_in_a_large_file_are_reported_as_when_it_is_read_in_one_piece() {
-    let dir = Scratch::new("parallel-errors");
-    dir.write("common.env", "LOG_LEVEL=info\n");
-    dir.write("conf/app.conf", "x=1\n");
-    dir.write("token.txt", "t0ken\n");
-    dir.write("settings.ini", "[a]\nb=c\n");
+    let dir = project_dir("parallel-errors");
     let text = project(5 * kompile::par::LARGE, false, false);
     let broken = [
         text.replacen("    image: registry.example.com/app:3\n", "    image: [registry\n", 900),

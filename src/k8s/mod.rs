@@ -316,6 +316,35 @@ impl<'a> Mapper<'a> {
         })
     }
 
+    /// A mapper with nothing worked out or made yet.
+    fn new(project: &'a Project, options: &'a MapOptions) -> Mapper<'a> {
+        Mapper {
+            project,
+            options,
+            objects: Vec::new(),
+            diags: Diagnostics::default(),
+            external: Vec::new(),
+            template_claims: Default::default(),
+            group_claims: None,
+            host_claim_users: Default::default(),
+            host_claims: Default::default(),
+            shared_host_claims: Default::default(),
+            reported_env_files: Default::default(),
+            unready_dependencies: Default::default(),
+            depends_on_notes: Default::default(),
+            index: Default::default(),
+            hasher: Default::default(),
+            workloads: BTreeMap::new(),
+            by_name: Default::default(),
+            referrers: Default::default(),
+            container_refs: Default::default(),
+            port_refs: Default::default(),
+            uses_project_name: Default::default(),
+            volume_users: Default::default(),
+            claim_volumes: Default::default(),
+        }
+    }
+
     /// Whether the services of `singles` can be mapped in two lanes, `..half` and `half..`,
     /// each into a mapper of its own, with the result of mapping them all in one: nothing
     /// one lane does may depend on what the other made. What services share through the
@@ -374,21 +403,7 @@ impl<'a> Mapper<'a> {
     /// about the whole project before mapping, and nothing made yet.
     pub(crate) fn lane(&self) -> Mapper<'a> {
         Mapper {
-            project: self.project,
-            options: self.options,
-            objects: Vec::new(),
-            diags: Diagnostics::default(),
-            external: Vec::new(),
-            template_claims: Default::default(),
-            group_claims: None,
             host_claim_users: self.host_claim_users.clone(),
-            host_claims: Default::default(),
-            shared_host_claims: Default::default(),
-            reported_env_files: Default::default(),
-            unready_dependencies: Default::default(),
-            depends_on_notes: Default::default(),
-            index: Default::default(),
-            hasher: Default::default(),
             workloads: self.workloads.clone(),
             by_name: self.by_name.clone(),
             referrers: self.referrers.clone(),
@@ -396,7 +411,7 @@ impl<'a> Mapper<'a> {
             port_refs: self.port_refs.clone(),
             uses_project_name: self.uses_project_name.clone(),
             volume_users: self.volume_users.clone(),
-            claim_volumes: Default::default(),
+            ..Mapper::new(self.project, self.options)
         }
     }
 
@@ -449,31 +464,8 @@ pub struct Mapped {
 
 /// Map a project to Kubernetes objects.
 pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
-    let mut mapper = Mapper {
-        project,
-        options,
-        objects: Vec::new(),
-        diags: Diagnostics::default(),
-        external: Vec::new(),
-        template_claims: Default::default(),
-        group_claims: None,
-        host_claim_users: Default::default(),
-        host_claims: Default::default(),
-        shared_host_claims: Default::default(),
-        reported_env_files: Default::default(),
-        unready_dependencies: Default::default(),
-        depends_on_notes: Default::default(),
-        index: Default::default(),
-        hasher: Default::default(),
-        workloads: BTreeMap::new(),
-        by_name: project.services.iter().map(|s| (s.name.as_str(), s)).collect(),
-        referrers: Default::default(),
-        container_refs: Default::default(),
-        port_refs: Default::default(),
-        uses_project_name: Default::default(),
-        volume_users: Default::default(),
-        claim_volumes: Default::default(),
-    };
+    let mut mapper = Mapper::new(project, options);
+    mapper.by_name = project.services.iter().map(|s| (s.name.as_str(), s)).collect();
     // The names of every object and the groups of services are worked out on a second
     // thread for a large project, while this one finds what services share and reach.
     let by_name = std::mem::take(&mut mapper.by_name);

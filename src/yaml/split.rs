@@ -218,9 +218,7 @@ mod tests {
             each_cut_agrees(text);
         }
         let quoted = "services:\n  a:\n    command: \"x\n  b: y\"\n  c:\n    image: c\n";
-        let (starts, end, end_line) = cuts(quoted, "services").unwrap();
-        let cut = Cut { start: starts[0].0, end, line: starts[0].1, end_line };
-        assert!(parse_at(quoted, 0, Limits::default(), "services", cut).is_none());
+        assert!(parse_at(quoted, 0, Limits::default(), "services", second_entry(quoted)).is_none());
     }
 
     #[test]
@@ -236,23 +234,25 @@ mod tests {
         }
     }
 
+    /// The cut at the second entry of `services:`.
+    fn second_entry(text: &str) -> Cut {
+        let (starts, end, end_line) = cuts(text, "services").expect("a services mapping");
+        Cut { start: starts[0].0, end, line: starts[0].1, end_line }
+    }
+
     #[test]
     fn budgets_count_both_parts() {
-        let text = "services:\n  a:\n    image: a\n  b:\n    image: b\n";
-        let (starts, end, end_line) = cuts(text, "services").unwrap();
-        let cut = Cut { start: starts[0].0, end, line: starts[0].1, end_line };
-        assert!(parse_at(text, 0, Limits::default(), "services", cut).is_some());
-        // 11 nodes: 7 before the cut, 4 after it.
-        let limits = Limits { max_nodes: 10, ..Limits::default() };
-        assert!(parse(text, 0, limits).is_err());
-        assert!(parse_at(text, 0, limits, "services", cut).is_none());
-        let text = "services:\n  a: 1\n  b:\n    image: b\n";
-        let (starts, end, end_line) = cuts(text, "services").unwrap();
-        let cut = Cut { start: starts[0].0, end, line: starts[0].1, end_line };
-        assert!(parse_at(text, 0, Limits::default(), "services", cut).is_some());
-        let shallow = Limits { max_depth: 2, ..Limits::default() };
-        assert!(parse(text, 0, shallow).is_err());
-        assert!(parse_at(text, 0, shallow, "services", cut).is_none());
+        for (text, limits) in [
+            // 11 nodes: 7 before the cut, 4 after it.
+            ("services:\n  a:\n    image: a\n  b:\n    image: b\n", Limits { max_nodes: 10, ..Limits::default() }),
+            // The second part's mapping is two levels deep in the file.
+            ("services:\n  a: 1\n  b:\n    image: b\n", Limits { max_depth: 2, ..Limits::default() }),
+        ] {
+            let cut = second_entry(text);
+            assert!(parse_at(text, 0, Limits::default(), "services", cut).is_some());
+            assert!(parse(text, 0, limits).is_err());
+            assert!(parse_at(text, 0, limits, "services", cut).is_none());
+        }
     }
 
     #[test]
