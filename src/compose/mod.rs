@@ -549,9 +549,10 @@ impl<'a> Loader<'a> {
             // order the second thread must not change.
             let reads_files =
                 |(_, node): &(yaml::Key, Node)| node.get("env_file").is_some() || node.get("label_file").is_some();
-            let half = entries.len() - entries.len() / 4;
-            let half = if large && !entries[half..].iter().any(reads_files) { half } else { entries.len() };
-            let (first, second) = entries.split_at(half);
+            let last_quarter = entries.len() - entries.len() / 4;
+            let at =
+                if large && !entries[last_quarter..].iter().any(reads_files) { last_quarter } else { entries.len() };
+            let (first, second) = entries.split_at(at);
             let mut lane_sources = Sources::default();
             let lane = (!second.is_empty()).then(|| self.lane(&mut lane_sources));
             let active = &active;
