@@ -202,6 +202,8 @@ mod tests {
     fn a_cut_between_entries_reads_the_same_tree() {
         let text = "x-a: 1\nservices:\n  a:\n    image: a\n  # note\n\n  b:\n    image: b\n    ports:\n      - \"80\"\n  c: {image: c}\nvolumes:\n  v: {}\n";
         assert_eq!(each_cut_agrees(text), 2);
+        assert_eq!(each_cut_agrees(&text.replace('\n', "\r\n")), 2, "with CRLF line ends");
+        assert_eq!(each_cut_agrees(&format!("\u{feff}{text}")), 2, "after a byte order mark");
         let at_end = "services:\n  a:\n    image: a\n  b:\n    command: [x,\n      y]\n  c:\n    image: c";
         assert_eq!(each_cut_agrees(at_end), 2);
     }
