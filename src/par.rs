@@ -35,7 +35,7 @@ where
     B: FnOnce() -> RB,
     RA: Send,
 {
-    if !parallel || SEQUENTIAL.load(Ordering::Relaxed) {
+    if !parallel || sequential() {
         let ra = a();
         return (ra, b());
     }
@@ -73,11 +73,7 @@ pub fn weighted_halves<'a, T: Sync, R: Send>(
     weight: impl Fn(&T) -> usize + Sync,
     f: impl Fn(&'a [T]) -> R + Sync,
 ) -> [R; 2] {
-    let at = if items.len() >= LARGE && !SEQUENTIAL.load(Ordering::Relaxed) {
-        balance_point(items, weight)
-    } else {
-        items.len() / 2
-    };
+    let at = if items.len() >= LARGE && !sequential() { balance_point(items, weight) } else { items.len() / 2 };
     halves_at(items, at, f)
 }
 

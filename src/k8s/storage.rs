@@ -858,8 +858,6 @@ fn data_key(source: &str) -> String {
     }
 }
 
-/// Objects that belong to the project rather than one service: named-volume claims,
-/// Secrets, external references.
 /// The claim of one named volume that `users` mount (none when no service does, or when its
 /// strategy makes no claim).
 fn volume_claim(mapper: &mut Mapper, name: &str, def: &VolumeDef, users: &[(&Service, bool)]) {
@@ -931,6 +929,8 @@ fn volume_claim(mapper: &mut Mapper, name: &str, def: &VolumeDef, users: &[(&Ser
     }
 }
 
+/// Objects that belong to the project rather than one service: named-volume claims,
+/// Secrets, external references.
 pub(crate) fn map_top_level(mapper: &mut Mapper) {
     let project = mapper.project;
     // Named volumes: one claim each, shared by every service that mounts it.

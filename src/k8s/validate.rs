@@ -80,7 +80,7 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     let objects = &mapped.objects;
     let half = objects.len() / 2;
     let measure = |objects: &[Object]| -> Vec<(usize, usize)> { objects.iter().map(|o| o.value.measure()).collect() };
-    let ((pod_labels, mut sizes), (present, repeated, first_sizes)) = crate::par::join(
+    let ((pod_labels, second_sizes), (present, repeated, mut sizes)) = crate::par::join(
         objects.len() >= crate::par::LARGE,
         || {
             let pod_labels = PodLabels::new(objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
@@ -94,7 +94,7 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
             (present, repeated, measure(&objects[..half]))
         },
     );
-    sizes.splice(0..0, first_sizes);
+    sizes.extend(second_sizes);
     // Each object is checked on its own against the shared indexes: two halves in parallel
     // for large projects, their diagnostics joined in object order.
     let checked: Vec<(&Object, bool, (usize, usize))> =

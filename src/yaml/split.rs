@@ -51,15 +51,17 @@ pub(crate) fn find_cut(text: &str, key: &str, share: usize) -> Option<Cut> {
     Some(Cut { start, end, line, end_line })
 }
 
+/// The first bytes and line numbers of the lines where a cut can be, and the byte and line
+/// where the mapping's lines end.
+pub(crate) type Cuts = (Vec<(usize, u32)>, usize, u32);
+
 /// Every line where an entry of the top-level block mapping `key` starts (the first
 /// excepted), with its number, and the byte and line where the mapping's lines end. `None`
 /// when the text has no such mapping, or one this reader does not cut (a lone carriage
 /// return counts lines differently; a mapping written in flow style or with a tab-indented
 /// line).
-pub(crate) type Cuts = (Vec<(usize, u32)>, usize, u32);
-
 pub(crate) fn cuts(text: &str, key: &str) -> Option<Cuts> {
-    if text.contains('\r') && text.replace("\r\n", "").contains('\r') {
+    if text.split('\r').skip(1).any(|after| !after.starts_with('\n')) {
         return None;
     }
     // The key on a line of its own, at the first column, once.
@@ -263,6 +265,9 @@ mod tests {
         assert!(cuts("services:\n- a\n", "services").is_some_and(|(starts, _, _)| starts.is_empty()));
         assert!(cuts("services:\n  a: 1\nservices:\n  b: 2\n", "services").is_none());
         assert!(cuts("a: 1\r  b: 2\r", "services").is_none());
+        // A lone carriage return breaks a line for the YAML reader, not for the cut.
+        assert!(cuts("services:\n  a: 1\r  b: 2\n  c: 3\n", "services").is_none());
+        assert!(cuts("services:\r\n  a: 1\r\n  c: 3\r\n", "services").is_some());
         assert!(cuts("x: [\nservices:\n  a: 1\n]\n", "services").is_none());
     }
 
