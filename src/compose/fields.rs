@@ -162,7 +162,7 @@ impl Fields<'_> {
             Value::Float(f) => {
                 // The number as written: `1e3` read as a float prints as `1000`, and an integer
                 // too large for 64 bits loses digits.
-                let written = node.raw.clone().unwrap_or_else(|| f.to_string());
+                let written = node.raw().map_or_else(|| f.to_string(), str::to_string);
                 let digits = written.strip_prefix(['-', '+']).unwrap_or(&written);
                 let message = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
                     format!("`{path}` is out of range: `{written}` does not fit in a 64-bit integer")

@@ -101,7 +101,9 @@ fn as_list(node: Node) -> Node {
     match node.value {
         Value::Str(_) => {
             let pos = node.pos;
-            Node { value: Value::Seq(vec![Node { tag: None, ..node }]), pos, tag: None, plain: false, raw: None }
+            let mut item = node;
+            item.set_tag(None);
+            Node::new(Value::Seq(vec![item]), pos)
         }
         _ => node,
     }
@@ -109,12 +111,16 @@ fn as_list(node: Node) -> Node {
 
 /// A service's `networks: [a, b]` as `{a: null, b: null}`.
 fn networks_map(node: Node) -> Node {
-    let Value::Seq(items) = node.value else { return node };
+    if !matches!(node.value, Value::Seq(_)) {
+        return node;
+    }
+    let (value, pos, tag, _, _) = node.into_parts();
+    let items = if let Value::Seq(items) = value { items } else { Vec::new() };
     let entries = items
         .into_iter()
         .filter_map(|i| i.scalar_string().map(|n| (Key { name: n, pos: i.pos }, Node::new(Value::Null, i.pos))))
         .collect();
-    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, plain: false, raw: None }
+    Node::with_parts(Value::Map(entries), pos, tag, false, None)
 }
 
 /// Remove `!reset` values and drop the tags of a file that is merged into nothing.
@@ -126,8 +132,8 @@ pub fn strip_tags(mut node: Node) -> Node {
 fn strip_in_place(node: &mut Node) {
     match &mut node.value {
         Value::Map(entries) => {
-            if entries.iter().any(|(_, v)| v.tag.as_deref() == Some("!reset")) {
-                entries.retain(|(_, v)| v.tag.as_deref() != Some("!reset"));
+            if entries.iter().any(|(_, v)| v.tag() == Some("!reset")) {
+                entries.retain(|(_, v)| v.tag() != Some("!reset"));
             }
             for (_, v) in entries.iter_mut() {
                 strip_in_place(v);
@@ -136,7 +142,9 @@ fn strip_in_place(node: &mut Node) {
         Value::Seq(items) => items.iter_mut().for_each(strip_in_place),
         _ => {}
     }
-    node.tag = None;
+    if node.tag().is_some() {
+        node.set_tag(None);
+    }
 }
 
 fn is_service_key(path: &[String], names: &[&str]) -> bool {
@@ -145,9 +153,11 @@ fn is_service_key(path: &[String], names: &[&str]) -> bool {
 
 /// A `KEY=value` list as a mapping, so both syntaxes merge by key.
 fn keyed_map(node: Node) -> Node {
-    let Value::Seq(items) = node.value else {
+    if !matches!(node.value, Value::Seq(_)) {
         return node;
-    };
+    }
+    let (value, pos, tag, _, _) = node.into_parts();
+    let items = if let Value::Seq(items) = value { items } else { Vec::new() };
     let entries = items
         .into_iter()
         .filter_map(|item| {
@@ -159,12 +169,12 @@ fn keyed_map(node: Node) -> Node {
             Some((Key { name: k, pos: item.pos }, Node::new(v, item.pos)))
         })
         .collect();
-    Node { value: Value::Map(entries), pos: node.pos, tag: node.tag, plain: false, raw: None }
+    Node::with_parts(Value::Map(entries), pos, tag, false, None)
 }
 
 /// Merge `over` into `base`. `path` is the key path of `base`.
 pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
-    if over.tag.as_deref() == Some("!override") {
+    if over.tag() == Some("!override") {
         *base = strip_tags(over);
         return;
     }
@@ -194,10 +204,11 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
         *base = strip_tags(over);
         return;
     }
-    match (&mut base.value, over.value) {
+    let (over_value, over_pos, over_tag, over_plain, over_raw) = over.into_parts();
+    match (&mut base.value, over_value) {
         (Value::Map(base_entries), Value::Map(over_entries)) => {
             for (key, value) in over_entries {
-                if value.tag.as_deref() == Some("!reset") {
+                if value.tag() == Some("!reset") {
                     base_entries.retain(|(k, _)| k.name != key.name);
                     continue;
                 }
@@ -236,7 +247,7 @@ pub fn merge(base: &mut Node, over: Node, path: &mut Vec<String>) {
             }
         }
         (_, value) => {
-            *base = strip_tags(Node { value, pos: over.pos, tag: over.tag, plain: over.plain, raw: over.raw });
+            *base = strip_tags(Node::with_parts(value, over_pos, over_tag, over_plain, over_raw));
         }
     }
 }

@@ -637,7 +637,7 @@ impl Loader<'_> {
             // The schema allows any number, but compose-go reads only integers and strings
             // into a byte size and leaves a float unset.
             Value::Float(_) => {
-                let written = v.raw.clone().unwrap_or_else(|| v.scalar_string().unwrap_or_default());
+                let written = v.raw().map(str::to_string).unwrap_or_else(|| v.scalar_string().unwrap_or_default());
                 f.diags.push(
                     Diagnostic::at(
                         Code::NotConverted,

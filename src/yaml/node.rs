@@ -54,18 +54,51 @@ pub struct Key {
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
-    /// A local tag such as `!reset` or `!override`.
-    pub tag: Option<String>,
     /// Written as a plain (unquoted) scalar.
     pub plain: bool,
-    /// The text of a plain scalar as written, when it is not a string (`0x1F`, `yes`, `~`);
-    /// a plain string's text is its value.
-    pub raw: Option<String>,
+    /// What few nodes have ([`Node::tag`], [`Node::raw`]), boxed so that every node of a
+    /// large tree is smaller: `None` when neither is there.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Extra {
+    tag: Option<String>,
+    raw: Option<String>,
 }
 
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Node {
-        Node { value, pos, tag: None, plain: false, raw: None }
+        Node { value, pos, plain: false, extra: None }
+    }
+
+    /// A node with all its parts: see [`Node::tag`] and [`Node::raw`].
+    pub fn with_parts(value: Value, pos: Pos, tag: Option<String>, plain: bool, raw: Option<String>) -> Node {
+        let extra = (tag.is_some() || raw.is_some()).then(|| Box::new(Extra { tag, raw }));
+        Node { value, pos, plain, extra }
+    }
+
+    /// A local tag such as `!reset` or `!override`.
+    pub fn tag(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.tag.as_deref())
+    }
+
+    /// The text of a plain scalar as written, when it is not a string (`0x1F`, `yes`, `~`);
+    /// a plain string's text is its value.
+    pub fn raw(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.raw.as_deref())
+    }
+
+    /// Set (or remove) the local tag.
+    pub fn set_tag(&mut self, tag: Option<String>) {
+        let raw = self.extra.take().and_then(|e| e.raw);
+        self.extra = (tag.is_some() || raw.is_some()).then(|| Box::new(Extra { tag, raw }));
+    }
+
+    /// The node's parts, taken apart: value, position, tag, plain, raw text.
+    pub fn into_parts(self) -> (Value, Pos, Option<String>, bool, Option<String>) {
+        let (tag, raw) = self.extra.map_or((None, None), |e| (e.tag, e.raw));
+        (self.value, self.pos, tag, self.plain, raw)
     }
 
     pub fn as_map(&self) -> Option<&[(Key, Node)]> {
@@ -118,7 +151,7 @@ impl Node {
             Value::Int(i) => Some(i.to_string()),
             // go-yaml reads an integer between 2^63 and 2^64 as a uint64, printed exactly.
             Value::Float(f) => {
-                Some(self.raw.as_deref().and_then(parse_go_uint).map_or_else(|| format_float(*f), |u| u.to_string()))
+                Some(self.raw().and_then(parse_go_uint).map_or_else(|| format_float(*f), |u| u.to_string()))
             }
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
@@ -409,8 +442,7 @@ pub(super) fn parse_text(text: &str, file: u32, limits: Limits, part: Part) -> R
                     FrameKind::Seq(items) => Value::Seq(items),
                     FrameKind::Map { entries, merges, .. } => Value::Map(apply_merges(entries, merges)?),
                 };
-                let mut node = Node::new(value, frame.pos);
-                node.tag = frame.tag;
+                let node = Node::with_parts(value, frame.pos, frame.tag, false, None);
                 Some((node, frame.anchor))
             }
         };
@@ -583,7 +615,7 @@ fn weigh(node: &Node) -> (usize, usize) {
             (n + 1 + vn, b + key.name.len() + vb)
         }),
         Value::Str(s) => (1, s.len()),
-        _ => (1, node.raw.as_ref().map_or(0, String::len)),
+        _ => (1, node.raw().map_or(0, str::len)),
     }
 }
 
@@ -605,11 +637,11 @@ fn map_key(node: Node) -> Result<Key, Diagnostic> {
     let name = match node.value {
         Value::Str(s) => s,
         // A quoted `"<<"` is an ordinary key; keep it distinct from the merge key.
-        _ if node.raw.is_some() => {
+        _ if node.raw().is_some() => {
             return Err(Diagnostic::at(
                 Code::NonStringKey,
                 node.pos,
-                format!("mapping key `{}` is not a string", node.raw.unwrap_or_default()),
+                format!("mapping key `{}` is not a string", node.raw().unwrap_or_default()),
             )
             .with_help("quote the key"))
         }
@@ -719,7 +751,7 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<String>, pos: Pos) -> Resu
         None => None,
     };
     let raw = if plain && !matches!(value, Value::Str(_)) { Some(text.to_string()) } else { None };
-    Ok(Node { value, pos, tag: local_tag, plain, raw })
+    Ok(Node::with_parts(value, pos, local_tag, plain, raw))
 }
 
 /// Type a plain scalar the way go-yaml v4 does (YAML 1.2 core schema plus Go number rules).
@@ -1007,8 +1039,8 @@ mod tests {
         };
         assert_eq!(keys("b"), ["x", "y"]);
         assert_eq!(keys("c"), ["<<"]);
-        assert!(root.get("b").and_then(|b| b.get("y")).is_some_and(|y| y.plain && y.raw.is_none()));
-        assert!(root.get("a").and_then(|a| a.get("x")).is_some_and(|x| x.plain && x.raw.as_deref() == Some("1")));
+        assert!(root.get("b").and_then(|b| b.get("y")).is_some_and(|y| y.plain && y.raw().is_none()));
+        assert!(root.get("a").and_then(|a| a.get("x")).is_some_and(|x| x.plain && x.raw() == Some("1")));
     }
 
     #[test]
