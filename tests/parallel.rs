@@ -121,8 +121,11 @@ fn errors_in_a_large_file_are_reported_as_when_it_is_read_in_one_piece() {
         text.replace("  svc_1200:\n", "  svc_0003:\n"),
         text.replace("  svc_1200:\n", "  svc_1200:\n    <<: {user: \"1000\"}\n"),
         text.replace("  svc_1200:\n", "  svc_1200: &one\n").replace("  svc_1201:\n", "  svc_1201: *one\n  svc_x:\n"),
+        // Two services, one in each lane, whose objects take one name.
+        text.replace("volumes:\n  shared_0:", "  svc-0003:\n    image: app\nvolumes:\n  shared_0:"),
     ];
-    for (text, code) in broken.iter().zip(["YamlSyntax", "DuplicateKey", "NoServiceDns", "NoServiceDns"]) {
+    let codes = ["YamlSyntax", "DuplicateKey", "NoServiceDns", "NoServiceDns", "DuplicateName"];
+    for (text, code) in broken.iter().zip(codes) {
         let (sequential, sequential_diags) = convert(&dir, text, true);
         assert!(sequential_diags.contains(code), "expected {code}:\n{sequential_diags}");
         let (parallel, parallel_diags) = convert(&dir, text, false);

@@ -195,6 +195,48 @@ pub struct ServiceNames {
     pub label: String,
 }
 
+/// The places in [`Mapper::objects`] of the objects with one hash of kind and name: nearly
+/// always one, held without a list of its own.
+#[derive(Debug, Clone)]
+pub(crate) enum Positions {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Positions {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Positions::One(i) => std::slice::from_ref(i),
+            Positions::Many(list) => list,
+        }
+    }
+
+    fn push(&mut self, position: usize) {
+        match self {
+            Positions::One(first) => *self = Positions::Many(vec![*first, position]),
+            Positions::Many(list) => list.push(position),
+        }
+    }
+
+    /// Remove the `at`th place; `None` when it was the last one.
+    fn without(self, at: usize) -> Option<Positions> {
+        match self {
+            Positions::One(_) => None,
+            Positions::Many(mut list) => {
+                list.remove(at);
+                (!list.is_empty()).then_some(Positions::Many(list))
+            }
+        }
+    }
+
+    fn shifted(self, by: usize) -> Positions {
+        match self {
+            Positions::One(i) => Positions::One(i + by),
+            Positions::Many(list) => Positions::Many(list.into_iter().map(|i| i + by).collect()),
+        }
+    }
+}
+
 /// Per-run mapping state: objects built so far, and the diagnostics.
 pub(crate) struct Mapper<'a> {
     pub project: &'a Project,
@@ -209,7 +251,7 @@ pub(crate) struct Mapper<'a> {
     pub workloads: BTreeMap<String, String>,
     /// Positions in `objects` by a hash of kind and name, so adding stays linear in large
     /// projects without copying names into keys.
-    pub index: foldhash::HashMap<u64, Vec<usize>>,
+    pub index: foldhash::HashMap<u64, Positions>,
     /// The hasher of `index`.
     pub hasher: foldhash::fast::RandomState,
     /// Services by name.
@@ -259,14 +301,21 @@ impl<'a> Mapper<'a> {
     /// volume); two different objects with one name are reported by the validator.
     pub fn add(&mut self, object: Object) {
         let key = self.hasher.hash_one((&object.kind, &object.name));
-        let same = self.index.get(&key).is_some_and(|indexes| {
-            indexes
+        let same = self.index.get(&key).is_some_and(|positions| {
+            positions
+                .as_slice()
                 .iter()
                 .map(|&i| &self.objects[i])
                 .any(|o| o.kind == object.kind && o.name == object.name && o.value == object.value)
         });
         if !same {
-            self.index.entry(key).or_default().push(self.objects.len());
+            let position = self.objects.len();
+            match self.index.get_mut(&key) {
+                Some(positions) => positions.push(position),
+                None => {
+                    self.index.insert(key, Positions::One(position));
+                }
+            }
             self.objects.push(object);
         }
     }
@@ -274,8 +323,9 @@ impl<'a> Mapper<'a> {
     /// Whether an object of this kind and name, with other contents, has been added.
     pub fn differs(&self, object: &Object) -> bool {
         let key = self.hasher.hash_one((&object.kind, &object.name));
-        self.index.get(&key).is_some_and(|indexes| {
-            indexes
+        self.index.get(&key).is_some_and(|positions| {
+            positions
+                .as_slice()
                 .iter()
                 .map(|&i| &self.objects[i])
                 .any(|o| o.kind == object.kind && o.name == object.name && o.value != object.value)
@@ -288,17 +338,19 @@ impl<'a> Mapper<'a> {
     pub fn has(&self, kind: &str, name: &str) -> bool {
         let key = self.hasher.hash_one((kind, name));
         self.index.get(&key).is_some_and(|positions| {
-            positions.iter().any(|&i| self.objects[i].kind == kind && self.objects[i].name == name)
+            positions.as_slice().iter().any(|&i| self.objects[i].kind == kind && self.objects[i].name == name)
         })
     }
 
     pub fn take(&mut self, kind: &str, name: &str) -> Option<Object> {
         let key = self.hasher.hash_one((kind, name));
-        let positions = self.index.get_mut(&key)?;
-        let at = positions.iter().position(|&i| self.objects[i].kind == kind && self.objects[i].name == name)?;
-        let position = positions.remove(at);
-        if positions.is_empty() {
-            self.index.remove(&key);
+        let positions = self.index.get(&key)?;
+        let at =
+            positions.as_slice().iter().position(|&i| self.objects[i].kind == kind && self.objects[i].name == name)?;
+        let position = positions.as_slice()[at];
+        let positions = self.index.remove(&key)?;
+        if let Some(rest) = positions.without(at) {
+            self.index.insert(key, rest);
         }
         let removed =
             Object { kind: String::new(), name: String::new(), value: Value::Null, origin: None, secret: false };
@@ -411,6 +463,8 @@ impl<'a> Mapper<'a> {
             port_refs: self.port_refs.clone(),
             uses_project_name: self.uses_project_name.clone(),
             volume_users: self.volume_users.clone(),
+            // The same keys for the same objects, so that `absorb` can take the lane's index.
+            hasher: self.hasher.clone(),
             ..Mapper::new(self.project, self.options)
         }
     }
@@ -418,8 +472,17 @@ impl<'a> Mapper<'a> {
     /// Take in what a second lane made, after everything this mapper made, as if its
     /// services had been mapped here next.
     pub(crate) fn absorb(&mut self, lane: Mapper<'a>) {
-        for object in lane.objects.into_iter().filter(|o| !o.kind.is_empty()) {
-            self.add(object);
+        if lane.index.keys().any(|key| self.index.contains_key(key)) {
+            // An object of the lane may be one made here already: add them one by one.
+            for object in lane.objects.into_iter().filter(|o| !o.kind.is_empty()) {
+                self.add(object);
+            }
+        } else {
+            // The usual case: the lane's objects, and its index, move over behind these. Its
+            // empty places (taken objects) come along; mapping drops them at its end.
+            let offset = self.objects.len();
+            self.index.extend(lane.index.into_iter().map(|(key, positions)| (key, positions.shifted(offset))));
+            self.objects.extend(lane.objects);
         }
         self.diags.0.extend(lane.diags.0);
         self.external.extend(lane.external);
@@ -718,8 +781,10 @@ pub(crate) fn run_once_policy(restart: &str) -> Option<&'static str> {
 
 /// Decide every service's Kubernetes name once, reporting renames and collisions.
 fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String, ServiceNames> {
-    let mut out = BTreeMap::new();
-    let mut taken: BTreeMap<String, &Service> = BTreeMap::new();
+    // Collected, then built in one go (a sorted bulk build), rather than inserted one by one;
+    // which service took a name is only looked up.
+    let mut out = Vec::with_capacity(project.services.len());
+    let mut taken: foldhash::HashMap<String, &Service> = Default::default();
     for service in &project.services {
         let override_name = service.labels.get("kompose.service.name_override").map(|l| l.value.as_str());
         let object = names::dns_label(override_name.unwrap_or(&service.name), "service");
@@ -741,9 +806,10 @@ fn service_names(project: &Project, diags: &mut Diagnostics) -> BTreeMap<String,
             );
         }
         taken.insert(object.clone(), service);
-        out.insert(service.name.clone(), ServiceNames { workload: object.clone(), label: object.clone(), object });
+        out.push((service.name.clone(), ServiceNames { workload: object.clone(), label: object.clone(), object }));
     }
-    out
+    // Service names are unique: no entry replaces another.
+    out.into_iter().collect()
 }
 
 /// Services that share one workload (`--service-group-mode`), by group name (a valid name),
