@@ -42,7 +42,7 @@ fn write_yaml_stream_in(
 ) -> std::io::Result<()> {
     let large = objects.len() >= crate::par::LARGE;
     // Halves of equal work, so that neither thread waits long for the other.
-    let at = if large { crate::par::balance_point(objects, |o| o.value.weight()) } else { objects.len() / 2 };
+    let at = if large { crate::par::balance_point(objects, Object::weight) } else { objects.len() / 2 };
     let (first, second) = objects.split_at(at);
     let (kept, written) = crate::par::join(
         large,
@@ -360,7 +360,7 @@ mod tests {
                     .into_iter()
                     .collect::<Map>()
                     .into();
-                Object { kind: "ConfigMap".into(), name: format!("c{i}"), value, origin: None, secret: false }
+                Object::of_value("ConfigMap", &format!("c{i}"), value, None)
             })
             .collect();
         for count in [0, 1, 2, objects.len()] {

@@ -8,7 +8,7 @@
 //! input order, so output and diagnostics are byte-identical to a sequential run. When a
 //! thread cannot be started, the work runs on the calling thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The number of items (services, objects) from which work is split over two threads.
@@ -115,6 +115,43 @@ pub fn sort_by<T: Send>(mut items: Vec<T>, compare: impl Fn(&T, &T) -> std::cmp:
     merged
 }
 
+/// Items handed out a chunk at a time to whichever thread asks next, so that two threads
+/// that each have other work too end together: each [`Chunks::take`]s until none are left,
+/// and [`Chunks::merge`] puts the results back in item order.
+pub struct Chunks<'a, T> {
+    items: &'a [T],
+    size: usize,
+    next: AtomicUsize,
+}
+
+/// Results of some chunks, each with the chunk's number.
+pub type Taken<R> = Vec<(usize, Vec<R>)>;
+
+impl<'a, T> Chunks<'a, T> {
+    pub fn new(items: &'a [T], size: usize) -> Chunks<'a, T> {
+        Chunks { items, size: size.max(1), next: AtomicUsize::new(0) }
+    }
+
+    /// `f` over chunks of the items, until every chunk is taken (by this thread or another).
+    pub fn take<R>(&self, f: impl Fn(&'a T) -> R) -> Taken<R> {
+        let mut out = Vec::new();
+        loop {
+            let chunk = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(start) = chunk.checked_mul(self.size).filter(|&s| s < self.items.len()) else { break };
+            let end = (start + self.size).min(self.items.len());
+            out.push((chunk, self.items[start..end].iter().map(&f).collect()));
+        }
+        out
+    }
+
+    /// The results of every chunk, in item order.
+    pub fn merge<R>(self, parts: impl IntoIterator<Item = Taken<R>>) -> Vec<R> {
+        let mut all: Taken<R> = parts.into_iter().flatten().collect();
+        all.sort_unstable_by_key(|&(chunk, _)| chunk);
+        all.into_iter().flat_map(|(_, results)| results).collect()
+    }
+}
+
 fn halves_at<'a, T: Sync, R: Send>(items: &'a [T], at: usize, f: impl Fn(&'a [T]) -> R + Sync) -> [R; 2] {
     let (first, second) = items.split_at(at);
     let (a, b) = join(items.len() >= LARGE, || f(first), || f(second));
@@ -158,6 +195,20 @@ mod tests {
         let [a, b] = weighted_halves(&items, |&i| i, |h| h.to_vec());
         assert_eq!([a.clone(), b].concat(), items);
         assert!(a.len() > items.len() / 2, "the light items go to the first half");
+    }
+
+    #[test]
+    fn chunks_come_back_in_order_whoever_takes_them() {
+        let items: Vec<usize> = (0..1000).collect();
+        for size in [1, 7, 256, 5000] {
+            let chunks = Chunks::new(&items, size);
+            let (a, b) = join(true, || chunks.take(|&i| i * 2), || chunks.take(|&i| i * 2));
+            assert_eq!(chunks.merge([a, b]), items.iter().map(|i| i * 2).collect::<Vec<_>>(), "chunks of {size}");
+        }
+        let none: [usize; 0] = [];
+        let chunks = Chunks::new(&none, 4);
+        let taken = chunks.take(|&i| i);
+        assert!(chunks.merge([taken]).is_empty());
     }
 
     #[test]

@@ -170,7 +170,11 @@ impl Value {
     /// Roughly how much work writing or checking this value takes: one per node, plus one per
     /// 32 bytes of string. For splitting a list of objects into halves of equal work.
     pub fn weight(&self) -> usize {
-        let (nodes, bytes) = self.measure();
+        Value::weight_of(self.measure())
+    }
+
+    /// [`Value::weight`] from what [`Value::measure`] gave.
+    pub fn weight_of((nodes, bytes): (usize, usize)) -> usize {
         nodes + bytes / 32
     }
 

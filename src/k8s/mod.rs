@@ -151,12 +151,50 @@ pub struct Object {
     pub origin: Option<Pos>,
     /// Holds secret material (written with restrictive file permissions).
     pub secret: bool,
+    /// [`Object::weight`], once worked out.
+    pub weight: Weight,
+}
+
+/// How much work writing or checking an object takes ([`Value::weight`]), kept once the
+/// validator has measured it, so that the writer splits the objects into halves of equal
+/// work without walking every object again. Only a hint: a value changed after it was
+/// measured is written as it is, and may just split less evenly. Never part of equality.
+#[derive(Clone, Debug, Default)]
+pub struct Weight(std::sync::OnceLock<usize>);
+
+impl PartialEq for Weight {
+    fn eq(&self, _: &Weight) -> bool {
+        true
+    }
 }
 
 impl Object {
     pub fn new<T: serde::Serialize>(kind: &str, name: &str, object: &T, origin: Option<Pos>) -> Object {
         let value = Value::from_serialize(object).expect("Kubernetes objects have string keys only");
-        Object { kind: kind.to_string(), name: name.to_string(), value, origin, secret: kind == "Secret" }
+        Object::of_value(kind, name, value, origin)
+    }
+
+    /// An object of a value already built.
+    pub fn of_value(kind: &str, name: &str, value: Value, origin: Option<Pos>) -> Object {
+        Object {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            value,
+            origin,
+            secret: kind == "Secret",
+            weight: Weight::default(),
+        }
+    }
+
+    /// Roughly how much work writing or checking this object takes: [`Value::weight`],
+    /// worked out once.
+    pub fn weight(&self) -> usize {
+        *self.weight.0.get_or_init(|| self.value.weight())
+    }
+
+    /// Keep a weight already worked out (from [`Value::measure`]).
+    pub(crate) fn set_weight(&self, weight: usize) {
+        let _ = self.weight.0.set(weight);
     }
 }
 
@@ -352,8 +390,7 @@ impl<'a> Mapper<'a> {
         if let Some(rest) = positions.without(at) {
             self.index.insert(key, rest);
         }
-        let removed =
-            Object { kind: String::new(), name: String::new(), value: Value::Null, origin: None, secret: false };
+        let removed = Object::of_value("", "", Value::Null, None);
         Some(std::mem::replace(&mut self.objects[position], removed))
     }
 
@@ -911,7 +948,7 @@ mod tests {
     use super::*;
 
     fn object(kind: &str, name: &str, mark: i64) -> Object {
-        Object { kind: kind.into(), name: name.into(), value: Value::Int(mark), origin: None, secret: false }
+        Object::of_value(kind, name, Value::Int(mark), None)
     }
 
     #[test]

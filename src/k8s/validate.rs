@@ -78,34 +78,48 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     let mut diags = Diagnostics::default();
     // The shared indexes and each object's size, on two threads for a large project.
     let objects = &mapped.objects;
-    let half = objects.len() / 2;
-    let measure = |objects: &[Object]| -> Vec<(usize, usize)> { objects.iter().map(|o| o.value.measure()).collect() };
-    let ((pod_labels, second_sizes), (present, repeated, mut sizes)) = crate::par::join(
+    // Each object's size, measured in chunks by whichever thread is free; its weight is kept
+    // for the writer, which splits the objects by it.
+    let chunks = crate::par::Chunks::new(objects, 64);
+    let measure = || {
+        chunks.take(|o: &Object| {
+            let size = o.value.measure();
+            o.set_weight(Value::weight_of(size));
+            size
+        })
+    };
+    let ((pod_labels, some), (present, repeated, others)) = crate::par::join(
         objects.len() >= crate::par::LARGE,
         || {
             let pod_labels = PodLabels::new(objects.iter().filter_map(|o| pod_template(o).map(|(_, l)| l)).collect());
-            (pod_labels, measure(&objects[half..]))
+            (pod_labels, measure())
         },
         || {
             // An object is repeated when one of the objects before it has its kind and name.
             let mut present: Present = HashSet::with_capacity(objects.len() + mapped.external.len());
             let repeated: Vec<bool> = objects.iter().map(|o| !present.insert((&o.kind, &o.name))).collect();
             present.extend(mapped.external.iter().map(|(k, n)| (k.as_str(), n.as_str())));
-            (present, repeated, measure(&objects[..half]))
+            (present, repeated, measure())
         },
     );
-    sizes.extend(second_sizes);
+    let sizes = chunks.merge([some, others]);
     // Each object is checked on its own against the shared indexes: two halves in parallel
-    // for large projects, their diagnostics joined in object order.
+    // for large projects, their diagnostics joined in object order; the node ports Services
+    // ask for are gathered on the way and checked against each other after.
     let checked: Vec<(&Object, bool, (usize, usize))> =
         objects.iter().zip(repeated).zip(sizes).map(|((o, r), size)| (o, r, size)).collect();
-    let [first, second] = crate::par::weighted_halves(
+    let [(first, first_ports), (second, second_ports)] = crate::par::weighted_halves(
         &checked,
-        |&(_, _, (nodes, bytes))| nodes + bytes / 32,
+        |&(_, _, size)| Value::weight_of(size),
         |half| {
             let mut diags = Diagnostics::default();
+            let mut node_ports = Vec::new();
             for &(object, repeated, (_, bytes)) in half {
                 check_object(object, repeated, &present, &pod_labels, &mut diags);
+                let ports = own_node_ports(object);
+                if !ports.is_empty() {
+                    node_ports.push((object, ports));
+                }
                 if bytes > MAX_OBJECT_BYTES {
                     Check { object, diags: &mut diags }.error(
                         Code::ObjectTooLarge,
@@ -116,30 +130,41 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
                     );
                 }
             }
-            diags
+            (diags, node_ports)
         },
     );
     diags.0.extend(first.0);
     diags.0.extend(second.0);
-    node_ports(mapped, &mut diags);
+    node_ports(first_ports.into_iter().chain(second_ports), &mut diags);
     diags
 }
 
 /// The most data a ConfigMap or a Secret holds (`core.MaxSecretSize`).
 const MAX_DATA_BYTES: usize = 1024 * 1024;
 
-/// A node port is allocated to one Service in the cluster: the API server refuses a second
-/// Service asking for it (`provided port is already allocated`).
-fn node_ports(mapped: &Mapped, diags: &mut Diagnostics) {
-    let mut taken: HashMap<i64, &str> = HashMap::new();
-    for object in mapped.objects.iter().filter(|o| o.kind == "Service") {
-        let mut own: HashSet<i64> = HashSet::new();
+/// The node ports a Service asks for, each once (one Service may use a node port for TCP and
+/// for UDP); none for other objects.
+fn own_node_ports(object: &Object) -> Vec<i64> {
+    let mut own = Vec::new();
+    if object.kind == "Service" {
+        let mut seen = HashSet::new();
         for port in items(object.value.pointer("/spec/ports")) {
             let Some(node_port) = port.get("nodePort").and_then(Value::as_i64) else { continue };
-            // One Service may use a node port for TCP and for UDP.
-            if !own.insert(node_port) {
-                continue;
+            if seen.insert(node_port) {
+                own.push(node_port);
             }
+        }
+    }
+    own
+}
+
+/// A node port is allocated to one Service in the cluster: the API server refuses a second
+/// Service asking for it (`provided port is already allocated`). `services` are the Services
+/// with node ports, in output order, each with its own ([`own_node_ports`]).
+fn node_ports<'a>(services: impl Iterator<Item = (&'a Object, Vec<i64>)>, diags: &mut Diagnostics) {
+    let mut taken: HashMap<i64, &str> = HashMap::new();
+    for (object, own) in services {
+        for node_port in own {
             if let Some(&other) = taken.get(&node_port) {
                 Check { object, diags }.error(
                     Code::InvalidPort,
