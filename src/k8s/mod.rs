@@ -565,17 +565,19 @@ pub struct Mapped {
 /// Map a project to Kubernetes objects.
 pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     let mut mapper = Mapper::new(project, options);
-    mapper.by_name = project.services.iter().map(|s| (s.name.as_str(), s)).collect();
     // The names of every object and the groups of services are worked out on a second
-    // thread for a large project, while this one finds what services share and reach.
-    let by_name = std::mem::take(&mut mapper.by_name);
-    let ((names, groups, names_diags), ()) = crate::par::join(
+    // thread for a large project, while this one finds what services share and reach. (The
+    // first large allocation here after the parsed tree was freed costs the most: this
+    // thread then tidies the allocator's lists of small free blocks.)
+    let ((names, groups, names_diags, by_name), ()) = crate::par::join(
         project.services.len() >= crate::par::LARGE,
         || {
+            let by_name: foldhash::HashMap<&str, &Service> =
+                project.services.iter().map(|s| (s.name.as_str(), s)).collect();
             let mut diags = Diagnostics::default();
             let mut names = service_names(project, &mut diags);
             let groups = groups(project, options, &by_name, &mut names, &mut diags);
-            (names, groups, diags)
+            (names, groups, diags, by_name)
         },
         || shared_and_reached(&mut mapper),
     );
