@@ -123,8 +123,14 @@ fn errors_in_a_large_file_are_reported_as_when_it_is_read_in_one_piece() {
         text.replace("  svc_1200:\n", "  svc_1200: &one\n").replace("  svc_1201:\n", "  svc_1201: *one\n  svc_x:\n"),
         // Two services, one in each lane, whose objects take one name.
         text.replace("volumes:\n  shared_0:", "  svc-0003:\n    image: app\nvolumes:\n  shared_0:"),
+        // A list entry that replaces another, in a service of each half.
+        {
+            let twice = "    image: app\n    volumes: [\"./a:/data\", \"./b:/data\"]\n";
+            text.replace("services:\n", &format!("services:\n  first:\n{twice}"))
+                .replace("volumes:\n  shared_0:", &format!("  last:\n{twice}volumes:\n  shared_0:"))
+        },
     ];
-    let codes = ["YamlSyntax", "DuplicateKey", "NoServiceDns", "NoServiceDns", "DuplicateName"];
+    let codes = ["YamlSyntax", "DuplicateKey", "NoServiceDns", "NoServiceDns", "DuplicateName", "is replaced by"];
     for (text, code) in broken.iter().zip(codes) {
         let (sequential, sequential_diags) = convert(&dir, text, true);
         assert!(sequential_diags.contains(code), "expected {code}:\n{sequential_diags}");

@@ -419,34 +419,21 @@ fn same_value(a: &Node, b: &Node) -> bool {
 /// an entry that replaces a different one (K201).
 pub fn enforce_unicity(root: &mut Node, diags: &mut crate::diag::Diagnostics) {
     if let Some(Value::Map(services)) = root_get_mut(root, "services").map(|s| &mut s.value) {
-        for (name, service) in services.iter_mut() {
-            let Value::Map(keys) = &mut service.value else { continue };
-            for (key, value) in keys.iter_mut() {
-                if let Some(&(_, how)) = UNIQUE_SERVICE_LISTS.iter().find(|(k, _)| *k == key.name) {
-                    unique_list(value, how, &|| format!("services.{}.{}", name.name, key.name), diags);
-                } else if key.name == "networks" {
-                    if let Value::Map(networks) = &mut value.value {
-                        for (network, settings) in networks.iter_mut() {
-                            let Value::Map(fields) = &mut settings.value else { continue };
-                            for (field, list) in
-                                fields.iter_mut().filter(|(f, _)| f.name == "aliases" || f.name == "link_local_ips")
-                            {
-                                let path =
-                                    || format!("services.{}.networks.{}.{}", name.name, network.name, field.name);
-                                unique_list(list, Unique::KeyValue, &path, diags);
-                            }
-                        }
-                    }
-                } else if let Value::Map(fields) = &mut value.value {
-                    for (field, list) in fields.iter_mut() {
-                        if UNIQUE_NESTED_LISTS.iter().any(|(p, f)| *p == key.name && *f == field.name) {
-                            let path = || format!("services.{}.{}.{}", name.name, key.name, field.name);
-                            unique_list(list, Unique::KeyValue, &path, diags);
-                        }
-                    }
-                }
-            }
-        }
+        // Each service on its own: a large project's halves on two threads, their findings
+        // joined in order.
+        let large = services.len() >= crate::par::LARGE;
+        let half = services.len() / 2;
+        let (first, second) = services.split_at_mut(half);
+        let (more, ()) = crate::par::join(
+            large,
+            || {
+                let mut diags = crate::diag::Diagnostics::default();
+                unique_in_services(second, &mut diags);
+                diags
+            },
+            || unique_in_services(first, diags),
+        );
+        diags.0.extend(more.0);
     }
     if let Some(Value::Map(networks)) = root_get_mut(root, "networks").map(|s| &mut s.value) {
         for (name, network) in networks.iter_mut() {
@@ -455,6 +442,37 @@ pub fn enforce_unicity(root: &mut Node, diags: &mut crate::diag::Diagnostics) {
             }
             if let Some(options) = root_get_mut(network, "ipam").and_then(|ipam| root_get_mut(ipam, "options")) {
                 unique_list(options, Unique::KeyValue, &|| format!("networks.{}.ipam.options", name.name), diags);
+            }
+        }
+    }
+}
+
+/// [`enforce_unicity`] in the lists of these services.
+fn unique_in_services(services: &mut [(Key, Node)], diags: &mut crate::diag::Diagnostics) {
+    for (name, service) in services.iter_mut() {
+        let Value::Map(keys) = &mut service.value else { continue };
+        for (key, value) in keys.iter_mut() {
+            if let Some(&(_, how)) = UNIQUE_SERVICE_LISTS.iter().find(|(k, _)| *k == key.name) {
+                unique_list(value, how, &|| format!("services.{}.{}", name.name, key.name), diags);
+            } else if key.name == "networks" {
+                if let Value::Map(networks) = &mut value.value {
+                    for (network, settings) in networks.iter_mut() {
+                        let Value::Map(fields) = &mut settings.value else { continue };
+                        for (field, list) in
+                            fields.iter_mut().filter(|(f, _)| f.name == "aliases" || f.name == "link_local_ips")
+                        {
+                            let path = || format!("services.{}.networks.{}.{}", name.name, network.name, field.name);
+                            unique_list(list, Unique::KeyValue, &path, diags);
+                        }
+                    }
+                }
+            } else if let Value::Map(fields) = &mut value.value {
+                for (field, list) in fields.iter_mut() {
+                    if UNIQUE_NESTED_LISTS.iter().any(|(p, f)| *p == key.name && *f == field.name) {
+                        let path = || format!("services.{}.{}.{}", name.name, key.name, field.name);
+                        unique_list(list, Unique::KeyValue, &path, diags);
+                    }
+                }
             }
         }
     }

@@ -53,6 +53,10 @@ pub fn stateful_set_name(workload: &str) -> String {
 /// A name valid as a DNS-1035 label (what Services need, and so what every object of one
 /// Compose service uses): `web_app` → `web-app`, `1st` → `svc-1st`, at most 63 characters.
 pub fn dns_label(name: &str, fallback: &str) -> String {
+    // Most names are valid already, and stay as they are.
+    if is_dns1123_label(name) && !name.starts_with(|c: char| c.is_ascii_digit()) {
+        return name.to_string();
+    }
     let mut out = dashed(name);
     if out.is_empty() {
         out = fallback.to_string();
@@ -65,6 +69,10 @@ pub fn dns_label(name: &str, fallback: &str) -> String {
 
 /// A name valid as a DNS-1123 label (volume names, container names), at most 63 characters.
 pub fn volume_label(name: &str, fallback: &str) -> String {
+    // Most names are valid already, and stay as they are.
+    if is_dns1123_label(name) {
+        return name.to_string();
+    }
     let mut out = dashed(name);
     if out.is_empty() {
         out = fallback.to_string();
@@ -181,6 +189,20 @@ mod tests {
         assert_eq!(api_ip("2001:DB8::1").as_deref(), Some("2001:db8::1"));
         assert_eq!(api_ip("010.0.0.1"), None);
         assert_eq!(api_ip("host"), None);
+    }
+
+    #[test]
+    fn a_valid_name_is_what_dashing_it_would_give() {
+        // The shortcut for names that are valid already agrees with the long way round.
+        let long_way = |name: &str| shorten(dashed(name), 63, name);
+        for name in ["web", "a-b-c", "x1", "9lives", &"a".repeat(63), "db-0003"] {
+            assert!(is_dns1123_label(name));
+            assert_eq!(volume_label(name, "x"), long_way(name));
+            if !name.starts_with(|c: char| c.is_ascii_digit()) {
+                assert_eq!(dns_label(name, "x"), long_way(name));
+            }
+        }
+        assert_eq!(dns_label("9lives", "x"), "svc-9lives");
     }
 
     #[test]

@@ -947,7 +947,8 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
     // take another's name, so the usual project (no renames) builds nothing here.
     let mut renamed: Vec<(String, usize, &str, crate::diag::Pos)> = Vec::new();
     for (i, (name, def)) in project.volumes.iter().enumerate() {
-        if users_of.contains_key(name.as_str()) && def.nfs.is_none() {
+        // A valid name stays as it is (`volume_label`).
+        if users_of.contains_key(name.as_str()) && def.nfs.is_none() && !names::is_dns1123_label(name) {
             let claim = names::volume_label(name, "volume");
             if claim != *name {
                 renamed.push((claim, i, name, def.pos));
