@@ -9,28 +9,25 @@ use serde::Serialize;
 
 /// Every object as one YAML stream, each document introduced by `---`.
 pub fn yaml_stream(objects: &[Object], indent: usize) -> String {
-    let [mut out, rest] = crate::par::weighted_halves(
-        objects,
-        |o| o.value.weight(),
-        |half| {
-            let mut out = String::new();
-            for object in half {
-                out.push_str("---\n");
-                write_yaml(&mut out, &object.value, indent);
-            }
-            out
-        },
-    );
+    let [mut out, rest] = crate::par::weighted_halves(objects, Object::weight, |half| {
+        let mut out = String::new();
+        for object in half {
+            out.push_str("---\n");
+            write_yaml(&mut out, &object.value, indent);
+        }
+        out
+    });
     out.push_str(&rest);
     out
 }
 
-/// [`yaml_stream`] written to `out` as it is rendered, byte for byte the same. Only the half
-/// rendered on the second thread (for large projects) is held in memory, in chunks, never the
-/// whole stream: at 10,000 services that is 10 MB less at the peak.
+/// [`yaml_stream`] written to `out` as it is rendered, byte for byte the same, never held
+/// whole. For a large project the objects are cut into pieces of about equal work, rendered
+/// in turn on this thread (written as they go) and on a second one (handed over one at a
+/// time, in order): only about one piece waits in memory.
 pub fn write_yaml_stream(objects: &[Object], indent: usize, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    // Bytes rendered before they are written out (this thread) or set aside (the other).
-    write_yaml_stream_in(objects, indent, out, 64 << 10, 1 << 20)
+    // Bytes rendered before they are written out; pieces the objects are cut into.
+    write_yaml_stream_in(objects, indent, out, 64 << 10, 64)
 }
 
 fn write_yaml_stream_in(
@@ -38,35 +35,71 @@ fn write_yaml_stream_in(
     indent: usize,
     out: &mut impl std::io::Write,
     write: usize,
-    keep: usize,
+    pieces: usize,
 ) -> std::io::Result<()> {
-    let large = objects.len() >= crate::par::LARGE;
-    // Halves of equal work, so that neither thread waits long for the other.
-    let at = if large { crate::par::balance_point(objects, Object::weight) } else { objects.len() / 2 };
-    let (first, second) = objects.split_at(at);
-    let (kept, written) = crate::par::join(
-        large,
-        || {
-            let mut chunks = Vec::new();
-            render_chunks(second, indent, keep, |chunk| {
-                chunks.push(std::mem::replace(chunk, String::with_capacity(keep + keep / 8)));
-                Ok(())
-            })
-            .map(|()| chunks)
-        },
-        || {
-            render_chunks(first, indent, write, |chunk| {
-                out.write_all(chunk.as_bytes())?;
-                chunk.clear();
-                Ok(())
-            })
-        },
-    );
-    written?;
-    for chunk in kept? {
+    let mut write_out = |chunk: &mut String| {
         out.write_all(chunk.as_bytes())?;
+        chunk.clear();
+        Ok(())
+    };
+    if objects.len() < crate::par::LARGE || crate::par::sequential() || pieces < 2 {
+        return render_chunks(objects, indent, write, write_out);
     }
-    Ok(())
+    let pieces = cut_by_weight(objects, pieces);
+    std::thread::scope(|scope| {
+        // The odd pieces, rendered on the second thread and handed over in order; it waits
+        // while the piece before the next it would hand over is still unwritten.
+        let (handed, taken) = std::sync::mpsc::sync_channel::<String>(1);
+        let odd: Vec<&[Object]> = pieces.iter().skip(1).step_by(2).copied().collect();
+        let second = std::thread::Builder::new().spawn_scoped(scope, move || {
+            for piece in odd {
+                let mut text = String::new();
+                for object in piece {
+                    text.push_str("---\n");
+                    write_yaml(&mut text, &object.value, indent);
+                }
+                // A closed channel: this thread stopped writing (an error), so stop too.
+                if handed.send(text).is_err() {
+                    break;
+                }
+            }
+        });
+        if second.is_err() {
+            // No second thread: everything here, in order.
+            return render_chunks(objects, indent, write, &mut write_out);
+        }
+        for (i, piece) in pieces.iter().enumerate() {
+            if i % 2 == 0 {
+                render_chunks(piece, indent, write, &mut write_out)?;
+            } else {
+                // The second thread hands over every odd piece unless it panicked, which
+                // `scope` passes on when it ends.
+                let Ok(mut text) = taken.recv() else { break };
+                write_out(&mut text)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `objects` cut into `count` consecutive pieces of about equal [`Object::weight`] (fewer
+/// when there are fewer objects; none empty).
+fn cut_by_weight(objects: &[Object], count: usize) -> Vec<&[Object]> {
+    let total: usize = objects.iter().map(Object::weight).sum();
+    let per_piece = total.div_ceil(count.max(1)).max(1);
+    let mut pieces = Vec::with_capacity(count);
+    let (mut start, mut weight) = (0, 0);
+    for (i, object) in objects.iter().enumerate() {
+        weight += object.weight();
+        if weight >= per_piece {
+            pieces.push(&objects[start..=i]);
+            (start, weight) = (i + 1, 0);
+        }
+    }
+    if start < objects.len() {
+        pieces.push(&objects[start..]);
+    }
+    pieces
 }
 
 /// Render `objects` as YAML documents into a buffer, handing it to `flush` whenever it holds
@@ -365,10 +398,14 @@ mod tests {
             .collect();
         for count in [0, 1, 2, objects.len()] {
             let rendered = yaml_stream(&objects[..count], 2);
-            for (write, keep) in [(1, 1), (7, 100), (64 << 10, 1 << 20)] {
+            for (write, pieces) in [(1, 2), (7, 3), (64 << 10, 64), (1, objects.len() + 5)] {
                 let mut out = Vec::new();
-                write_yaml_stream_in(&objects[..count], 2, &mut out, write, keep).unwrap();
-                assert_eq!(String::from_utf8(out).unwrap(), rendered, "{count} objects, chunks {write}/{keep}");
+                write_yaml_stream_in(&objects[..count], 2, &mut out, write, pieces).unwrap();
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    rendered,
+                    "{count} objects, {write} bytes, {pieces} pieces"
+                );
             }
         }
     }
