@@ -129,8 +129,18 @@ fn errors_in_a_large_file_are_reported_as_when_it_is_read_in_one_piece() {
             text.replace("services:\n", &format!("services:\n  first:\n{twice}"))
                 .replace("volumes:\n  shared_0:", &format!("  last:\n{twice}volumes:\n  shared_0:"))
         },
+        // A reference to a service that is not there, found while other references are checked.
+        text.replace("  svc_1201:\n", "  svc_1201:\n    depends_on: [missing]\n"),
     ];
-    let codes = ["YamlSyntax", "DuplicateKey", "NoServiceDns", "NoServiceDns", "DuplicateName", "is replaced by"];
+    let codes = [
+        "YamlSyntax",
+        "DuplicateKey",
+        "NoServiceDns",
+        "NoServiceDns",
+        "DuplicateName",
+        "is replaced by",
+        "undefined service",
+    ];
     for (text, code) in broken.iter().zip(codes) {
         let (sequential, sequential_diags) = convert(&dir, text, true);
         assert!(sequential_diags.contains(code), "expected {code}:\n{sequential_diags}");

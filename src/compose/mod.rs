@@ -601,13 +601,23 @@ impl<'a> Loader<'a> {
                     service.depends_on.retain(|d| !(optional.contains(&d.value) && disabled.contains(&d.value)));
                 }
             }
-            self.check_references(&project, &networks, &disabled, entries);
             let models: Vec<String> = root
                 .get("models")
                 .and_then(Node::as_map)
                 .map(|m| m.iter().map(|(k, _)| k.name.clone()).collect())
                 .unwrap_or_default();
-            self.check_build_references(&project, entries, &models);
+            // Two checks over all services, side by side for a large project; their findings
+            // in this order.
+            let (build_diags, ()) = crate::par::join(
+                large,
+                || {
+                    let mut diags = Diagnostics::default();
+                    Loader::check_build_references(&mut diags, &project, entries, &models);
+                    diags
+                },
+                || Loader::check_references(&mut self.diags, &project, &networks, &disabled, entries),
+            );
+            self.diags.0.extend(build_diags.0);
             self.check_cycles(&project);
             if project.services.is_empty() && !disabled.is_empty() {
                 self.diags.push(
@@ -742,7 +752,7 @@ impl<'a> Loader<'a> {
     }
 
     fn check_references(
-        &mut self,
+        diags: &mut Diagnostics,
         project: &Project,
         networks: &[String],
         disabled: &[String],
@@ -754,7 +764,7 @@ impl<'a> Loader<'a> {
             for mount in &service.volumes {
                 if let (MountType::Volume, Some(source)) = (mount.kind, &mount.source) {
                     if !project.volumes.contains_key(source) {
-                        self.diags.push(
+                        diags.push(
                             Diagnostic::at(
                                 Code::UndefinedReference,
                                 mount.pos,
@@ -770,7 +780,7 @@ impl<'a> Loader<'a> {
             {
                 for r in refs {
                     if !defs.contains_key(&r.source) {
-                        self.diags.push(
+                        diags.push(
                             Diagnostic::at(
                                 Code::UndefinedReference,
                                 r.pos,
@@ -789,7 +799,7 @@ impl<'a> Loader<'a> {
             }
             for (source, _) in &service.volumes_from {
                 if !names.contains(&source.value.as_str()) {
-                    self.diags.push(Diagnostic::at(
+                    diags.push(Diagnostic::at(
                         Code::UndefinedReference,
                         source.pos,
                         format!("service `{}` takes volumes from undefined service `{}`", service.name, source.value),
@@ -799,7 +809,7 @@ impl<'a> Loader<'a> {
             for dep in service.depends_on.iter().chain(&service.links) {
                 if !names.contains(&dep.value.as_str()) {
                     let why = if disabled.contains(&dep.value) { " (its profile is not active)" } else { "" };
-                    self.diags.push(Diagnostic::at(
+                    diags.push(Diagnostic::at(
                         Code::UndefinedReference,
                         dep.pos,
                         format!("service `{}` depends on undefined service `{}`{why}", service.name, dep.value),
@@ -817,7 +827,7 @@ impl<'a> Loader<'a> {
                     };
                     for (net, pos) in listed {
                         if !networks.contains(&net) {
-                            self.diags.push(Diagnostic::at(
+                            diags.push(Diagnostic::at(
                                 Code::UndefinedReference,
                                 pos,
                                 format!("service `{}` refers to undefined network `{net}`", service.name),
@@ -834,7 +844,12 @@ impl<'a> Loader<'a> {
     /// context names a service that builds, `platform` is one of `build.platforms`, and a
     /// `develop.watch` rule that syncs has a `target`. Compose refuses a project that breaks one
     /// of these, so kompile does too.
-    fn check_build_references(&mut self, project: &Project, entries: &[(yaml::Key, Node)], models: &[String]) {
+    fn check_build_references(
+        diags: &mut Diagnostics,
+        project: &Project,
+        entries: &[(yaml::Key, Node)],
+        models: &[String],
+    ) {
         let nodes: foldhash::HashMap<&str, &Node> = entries.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
         let strings = |node: &Node| -> Vec<(String, Pos)> {
             match &node.value {
@@ -848,7 +863,7 @@ impl<'a> Loader<'a> {
             if let Some(wanted) = node.get("models") {
                 for (model, pos) in strings(wanted) {
                     if !models.contains(&model) {
-                        self.diags.push(Diagnostic::at(
+                        diags.push(Diagnostic::at(
                             Code::UndefinedReference,
                             pos,
                             format!(
@@ -867,7 +882,7 @@ impl<'a> Loader<'a> {
                 let action = rule.get("action").and_then(Node::scalar_string).unwrap_or_default();
                 let target = rule.get("target").and_then(Node::scalar_string).unwrap_or_default();
                 if target.is_empty() && !matches!(action.as_str(), "rebuild" | "restart") {
-                    self.diags.push(Diagnostic::at(
+                    diags.push(Diagnostic::at(
                         Code::InvalidValue,
                         rule.pos,
                         format!("`services.{}.develop.watch`: a `{action}` rule needs a `target`, as Docker Compose requires", service.name),
@@ -882,7 +897,7 @@ impl<'a> Loader<'a> {
             for secret in secrets {
                 let source = secret.scalar_string().or_else(|| secret.get("source").and_then(Node::scalar_string));
                 if let Some(source) = source.filter(|s| !project.secrets.contains_key(s)) {
-                    self.diags.push(
+                    diags.push(
                         Diagnostic::at(
                             Code::UndefinedReference,
                             secret.pos,
@@ -913,7 +928,7 @@ impl<'a> Loader<'a> {
                     Some(t) if !t.has_build => "which has no `build` section",
                     Some(_) => continue,
                 };
-                self.diags.push(Diagnostic::at(
+                diags.push(Diagnostic::at(
                     Code::UndefinedReference,
                     pos,
                     format!("service `{}` uses service `{target}` as build context `{name}`, {why}", service.name),
@@ -922,7 +937,7 @@ impl<'a> Loader<'a> {
             let platforms = build.get("platforms").map(strings).unwrap_or_default();
             if let Some(platform) = node.get("platform").filter(|_| !platforms.is_empty()) {
                 if let Some(text) = platform.scalar_string().filter(|p| !platforms.iter().any(|(q, _)| q == p)) {
-                    self.diags.push(Diagnostic::at(
+                    diags.push(Diagnostic::at(
                         Code::InvalidValue,
                         platform.pos,
                         format!("`services.{}.platform: {text}` is not one of `build.platforms`, as Docker Compose requires", service.name),
