@@ -59,8 +59,13 @@ impl Loader<'_> {
         let entries = f.map(node, &path);
         let converted = f.check_keys(entries, keys::SERVICE_KEYS, &path);
         numeric_casts(&mut f, entries, &path);
+        // Each key's path (`services.<name>.<key>`) in one buffer, rewritten for the next key.
+        let mut p = String::with_capacity(path.len() + 32);
         for (key, value) in converted {
-            let p = key_path(&path, &key.name);
+            p.clear();
+            p.push_str(&path);
+            p.push('.');
+            p.push_str(&key.name);
             self.read_service_key(&mut service, &key.name, value, &p);
         }
         self.check_consistency(&path, node, &service);
