@@ -21,7 +21,9 @@ pub const SPLIT_BYTES: usize = 256 * 1024;
 pub fn parse_split(text: &str, file: u32, limits: Limits, key: &str) -> Result<Documents, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() >= SPLIT_BYTES && !crate::par::sequential() {
-        if let Some(cut) = find_cut(text, key, text.len() / 2) {
+        // The second part a little under half: this thread first copies the rest of the
+        // text (with the cut lines blank) before it parses it.
+        if let Some(cut) = find_cut(text, key, text.len() * 48 / 100) {
             if let Some(docs) = parse_at(text, file, limits, key, cut) {
                 return Ok(docs);
             }
