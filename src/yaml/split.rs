@@ -162,6 +162,20 @@ pub(crate) fn parse_at(text: &str, file: u32, limits: Limits, key: &str, cut: Cu
         return None;
     }
     let [part] = <[_; 1]>::try_from(cut_out.docs).ok()?;
+    // A block scalar with no content (`x: |`, or only blank lines) where the cut-out part
+    // ends: the reader places it where the next token starts, which is the end of the part
+    // here and a later line in the whole text.
+    let mut last = &part;
+    while let Some(next) = match &last.value {
+        Value::Map(entries) => entries.last().map(|(_, v)| v),
+        Value::Seq(items) => items.last(),
+        _ => None,
+    } {
+        last = next;
+    }
+    if !last.plain && matches!(&last.value, Value::Str(s) if s.trim().is_empty()) {
+        return None;
+    }
     let Value::Map(more) = part.value else { return None };
     let Value::Map(root) = &mut docs.get_mut(doc)?.value else { return None };
     let (_, mapping) = root.iter_mut().find(|(k, _)| k.name == key)?;
@@ -238,6 +252,21 @@ mod tests {
         ] {
             assert_eq!(each_cut_agrees(text), 0, "{text}");
         }
+    }
+
+    #[test]
+    fn a_block_scalar_without_content_at_the_end_of_the_cut_out_part_is_read_in_one_piece() {
+        // Found by the fuzzer (2026-12-04): the reader places such a scalar where the next
+        // token starts, so its position differs between the part and the whole text.
+        for body in ["x: |\n", "x: |+\n\n", "x: |-\n\n\n", "x: >+\n  \n", "x: |2\n\n", "x: >\n    \n   \n"] {
+            let text = format!("services:\n  a:\n    image: x\n  b:\n    {body}volumes: {{}}\n");
+            assert_eq!(each_cut_agrees(&text), 0, "{text}");
+        }
+        // With content, or followed by another entry, the cut is used.
+        let text = "services:\n  a:\n    image: x\n  b:\n    x: |\n      hello\nvolumes: {}\n";
+        assert_eq!(each_cut_agrees(text), 1);
+        let fuzzed = "services: #\t\u{4}\t!\n eEse-ervices: #\t\u{4}\t!\n e-\t-\t \u{4}ervices: |\n?%#\t>\t\u{4}s: #\t\u{4}\t!\n e-\t-\t \u{4}e";
+        each_cut_agrees(fuzzed);
     }
 
     /// The cut at the second entry of `services:`.
