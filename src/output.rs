@@ -11,14 +11,19 @@ use serde::Serialize;
 pub fn yaml_stream(objects: &[Object], indent: usize) -> String {
     let [mut out, rest] = crate::par::weighted_halves(objects, Object::weight, |half| {
         let mut out = String::new();
-        for object in half {
-            out.push_str("---\n");
-            write_yaml(&mut out, &object.value, indent);
-        }
+        render_into(&mut out, half, indent);
         out
     });
     out.push_str(&rest);
     out
+}
+
+/// `objects` as YAML documents, each introduced by `---`, added to `out`.
+fn render_into(out: &mut String, objects: &[Object], indent: usize) {
+    for object in objects {
+        out.push_str("---\n");
+        write_yaml(out, &object.value, indent);
+    }
 }
 
 /// [`yaml_stream`] written to `out` as it is rendered, byte for byte the same, never held
@@ -47,17 +52,14 @@ fn write_yaml_stream_in(
     }
     let pieces = cut_by_weight(objects, pieces);
     std::thread::scope(|scope| {
-        // The odd pieces, rendered on the second thread and handed over in order; it waits
-        // while the piece before the next it would hand over is still unwritten.
+        // The odd pieces, rendered on the second thread and handed over in order: with one
+        // piece waiting, it waits before handing over the next.
         let (handed, taken) = std::sync::mpsc::sync_channel::<String>(1);
         let odd: Vec<&[Object]> = pieces.iter().skip(1).step_by(2).copied().collect();
         let second = std::thread::Builder::new().spawn_scoped(scope, move || {
             for piece in odd {
                 let mut text = String::new();
-                for object in piece {
-                    text.push_str("---\n");
-                    write_yaml(&mut text, &object.value, indent);
-                }
+                render_into(&mut text, piece, indent);
                 // A closed channel: this thread stopped writing (an error), so stop too.
                 if handed.send(text).is_err() {
                     break;
