@@ -67,6 +67,13 @@ struct Extra {
     raw: Option<String>,
 }
 
+impl Extra {
+    /// `None` when there is neither.
+    fn boxed(tag: Option<String>, raw: Option<String>) -> Option<Box<Extra>> {
+        (tag.is_some() || raw.is_some()).then(|| Box::new(Extra { tag, raw }))
+    }
+}
+
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Node {
         Node { value, pos, plain: false, extra: None }
@@ -74,8 +81,7 @@ impl Node {
 
     /// A node with all its parts: see [`Node::tag`] and [`Node::raw`].
     pub fn with_parts(value: Value, pos: Pos, tag: Option<String>, plain: bool, raw: Option<String>) -> Node {
-        let extra = (tag.is_some() || raw.is_some()).then(|| Box::new(Extra { tag, raw }));
-        Node { value, pos, plain, extra }
+        Node { value, pos, plain, extra: Extra::boxed(tag, raw) }
     }
 
     /// A local tag such as `!reset` or `!override`.
@@ -92,7 +98,7 @@ impl Node {
     /// Set (or remove) the local tag.
     pub fn set_tag(&mut self, tag: Option<String>) {
         let raw = self.extra.take().and_then(|e| e.raw);
-        self.extra = (tag.is_some() || raw.is_some()).then(|| Box::new(Extra { tag, raw }));
+        self.extra = Extra::boxed(tag, raw);
     }
 
     /// The node's parts, taken apart: value, position, tag, plain, raw text.
