@@ -8,13 +8,18 @@
 //! - **baseline**: `kompile::yaml::parse` of the same text, the node tree turned into a
 //!   `kompile::value::Value` (what objects are held in), re-emitted with `kompile::yaml::to_yaml`.
 //!
-//! Each measurement has one warm-up run, then runs until it has at least 3 samples and has
-//! spent its time budget (or reached 50 samples); it reports the median and the minimum.
-//! A second table times the pipeline stages once per size, to show where the time goes.
+//! Each side runs once to warm up, then the two run in rounds (one run of each, the order
+//! alternating, so that both meet the same load on a shared machine) until there are at
+//! least 3 rounds and the time budget is spent (or 50 rounds). A run's time is split in two:
+//! the **work** (reading the input to the finished output text) and the **teardown**
+//! (freeing what the run made, which the `kompile` binary leaves to the process's exit).
+//! The table gives the medians and minimums of the work, its ratio, the teardown medians,
+//! and the ratio of work and teardown together. A second table times the pipeline stages
+//! once per size, to show where the time goes.
 //!
 //! Other modes:
 //! - without `--bench` (as `cargo test --benches` runs it): a quick smoke run, 1 and 100
-//!   services, one sample each;
+//!   services, three rounds each;
 //! - `--one-shot convert|baseline FILE`: run one side once on a file and exit, so that
 //!   `scripts/bench-memory.sh` can measure peak RSS of the baseline in its own process;
 //! - `--one-shot stages FILE`: run the stages once, printing RSS and peak RSS after each;
@@ -97,21 +102,35 @@ fn generate(n: usize) -> String {
     out
 }
 
-/// The end-to-end side: convert, then render the YAML stream. Returns the output length.
+/// What one run of a side took: making its output, then freeing what it made.
+#[derive(Clone, Copy)]
+struct Run {
+    work: Duration,
+    teardown: Duration,
+    len: usize,
+}
+
+/// The end-to-end side: convert, then render the YAML stream; then free it all.
 ///
 /// With `exiting`, what the `kompile` binary leaves to the end of the process (the parsed
 /// tree, the model, the objects) is not freed; [`parse_and_emit`] does the same.
-fn convert_and_render(files: &[ComposeFile], exiting: bool) -> usize {
+fn convert_and_render(files: &[ComposeFile], exiting: bool) -> Run {
+    let start = Instant::now();
     let env = IndexMap::new();
     let options = kompile::Options::default();
     let (conversion, leftovers) = kompile::convert_with_leftovers(files, &env, Path::new("."), &EmptyFs, &options);
     assert!(!conversion.has_errors(), "the generated project must convert: {:?}", conversion.diagnostics.first());
     let text = kompile::output::yaml_stream(&conversion.objects, 2);
-    assert!(!text.is_empty());
+    let len = black_box(&text).len();
+    assert!(len > 0);
+    let work = start.elapsed();
+    let start = Instant::now();
     if exiting {
         std::mem::forget((conversion, leftovers));
+    } else {
+        drop((conversion, leftovers, text));
     }
-    text.len()
+    Run { work, teardown: start.elapsed(), len }
 }
 
 /// The node tree as the value the emitter writes: the same conversion a converter's own
@@ -131,43 +150,67 @@ fn to_value(node: &Node) -> kompile::value::Value {
     }
 }
 
-/// The baseline: parse the same YAML, re-emit it. Returns the output length.
-fn parse_and_emit(text: &str, exiting: bool) -> usize {
+/// The baseline: parse the same YAML, re-emit it; then free it all.
+fn parse_and_emit(text: &str, exiting: bool) -> Run {
+    let start = Instant::now();
     let docs = yaml::parse(text, 0, yaml::Limits::default()).expect("the generated YAML parses");
     let mut out = String::new();
+    let mut values = Vec::new();
     for doc in &docs {
         let value = to_value(doc);
         out.push_str("---\n");
         yaml::write_yaml(&mut out, &value, 2);
-        if exiting {
-            std::mem::forget(value);
-        }
+        values.push(value);
     }
-    assert!(!out.is_empty());
+    let len = black_box(&out).len();
+    assert!(len > 0);
+    let work = start.elapsed();
+    let start = Instant::now();
     if exiting {
-        std::mem::forget(docs);
+        std::mem::forget((docs, values));
+    } else {
+        drop((docs, values, out));
     }
-    out.len()
+    Run { work, teardown: start.elapsed(), len }
 }
 
+/// The medians and minimums of runs of both sides.
 struct Stats {
-    median: Duration,
-    min: Duration,
+    convert: Duration,
+    convert_min: Duration,
+    convert_teardown: Duration,
+    baseline: Duration,
+    baseline_min: Duration,
+    baseline_teardown: Duration,
     samples: usize,
 }
 
-/// One warm-up run, then samples until `budget` is spent (at least 3, at most 50).
-fn measure(budget: Duration, mut run: impl FnMut() -> usize) -> Stats {
-    black_box(run());
-    let mut times = Vec::new();
+/// One warm-up run of each side, then rounds of one run of each, alternating which goes
+/// first, until `budget` is spent (at least 3 rounds, at most 50): the two sides meet the
+/// same load on a shared machine, and neither always follows the other.
+fn measure(budget: Duration, convert: impl Fn() -> Run, baseline: impl Fn() -> Run) -> Stats {
+    black_box(convert().len);
+    black_box(baseline().len);
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let start = Instant::now();
-    while times.len() < 3 || (times.len() < 50 && start.elapsed() < budget) {
-        let t = Instant::now();
-        black_box(run());
-        times.push(t.elapsed());
+    while ours.len() < 3 || (ours.len() < 50 && start.elapsed() < budget) {
+        if ours.len() % 2 == 0 {
+            ours.push(convert());
+            theirs.push(baseline());
+        } else {
+            theirs.push(baseline());
+            ours.push(convert());
+        }
     }
-    times.sort();
-    Stats { median: times[times.len() / 2], min: times[0], samples: times.len() }
+    let median = |runs: &[Run], pick: fn(&Run) -> Duration| {
+        let mut times: Vec<Duration> = runs.iter().map(pick).collect();
+        times.sort();
+        (times[times.len() / 2], times[0])
+    };
+    let ((convert, convert_min), (convert_teardown, _)) = (median(&ours, |r| r.work), median(&ours, |r| r.teardown));
+    let ((baseline, baseline_min), (baseline_teardown, _)) =
+        (median(&theirs, |r| r.work), median(&theirs, |r| r.teardown));
+    Stats { convert, convert_min, convert_teardown, baseline, baseline_min, baseline_teardown, samples: ours.len() }
 }
 
 fn ms(d: Duration) -> String {
@@ -230,6 +273,62 @@ fn stages(text: &str, files: &[ComposeFile], memory: bool) -> [Duration; 5] {
     [parse, load, map, validate, render]
 }
 
+/// Whole processes, as a user or a pre-commit hook runs them: the `kompile` binary
+/// (`convert -f FILE`, its output written to /dev/null) against this program's
+/// `--one-shot baseline FILE`, on the same generated file, in interleaved rounds (at least 5,
+/// then until `budget` is spent, at most 40). Unlike the loop above, each run starts with
+/// cold memory and leaves its freeing to the exit, as the binary does.
+fn processes(sizes: &[usize], budget: Duration) {
+    use std::process::{Command, Stdio};
+    let kompile = env!("CARGO_BIN_EXE_kompile");
+    let me = std::env::current_exe().expect("the benchmark knows its own path");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-processes");
+    std::fs::create_dir_all(&dir).expect("the benchmark's temporary directory can be made");
+    println!();
+    println!("Whole processes (`kompile convert -f FILE` against `--one-shot baseline FILE`):");
+    println!();
+    println!("| services | kompile (median) | kompile (min) | baseline (median) | baseline (min) | ratio (medians) | ratio (mins) | rounds |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let file = dir.join(format!("compose-{n}.yaml"));
+        std::fs::write(&file, generate(n)).expect("the generated file can be written");
+        let time = |command: &mut Command| {
+            let start = Instant::now();
+            let status = command.stdout(Stdio::null()).stderr(Stdio::null()).status().expect("the process runs");
+            assert!(status.success(), "{command:?} failed");
+            start.elapsed()
+        };
+        let ours = || time(Command::new(kompile).arg("convert").arg("-f").arg(&file));
+        let theirs = || time(Command::new(&me).arg("--one-shot").arg("baseline").arg(&file));
+        ours();
+        theirs();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let start = Instant::now();
+        while a.len() < 5 || (a.len() < 40 && start.elapsed() < budget) {
+            if a.len() % 2 == 0 {
+                a.push(ours());
+                b.push(theirs());
+            } else {
+                b.push(theirs());
+                a.push(ours());
+            }
+        }
+        a.sort();
+        b.sort();
+        let (am, bm) = (a[a.len() / 2], b[b.len() / 2]);
+        println!(
+            "| {n} | {} | {} | {} | {} | {:.2}x | {:.2}x | {} |",
+            ms(am),
+            ms(a[0]),
+            ms(bm),
+            ms(b[0]),
+            am.as_secs_f64() / bm.as_secs_f64(),
+            a[0].as_secs_f64() / b[0].as_secs_f64(),
+            a.len()
+        );
+    }
+}
+
 /// `VmRSS` and `VmHWM` from /proc/self/status.
 fn rss() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -254,12 +353,12 @@ fn one_shot(mode: &str, path: &str) {
         );
         return;
     }
-    let len = match mode {
+    let run = match mode {
         "convert" => convert_and_render(&[ComposeFile { name: path.to_string(), contents: text.into_bytes() }], true),
         "baseline" => parse_and_emit(&text, true),
         other => panic!("unknown mode `{other}`: use convert or baseline"),
     };
-    println!("{mode}: {len} bytes of output");
+    println!("{mode}: {} bytes of output", run.len);
 }
 
 fn main() {
@@ -287,38 +386,34 @@ fn main() {
     println!("kompile convert benchmark ({})", if full { "full" } else { "smoke run; `cargo bench` for numbers" });
     println!();
     println!(
-        "| services | convert (median) | convert (min) | baseline (median) | baseline (min) | ratio | convert per service | samples |"
+        "| services | convert (median) | convert (min) | baseline (median) | baseline (min) | ratio | convert per service | teardown: convert / baseline | ratio with teardown | rounds |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut breakdown = Vec::new();
     for &n in sizes {
         let text = generate(n);
         let files = [ComposeFile { name: "compose.yaml".into(), contents: text.clone().into_bytes() }];
-        let (convert, baseline) = if full {
-            (measure(budget, || convert_and_render(&files, false)), measure(budget, || parse_and_emit(&text, false)))
-        } else {
-            let one = |run: &dyn Fn() -> usize| {
-                let t = Instant::now();
-                black_box(run());
-                let d = t.elapsed();
-                Stats { median: d, min: d, samples: 1 }
-            };
-            (one(&|| convert_and_render(&files, false)), one(&|| parse_and_emit(&text, false)))
-        };
-        let ratio = convert.median.as_secs_f64() / baseline.median.as_secs_f64();
+        let s = measure(budget, || convert_and_render(&files, false), || parse_and_emit(&text, false));
+        let ratio = s.convert.as_secs_f64() / s.baseline.as_secs_f64();
+        let with_teardown =
+            (s.convert + s.convert_teardown).as_secs_f64() / (s.baseline + s.baseline_teardown).as_secs_f64();
         println!(
-            "| {n} | {} | {} | {} | {} | {ratio:.2}x | {} | {}/{} |",
-            ms(convert.median),
-            ms(convert.min),
-            ms(baseline.median),
-            ms(baseline.min),
-            us(convert.median / n as u32),
-            convert.samples,
-            baseline.samples,
+            "| {n} | {} | {} | {} | {} | {ratio:.2}x | {} | {} / {} | {with_teardown:.2}x | {} |",
+            ms(s.convert),
+            ms(s.convert_min),
+            ms(s.baseline),
+            ms(s.baseline_min),
+            us(s.convert / n as u32),
+            ms(s.convert_teardown),
+            ms(s.baseline_teardown),
+            s.samples,
         );
         if full {
             breakdown.push((n, stages(&text, &files, false)));
         }
+    }
+    if full {
+        processes(&[1_000, 10_000], budget * 2);
     }
     if full {
         println!();
