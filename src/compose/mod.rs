@@ -414,7 +414,7 @@ pub fn normalize_project_name(name: &str) -> String {
 
 impl<'a> Loader<'a> {
     /// Read the model, and check the tree against the schema: for a `large` project on a
-    /// second thread, which also reads the last quarter of the services when they read no
+    /// second thread, which also reads the last 30% of the services when they read no
     /// file of their own ([`Loader::lane`]). Returns the schema's findings and the model.
     fn read_project(
         &mut self,
@@ -543,15 +543,15 @@ impl<'a> Loader<'a> {
             let mut f = fields!(self);
             let entries = f.map(services, "services");
             let mut disabled = Vec::new();
-            // The second thread checks the whole tree against the schema first, which takes
-            // about half as long as reading all services: it reads the last quarter of them.
+            // The second thread also checks the whole tree against the schema, which takes
+            // about a fifth as long as reading all services (and reads a service a little
+            // slower than this one does): it reads the last 30% of them.
             // A file a service reads (`env_file`, `label_file`) is added to the sources, whose
             // order the second thread must not change.
             let reads_files =
                 |(_, node): &(yaml::Key, Node)| node.get("env_file").is_some() || node.get("label_file").is_some();
-            let last_quarter = entries.len() - entries.len() / 4;
-            let at =
-                if large && !entries[last_quarter..].iter().any(reads_files) { last_quarter } else { entries.len() };
+            let last_part = entries.len() - entries.len() * 3 / 10;
+            let at = if large && !entries[last_part..].iter().any(reads_files) { last_part } else { entries.len() };
             let (first, second) = entries.split_at(at);
             let mut lane_sources = Sources::default();
             let lane = (!second.is_empty()).then(|| self.lane(&mut lane_sources));

@@ -292,6 +292,18 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
     // oneOf: valid when some branch is; otherwise report the errors of the branch that got
     // furthest (the most specific, as compose-go does).
     if !rule.one_of.is_empty() {
+        // Most nodes are valid, and pass a branch whose type fits them: trying those first
+        // finds that without writing the messages of the branches that do not fit.
+        for &branch in &rule.one_of {
+            let types = &rules[branch].types;
+            if types.is_empty() || types.iter().any(|t| matches_type(node, t)) {
+                let mut errors = Vec::new();
+                check(node, branch, path, &mut errors);
+                if errors.is_empty() {
+                    return;
+                }
+            }
+        }
         let mut best: Option<Vec<Violation>> = None;
         // A branch whose type fits and whose value does not (`oom_score_adj: 5000` against
         // an integer from -1000 to 1000): its own message says more than the list of types.
@@ -428,11 +440,21 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
                 }
             }
             if rule.unique_items {
-                // By canonical form, so that a long list is checked in linear time.
-                let mut seen = foldhash::HashSet::with_capacity_and_hasher(items.len(), Default::default());
+                // A short list item by item; a long one by canonical form, so that it is
+                // checked in linear time. (The two agree: `canonical_forms_agree_with_same_as`.)
+                let short = items.len() <= 16;
+                let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+                    if short { 0 } else { items.len() },
+                    Default::default(),
+                );
                 for (i, item) in items.iter().enumerate() {
-                    let mut form = String::new();
-                    if canonical(item, &mut form) && !seen.insert(form) {
+                    let repeats = if short {
+                        items[..i].iter().any(|earlier| earlier.same_as(item))
+                    } else {
+                        let mut form = String::new();
+                        canonical(item, &mut form) && !seen.insert(form)
+                    };
+                    if repeats {
                         path.push(Step::Index(i));
                         out.push(Violation {
                             pos: item.pos,

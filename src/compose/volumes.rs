@@ -46,50 +46,47 @@ pub struct VolumeSpec {
     pub dropped_options: Vec<String>,
 }
 
-fn is_drive(section: &[char]) -> bool {
-    section.len() >= 2 && section[0].is_ascii_alphabetic() && section[1] == ':'
+/// A Windows drive at the start: one ASCII letter and a colon.
+fn is_drive(section: &str) -> bool {
+    let b = section.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
 }
 
-fn split_sections(spec: &str) -> Result<Vec<String>, String> {
-    let chars: Vec<char> = spec.chars().collect();
+/// The spec cut at each colon outside `${...}`; a colon after a one-letter section is a
+/// drive letter's and cuts nothing. (Every character the cuts look at is ASCII, so the
+/// spec is read as bytes.)
+fn split_sections(spec: &str) -> Result<Vec<&str>, String> {
+    let b = spec.as_bytes();
     let mut sections = Vec::new();
-    let mut current: Vec<char> = Vec::new();
+    let mut start = 0;
     let mut depth = 0usize;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '$' && chars.get(i + 1) == Some(&'{') {
-            depth += 1;
-            current.push('$');
-            current.push('{');
-            i += 2;
-            continue;
-        }
-        if c == '}' && depth > 0 {
-            depth -= 1;
-        }
-        if c == ':' && depth == 0 {
-            // A drive letter: one letter at the start of a section.
-            if current.len() == 1 && current[0].is_ascii_alphabetic() {
-                current.push(c);
-                i += 1;
+    while i < b.len() {
+        match b[i] {
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 2;
                 continue;
             }
-            if current.is_empty() {
-                return Err(format!("invalid spec: {spec}: empty section between colons"));
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => {
+                if i - start == 1 && b[start].is_ascii_alphabetic() {
+                    // A drive letter: one letter at the start of a section.
+                } else if i == start {
+                    return Err(format!("invalid spec: {spec}: empty section between colons"));
+                } else {
+                    sections.push(&spec[start..i]);
+                    start = i + 1;
+                }
             }
-            sections.push(current.iter().collect());
-            current.clear();
-            i += 1;
-            continue;
+            _ => {}
         }
-        current.push(c);
         i += 1;
     }
-    if current.is_empty() {
+    if start == b.len() {
         return Err(format!("invalid spec: {spec}: empty section between colons"));
     }
-    sections.push(current.iter().collect());
+    sections.push(&spec[start..]);
     Ok(sections)
 }
 
@@ -112,16 +109,14 @@ pub fn parse_short(spec: &str) -> Result<VolumeSpec, String> {
         return Err(format!("invalid spec: {spec}: too many colons"));
     }
     if sections.len() == 1 {
-        return Ok(anonymous(&sections[0]));
+        return Ok(anonymous(sections[0]));
     }
-    let source = sections[0].clone();
-    let target = sections[1].clone();
-    let first: Vec<char> = source.chars().collect();
-    let bind = source.starts_with(['.', '/', '~']) || source.starts_with("\\\\") || is_drive(&first);
+    let (source, target) = (sections[0], sections[1]);
+    let bind = source.starts_with(['.', '/', '~']) || source.starts_with("\\\\") || is_drive(source);
     let mut out = VolumeSpec {
         kind: if bind { MountType::Bind } else { MountType::Volume },
-        source: Some(source),
-        target,
+        source: Some(source.to_string()),
+        target: target.to_string(),
         read_only: false,
         dropped_options: Vec::new(),
     };
@@ -145,6 +140,11 @@ pub fn parse_short(spec: &str) -> Result<VolumeSpec, String> {
 pub fn clean_path(path: &str) -> String {
     if path.is_empty() {
         return ".".into();
+    }
+    // Already clean (the usual case): no empty, `.` or `..` part, no trailing slash.
+    let body = path.strip_prefix('/').unwrap_or(path);
+    if path == "/" || (!body.is_empty() && body.split('/').all(|p| !p.is_empty() && p != "." && p != "..")) {
+        return path.to_string();
     }
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
@@ -202,5 +202,35 @@ mod tests {
         assert_eq!(clean_path("/b/../c/"), "/c");
         assert_eq!(clean_path("/a//b/./c"), "/a/b/c");
         assert_eq!(clean_path("/.."), "/");
+        // Paths already clean come back as they are; the rest through the general rule.
+        for (path, clean) in [
+            ("/", "/"),
+            ("/a/b", "/a/b"),
+            ("a/b", "a/b"),
+            ("..", ".."),
+            ("../a", "../a"),
+            ("./a", "a"),
+            ("a/", "a"),
+            ("//", "/"),
+            ("/a/.", "/a"),
+            (".", "."),
+            ("a/..", "."),
+            ("/é/ü", "/é/ü"),
+        ] {
+            assert_eq!(clean_path(path), clean, "{path}");
+        }
+    }
+
+    #[test]
+    fn sections_by_bytes() {
+        assert_eq!(split_sections("ab:cd:ef").unwrap(), ["ab", "cd", "ef"]);
+        assert_eq!(split_sections("a:b:c").unwrap(), ["a:b", "c"]);
+        assert_eq!(split_sections("C:\\x:D:\\y").unwrap(), ["C:\\x", "D:\\y"]);
+        assert_eq!(split_sections("é:/ü").unwrap(), ["é", "/ü"]);
+        assert_eq!(split_sections("${A:-b}:/t").unwrap(), ["${A:-b}", "/t"]);
+        assert_eq!(split_sections("${A:-${B:-c}}:xy:/t").unwrap(), ["${A:-${B:-c}}", "xy", "/t"]);
+        assert!(split_sections(":a").is_err());
+        assert!(split_sections("ab::c").is_err());
+        assert!(split_sections("ab:").is_err());
     }
 }

@@ -120,13 +120,21 @@ fn is_head(line: &str, key: &str) -> bool {
     })
 }
 
-/// The lines of `text` with the byte offset each starts at (without their `\n`).
+/// The lines of `text` with the byte offset each starts at (without their `\n`), as
+/// `split('\n')` gives them. Lines of a compose file are short: a plain scan finds each end
+/// sooner than a general search set up once per line.
 fn line_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut at = 0;
-    text.split('\n').map(move |line| {
-        let start = at;
-        at += line.len() + 1;
-        (start, line)
+    let bytes = text.as_bytes();
+    let mut at = Some(0);
+    std::iter::from_fn(move || {
+        let start = at?;
+        let mut end = start;
+        while end < bytes.len() && bytes[end] != b'\n' {
+            end += 1;
+        }
+        at = (end < bytes.len()).then_some(end + 1);
+        // `\n` is ASCII: both ends are character boundaries.
+        Some((start, &text[start..end]))
     })
 }
 
@@ -214,6 +222,21 @@ mod tests {
 
     fn each_cut_agrees(text: &str) -> usize {
         every_cut_agrees(text, "services")
+    }
+
+    #[test]
+    fn lines_as_split_gives_them() {
+        for text in ["", "a", "a\n", "\n\n", "ab\ncd\r\n", "é\nü\n\nx", "\nlast"] {
+            let mut at = 0;
+            let expected: Vec<(usize, &str)> = text
+                .split('\n')
+                .map(|line| {
+                    at += line.len() + 1;
+                    (at - line.len() - 1, line)
+                })
+                .collect();
+            assert_eq!(line_starts(text).collect::<Vec<_>>(), expected, "{text:?}");
+        }
     }
 
     #[test]
