@@ -57,7 +57,8 @@ impl Mapper<'_> {
         // Variables listed without a value that the environment does not set: one note per
         // service, however many (some projects pass hundreds through).
         let mut unset = Vec::new();
-        let secret_name = super::storage::derived(&names.object, "secret-env");
+        // The name of the service's Secret, worked out only when a variable goes there.
+        let secret_name = || super::storage::derived(&names.object, "secret-env");
         let mut secret_data: BTreeMap<String, ByteString> = BTreeMap::new();
         for var in &service.environment {
             if !names::is_env_var_name(&var.name) {
@@ -78,7 +79,7 @@ impl Mapper<'_> {
                         value_from: Some(EnvVarSource {
                             secret_key_ref: Some(SecretKeySelector {
                                 key: var.name.clone(),
-                                name: secret_name.clone(),
+                                name: secret_name(),
                                 optional: None,
                             }),
                             ..EnvVarSource::default()
@@ -141,7 +142,7 @@ impl Mapper<'_> {
                             value_from: Some(EnvVarSource {
                                 secret_key_ref: Some(SecretKeySelector {
                                     key: key.clone(),
-                                    name: secret_name.clone(),
+                                    name: secret_name(),
                                     optional: None,
                                 }),
                                 ..EnvVarSource::default()
@@ -205,6 +206,7 @@ impl Mapper<'_> {
             container.env = Some(env);
         }
         if !secret_data.is_empty() {
+            let secret_name = secret_name();
             let object = Secret {
                 metadata: ObjectMeta {
                     name: Some(secret_name.clone()),

@@ -1431,7 +1431,9 @@ pub fn cpu_quantity(cpus: f64) -> Quantity {
     if milli % 1000 == 0 {
         Quantity((milli / 1000).to_string())
     } else {
-        Quantity(format!("{milli}m"))
+        let mut text = milli.to_string();
+        text.push('m');
+        Quantity(text)
     }
 }
 
@@ -1439,7 +1441,9 @@ pub fn cpu_quantity(cpus: f64) -> Quantity {
 pub fn memory_quantity(bytes: i64) -> Quantity {
     for (unit, size) in [("Ti", 1i64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
         if bytes != 0 && bytes % size == 0 {
-            return Quantity(format!("{}{unit}", bytes / size));
+            let mut text = (bytes / size).to_string();
+            text.push_str(unit);
+            return Quantity(text);
         }
     }
     Quantity(bytes.to_string())
