@@ -10,16 +10,18 @@
 //!
 //! Each side runs once to warm up, then the two run in rounds (one run of each, the order
 //! alternating, so that both meet the same load on a shared machine) until there are at
-//! least 3 rounds and the time budget is spent (or 50 rounds). A run's time is split in two:
+//! least 5 rounds and the time budget is spent (or 50 rounds). A run's time is split in two:
 //! the **work** (reading the input to the finished output text) and the **teardown**
 //! (freeing what the run made, which the `kompile` binary leaves to the process's exit).
 //! The table gives the medians and minimums of the work, its ratio, the teardown medians,
-//! and the ratio of work and teardown together. A second table times the pipeline stages
-//! once per size, to show where the time goes.
+//! and the ratio of work and teardown together. A second table (1,000 and 10,000 services)
+//! times whole processes, as users run them: the `kompile` binary against the baseline mode
+//! below, each started fresh, in interleaved rounds. A third times the pipeline stages once
+//! per size, to show where the time goes.
 //!
 //! Other modes:
 //! - without `--bench` (as `cargo test --benches` runs it): a quick smoke run, 1 and 100
-//!   services, three rounds each;
+//!   services, five rounds each;
 //! - `--one-shot convert|baseline FILE`: run one side once on a file and exit, so that
 //!   `scripts/bench-memory.sh` can measure peak RSS of the baseline in its own process;
 //! - `--one-shot stages FILE`: run the stages once, printing RSS and peak RSS after each;
@@ -186,14 +188,14 @@ struct Stats {
 }
 
 /// One warm-up run of each side, then rounds of one run of each, alternating which goes
-/// first, until `budget` is spent (at least 3 rounds, at most 50): the two sides meet the
+/// first, until `budget` is spent (at least 5 rounds, at most 50): the two sides meet the
 /// same load on a shared machine, and neither always follows the other.
 fn measure(budget: Duration, convert: impl Fn() -> Run, baseline: impl Fn() -> Run) -> Stats {
     black_box(convert().len);
     black_box(baseline().len);
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let start = Instant::now();
-    while ours.len() < 3 || (ours.len() < 50 && start.elapsed() < budget) {
+    while ours.len() < 5 || (ours.len() < 50 && start.elapsed() < budget) {
         if ours.len() % 2 == 0 {
             ours.push(convert());
             theirs.push(baseline());
