@@ -286,7 +286,8 @@ pub(crate) struct Mapper<'a> {
     /// Named-volume claims that became a StatefulSet's `volumeClaimTemplates`.
     pub template_claims: std::collections::BTreeSet<String>,
     /// The workload each service runs in (its own, or its group's).
-    pub workloads: BTreeMap<String, String>,
+    /// Shared with the lanes (see [`Mapper::lane`]), never changed after names are made.
+    pub workloads: std::sync::Arc<BTreeMap<String, String>>,
     /// Positions in `objects` by a hash of kind and name, so adding stays linear in large
     /// projects without copying names into keys.
     pub index: foldhash::HashMap<u64, Positions>,
@@ -423,7 +424,7 @@ impl<'a> Mapper<'a> {
             depends_on_notes: Default::default(),
             index: Default::default(),
             hasher: Default::default(),
-            workloads: BTreeMap::new(),
+            workloads: Default::default(),
             by_name: Default::default(),
             referrers: Default::default(),
             container_refs: Default::default(),
@@ -493,7 +494,7 @@ impl<'a> Mapper<'a> {
     pub(crate) fn lane(&self) -> Mapper<'a> {
         Mapper {
             host_claim_users: self.host_claim_users.clone(),
-            workloads: self.workloads.clone(),
+            workloads: std::sync::Arc::clone(&self.workloads),
             by_name: self.by_name.clone(),
             referrers: self.referrers.clone(),
             container_refs: self.container_refs.clone(),
@@ -569,7 +570,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     // thread for a large project, while this one finds what services share and reach. (The
     // first large allocation here after the parsed tree was freed costs the most: this
     // thread then tidies the allocator's lists of small free blocks.)
-    let ((names, groups, names_diags, by_name), ()) = crate::par::join(
+    let ((names, groups, names_diags, by_name, workloads), ()) = crate::par::join(
         project.services.len() >= crate::par::LARGE,
         || {
             let by_name: foldhash::HashMap<&str, &Service> =
@@ -577,7 +578,9 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
             let mut diags = Diagnostics::default();
             let mut names = service_names(project, &mut diags);
             let groups = groups(project, options, &by_name, &mut names, &mut diags);
-            (names, groups, diags, by_name)
+            let workloads: BTreeMap<String, String> =
+                names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
+            (names, groups, diags, by_name, workloads)
         },
         || shared_and_reached(&mut mapper),
     );
@@ -605,7 +608,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
         }
         mapper.diags.push(d);
     }
-    mapper.workloads = names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
+    mapper.workloads = std::sync::Arc::new(workloads);
     let grouped: foldhash::HashSet<&str> = groups.values().flatten().map(|member| member.name.as_str()).collect();
     // A provider service runs no container: K201 on its `provider` key says so.
     let singles: Vec<&Service> =

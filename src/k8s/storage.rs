@@ -166,12 +166,7 @@ impl Mapper<'_> {
     /// A claim. Always ReadWriteOnce: a new claim starts empty, so a read-only one could
     /// never receive data (mounts carry `readOnly` instead).
     fn claim(&mut self, name: &str, size: String, storage_class: Option<String>, origin: Option<Pos>) {
-        let object = PersistentVolumeClaim {
-            metadata: ObjectMeta { name: Some(name.to_string()), labels: own_labels(name), ..ObjectMeta::default() },
-            spec: Some(claim_spec(size, storage_class)),
-            ..PersistentVolumeClaim::default()
-        };
-        self.add(Object::new("PersistentVolumeClaim", name, &object, origin));
+        self.add(Object::of_value("PersistentVolumeClaim", name, claim_value(name, size, storage_class), origin));
     }
 
     fn service_claim_size(&mut self, service: &Service) -> (String, Option<String>) {
@@ -250,6 +245,30 @@ fn claim_spec(size: String, storage_class: Option<String>) -> PersistentVolumeCl
         storage_class_name: storage_class,
         ..PersistentVolumeClaimSpec::default()
     }
+}
+
+/// A claim object as a value: what the typed `PersistentVolumeClaim` with [`claim_spec`] and
+/// [`own_labels`] serialises to (`claim_value_is_the_typed_object` checks this), built
+/// directly because a large project has one for every named volume.
+fn claim_value(name: &str, size: String, storage_class: Option<String>) -> Value {
+    let mut metadata = Map::from_iter([("name", Value::from(name))]);
+    if own_labels(name).is_some() {
+        metadata.insert("labels", Value::from(Map::from_iter([(super::SERVICE_LABEL, Value::from(name))])));
+    }
+    let requests = Map::from_iter([("storage", Value::from(size))]);
+    let mut spec = Map::from_iter([
+        ("accessModes", Value::from(vec![Value::from("ReadWriteOnce")])),
+        ("resources", Value::from(Map::from_iter([("requests", Value::from(requests))]))),
+    ]);
+    if let Some(class) = storage_class {
+        spec.insert("storageClassName", Value::from(class));
+    }
+    Value::from(Map::from_iter([
+        ("apiVersion", Value::from("v1")),
+        ("kind", Value::from("PersistentVolumeClaim")),
+        ("metadata", Value::from(metadata)),
+        ("spec", Value::from(spec)),
+    ]))
 }
 
 /// A name derived from a service's name (`web-claim0`): a valid DNS-1123 label even when the
@@ -1119,6 +1138,30 @@ pub(crate) fn map_top_level(mapper: &mut Mapper) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claim_value_is_the_typed_object() {
+        let long = "a".repeat(70);
+        for (name, size, class) in [
+            ("data", "100Mi", None),
+            ("db-data", "1Gi", Some("fast")),
+            (long.as_str(), "5Gi", Some("")),
+            ("x", "0.5Gi", None),
+        ] {
+            let typed = PersistentVolumeClaim {
+                metadata: ObjectMeta {
+                    name: Some(name.to_string()),
+                    labels: own_labels(name),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(claim_spec(size.to_string(), class.map(String::from))),
+                ..PersistentVolumeClaim::default()
+            };
+            let value = claim_value(name, size.to_string(), class.map(String::from));
+            // Equal values, entries in the same order: the same output.
+            assert_eq!(value, Value::from_serialize(&typed).unwrap(), "{name}");
+        }
+    }
 
     #[test]
     fn quantities_and_basenames() {
