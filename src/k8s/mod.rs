@@ -685,7 +685,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
 ///
 /// What is sorted is a small key per object (the kind's rank, the name's first 16 bytes and
 /// the object's place), so that most comparisons read no string on the heap; the objects
-/// themselves move once, into their places.
+/// are then put in their places by swaps within their list.
 fn sorted(objects: Vec<Object>) -> Vec<Object> {
     let objects: Vec<Object> = objects.into_iter().filter(|o| !o.kind.is_empty()).collect();
     let prefix = |name: &str| {
@@ -704,8 +704,26 @@ fn sorted(objects: Vec<Object>) -> Vec<Object> {
             .then_with(|| pa.cmp(&pb))
             .then_with(|| if pa == pb { a.name.cmp(&b.name) } else { std::cmp::Ordering::Equal })
     });
-    let mut slots: Vec<Option<Object>> = objects.into_iter().map(Some).collect();
-    keys.into_iter().filter_map(|(_, _, i)| slots[i].take()).collect()
+    let mut objects = objects;
+    let mut from: Vec<usize> = keys.into_iter().map(|(_, _, i)| i).collect();
+    permute(&mut objects, &mut from);
+    objects
+}
+
+/// Put `items[from[j]]` at `j` for every `j`, in place: each cycle of the permutation is
+/// followed once, by swaps (no second list of the items, whose memory would be new). `from`
+/// is left as the identity.
+fn permute<T>(items: &mut [T], from: &mut [usize]) {
+    for start in 0..items.len() {
+        let mut at = start;
+        while from[at] != start {
+            let next = from[at];
+            items.swap(at, next);
+            from[at] = at;
+            at = next;
+        }
+        from[at] = at;
+    }
 }
 
 /// For each service: the named volumes and host paths it mounts, and the services it names
@@ -954,6 +972,35 @@ mod tests {
 
     fn object(kind: &str, name: &str, mark: i64) -> Object {
         Object::of_value(kind, name, Value::Int(mark), None)
+    }
+
+    #[test]
+    fn permute_puts_each_item_where_it_is_asked_for() {
+        // Fixed points, a swap, longer cycles, and every permutation of four items.
+        let cases: Vec<Vec<usize>> = vec![vec![], vec![0], vec![1, 0], vec![2, 0, 1], vec![1, 2, 0, 4, 3, 5]];
+        let mut all = cases;
+        for a in 0..4 {
+            for b in 0..4 {
+                for c in 0..4 {
+                    for d in 0..4 {
+                        let p = vec![a, b, c, d];
+                        let mut seen = p.clone();
+                        seen.sort();
+                        if seen == [0, 1, 2, 3] {
+                            all.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        for p in all {
+            let mut items: Vec<String> = (0..p.len()).map(|i| format!("item {i}")).collect();
+            let expected: Vec<String> = p.iter().map(|&i| items[i].clone()).collect();
+            let mut from = p.clone();
+            permute(&mut items, &mut from);
+            assert_eq!(items, expected, "{p:?}");
+            assert!(from.iter().enumerate().all(|(i, &f)| i == f));
+        }
     }
 
     #[test]
