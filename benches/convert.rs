@@ -188,22 +188,28 @@ struct Stats {
 }
 
 /// One warm-up run of each side, then rounds of one run of each, alternating which goes
-/// first, until `budget` is spent (at least 5 rounds, at most 50): the two sides meet the
-/// same load on a shared machine, and neither always follows the other.
-fn measure(budget: Duration, convert: impl Fn() -> Run, baseline: impl Fn() -> Run) -> Stats {
-    black_box(convert().len);
-    black_box(baseline().len);
+/// first, until `budget` is spent (at least 5 rounds, at most `most`): the two sides meet
+/// the same load on a shared machine, and neither always follows the other.
+fn rounds<A, B>(budget: Duration, most: usize, a: impl Fn() -> A, b: impl Fn() -> B) -> (Vec<A>, Vec<B>) {
+    black_box(a());
+    black_box(b());
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let start = Instant::now();
-    while ours.len() < 5 || (ours.len() < 50 && start.elapsed() < budget) {
+    while ours.len() < 5 || (ours.len() < most && start.elapsed() < budget) {
         if ours.len() % 2 == 0 {
-            ours.push(convert());
-            theirs.push(baseline());
+            ours.push(a());
+            theirs.push(b());
         } else {
-            theirs.push(baseline());
-            ours.push(convert());
+            theirs.push(b());
+            ours.push(a());
         }
     }
+    (ours, theirs)
+}
+
+/// Both sides in process, in [`rounds`] (at most 50).
+fn measure(budget: Duration, convert: impl Fn() -> Run, baseline: impl Fn() -> Run) -> Stats {
+    let (ours, theirs) = rounds(budget, 50, convert, baseline);
     let median = |runs: &[Run], pick: fn(&Run) -> Duration| {
         let mut times: Vec<Duration> = runs.iter().map(pick).collect();
         times.sort();
@@ -302,19 +308,7 @@ fn processes(sizes: &[usize], budget: Duration) {
         };
         let ours = || time(Command::new(kompile).arg("convert").arg("-f").arg(&file));
         let theirs = || time(Command::new(&me).arg("--one-shot").arg("baseline").arg(&file));
-        ours();
-        theirs();
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        let start = Instant::now();
-        while a.len() < 5 || (a.len() < 40 && start.elapsed() < budget) {
-            if a.len() % 2 == 0 {
-                a.push(ours());
-                b.push(theirs());
-            } else {
-                b.push(theirs());
-                a.push(ours());
-            }
-        }
+        let (mut a, mut b) = rounds(budget, 40, ours, theirs);
         a.sort();
         b.sort();
         let (am, bm) = (a[a.len() / 2], b[b.len() / 2]);
