@@ -687,7 +687,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
 /// the object's place), so that most comparisons read no string on the heap; the objects
 /// are then put in their places by swaps within their list.
 fn sorted(objects: Vec<Object>) -> Vec<Object> {
-    let objects: Vec<Object> = objects.into_iter().filter(|o| !o.kind.is_empty()).collect();
+    let mut objects: Vec<Object> = objects.into_iter().filter(|o| !o.kind.is_empty()).collect();
     let prefix = |name: &str| {
         let mut bytes = [0u8; 16];
         let n = name.len().min(16);
@@ -704,7 +704,6 @@ fn sorted(objects: Vec<Object>) -> Vec<Object> {
             .then_with(|| pa.cmp(&pb))
             .then_with(|| if pa == pb { a.name.cmp(&b.name) } else { std::cmp::Ordering::Equal })
     });
-    let mut objects = objects;
     let mut from: Vec<usize> = keys.into_iter().map(|(_, _, i)| i).collect();
     permute(&mut objects, &mut from);
     objects

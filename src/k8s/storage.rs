@@ -252,7 +252,8 @@ fn claim_spec(size: String, storage_class: Option<String>) -> PersistentVolumeCl
 /// directly because a large project has one for every named volume.
 fn claim_value(name: &str, size: String, storage_class: Option<String>) -> Value {
     let mut metadata = Map::from_iter([("name", Value::from(name))]);
-    if own_labels(name).is_some() {
+    // The label `own_labels` gives: when the name is a valid label value.
+    if names::is_label_value(name) {
         metadata.insert("labels", Value::from(Map::from_iter([(super::SERVICE_LABEL, Value::from(name))])));
     }
     let requests = Map::from_iter([("storage", Value::from(size))]);
