@@ -207,14 +207,16 @@ fn rounds<A, B>(budget: Duration, most: usize, a: impl Fn() -> A, b: impl Fn() -
     (ours, theirs)
 }
 
+/// The median and the minimum of some times.
+fn median_and_min(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    (times[times.len() / 2], times[0])
+}
+
 /// Both sides in process, in [`rounds`] (at most 50).
 fn measure(budget: Duration, convert: impl Fn() -> Run, baseline: impl Fn() -> Run) -> Stats {
     let (ours, theirs) = rounds(budget, 50, convert, baseline);
-    let median = |runs: &[Run], pick: fn(&Run) -> Duration| {
-        let mut times: Vec<Duration> = runs.iter().map(pick).collect();
-        times.sort();
-        (times[times.len() / 2], times[0])
-    };
+    let median = |runs: &[Run], pick: fn(&Run) -> Duration| median_and_min(runs.iter().map(pick).collect());
     let ((convert, convert_min), (convert_teardown, _)) = (median(&ours, |r| r.work), median(&ours, |r| r.teardown));
     let ((baseline, baseline_min), (baseline_teardown, _)) =
         (median(&theirs, |r| r.work), median(&theirs, |r| r.teardown));
@@ -308,19 +310,17 @@ fn processes(sizes: &[usize], budget: Duration) {
         };
         let ours = || time(Command::new(kompile).arg("convert").arg("-f").arg(&file));
         let theirs = || time(Command::new(&me).arg("--one-shot").arg("baseline").arg(&file));
-        let (mut a, mut b) = rounds(budget, 40, ours, theirs);
-        a.sort();
-        b.sort();
-        let (am, bm) = (a[a.len() / 2], b[b.len() / 2]);
+        let (a, b) = rounds(budget, 40, ours, theirs);
+        let count = a.len();
+        let ((am, amin), (bm, bmin)) = (median_and_min(a), median_and_min(b));
         println!(
-            "| {n} | {} | {} | {} | {} | {:.2}x | {:.2}x | {} |",
+            "| {n} | {} | {} | {} | {} | {:.2}x | {:.2}x | {count} |",
             ms(am),
-            ms(a[0]),
+            ms(amin),
             ms(bm),
-            ms(b[0]),
+            ms(bmin),
             am.as_secs_f64() / bm.as_secs_f64(),
-            a[0].as_secs_f64() / b[0].as_secs_f64(),
-            a.len()
+            amin.as_secs_f64() / bmin.as_secs_f64(),
         );
     }
 }
