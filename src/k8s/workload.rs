@@ -6,15 +6,13 @@
 use super::{labels, names, network, probes, storage, Controller, Mapper, Object, ServiceNames};
 use crate::compose::{DeviceCount, SecurityOpt, Service, Spanned};
 use crate::diag::Code;
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::apps::v1::{RollingUpdateDeployment, StatefulSet, StatefulSetSpec};
-use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
+use crate::value::{Key, Map, Value};
+use k8s_openapi::api::apps::v1::{DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    AppArmorProfile, Capabilities, Container, ContainerPort, ExecAction, HostAlias, Lifecycle, LifecycleHandler, Pod,
-    PodSpec, PodTemplateSpec, ResourceRequirements, SELinuxOptions, SeccompProfile, SecurityContext,
+    AppArmorProfile, Capabilities, Container, ContainerPort, ExecAction, HostAlias, Lifecycle, LifecycleHandler,
+    PodSpec, ResourceRequirements, SELinuxOptions, SeccompProfile, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
@@ -46,6 +44,55 @@ impl Kind {
             Kind::Job(..) => "Job",
         }
     }
+}
+
+/// A typed part of an object (a pod spec, a strategy, claim templates) as a value.
+fn typed<T: serde::Serialize>(part: &T) -> Value {
+    Value::from_serialize(part).expect("Kubernetes objects have string keys only")
+}
+
+/// A label or annotation map as a value; the service label's key is not copied.
+fn string_map<K: AsRef<str> + Into<String>, V: Into<Value>>(map: impl IntoIterator<Item = (K, V)>) -> Value {
+    let entries = map
+        .into_iter()
+        .map(|(key, value)| {
+            let key: Key = if key.as_ref() == super::SERVICE_LABEL {
+                Key::Borrowed(super::SERVICE_LABEL)
+            } else {
+                Key::Owned(key.into())
+            };
+            (key, value.into())
+        })
+        .collect();
+    Value::from(Map::from_entries(entries))
+}
+
+/// An `ObjectMeta` with a name, labels and maybe annotations, as a value.
+fn meta_value(name: &str, labels: BTreeMap<String, String>, annotations: Option<BTreeMap<String, String>>) -> Value {
+    let mut meta = Map::from_iter([("labels", string_map(labels)), ("name", Value::from(name))]);
+    if let Some(annotations) = annotations {
+        meta.insert("annotations", string_map(annotations));
+    }
+    Value::from(meta)
+}
+
+/// A `PodTemplateSpec` of labels, maybe annotations, and a pod spec, as a value.
+fn template_value(
+    labels: &BTreeMap<String, String>,
+    annotations: Option<&BTreeMap<String, String>>,
+    pod: Value,
+) -> Value {
+    let mut meta = Map::from_iter([("labels", string_map(labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))))]);
+    if let Some(annotations) = annotations {
+        meta.insert("annotations", string_map(annotations.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+    }
+    Value::from(Map::from_iter([("metadata", Value::from(meta)), ("spec", pod)]))
+}
+
+/// A `LabelSelector` matching `labels`, as a value.
+fn selector_value(labels: &BTreeMap<String, String>) -> Value {
+    let labels = string_map(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    Value::from(Map::from_iter([("matchLabels", labels)]))
 }
 
 /// What decides a Deployment's strategy besides its pod: whether it mounts Compose volumes,
@@ -336,53 +383,46 @@ impl Mapper<'_> {
                 );
             }
         }
-        let meta = ObjectMeta {
-            name: Some(names.workload.clone()),
-            labels: Some(workload_labels),
-            annotations: annotations.clone(),
-            ..ObjectMeta::default()
+        // The objects are built as values directly (what their k8s-openapi types serialise
+        // to: `envelope_values_are_the_typed_objects` checks each part), because a large
+        // project has one for every service; the pod spec and the smaller parts are typed.
+        let template = |pod: &PodSpec| {
+            template_value(&template_labels, template_annotations.as_ref(), Value::from_serialize(pod).expect("typed"))
         };
-        let template = |pod: PodSpec| PodTemplateSpec {
-            metadata: Some(ObjectMeta {
-                labels: Some(template_labels.clone()),
-                annotations: template_annotations.clone(),
-                ..ObjectMeta::default()
-            }),
-            spec: Some(pod),
-        };
-        let selector = LabelSelector { match_labels: Some(pod_labels.clone()), ..LabelSelector::default() };
+        let selector = || selector_value(&pod_labels);
         let origin = Some(service.pos);
         self.report_unused_workload_keys(service, &kind);
         let kind_name = kind.name();
-        match kind {
+        let (api_version, name, spec) = match kind {
             Kind::Deployment => {
                 let shared_storage =
                     pod.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some() || v.host_path.is_some());
-                let spec = DeploymentSpec {
-                    replicas: Some(self.replicas(service)),
-                    selector,
-                    strategy: self.rollout_strategy(rollout, shared_storage),
-                    template: template(pod),
-                    ..DeploymentSpec::default()
-                };
-                let object = Deployment { metadata: meta, spec: Some(spec), ..Deployment::default() };
-                self.add(Object::new("Deployment", &names.workload, &object, origin));
+                let mut spec = Map::from_iter([
+                    ("replicas", Value::from(i64::from(self.replicas(service)))),
+                    ("selector", selector()),
+                    ("template", template(&pod)),
+                ]);
+                if let Some(strategy) = self.rollout_strategy(rollout, shared_storage) {
+                    spec.insert("strategy", typed(&strategy));
+                }
+                ("apps/v1", names.workload.clone(), spec)
             }
-            Kind::DaemonSet => {
-                let spec = DaemonSetSpec { selector, template: template(pod), ..DaemonSetSpec::default() };
-                let object = DaemonSet { metadata: meta, spec: Some(spec), ..DaemonSet::default() };
-                self.add(Object::new("DaemonSet", &names.workload, &object, origin));
-            }
+            Kind::DaemonSet => (
+                "apps/v1",
+                names.workload.clone(),
+                Map::from_iter([("selector", selector()), ("template", template(&pod))]),
+            ),
             Kind::StatefulSet => {
                 let claims = self.claim_templates(service, &mut pod);
-                let spec = StatefulSetSpec {
-                    replicas: Some(self.replicas(service)),
-                    selector,
-                    service_name: Some(names.workload.clone()),
-                    template: template(pod),
-                    volume_claim_templates: (!claims.is_empty()).then_some(claims),
-                    ..StatefulSetSpec::default()
-                };
+                let mut spec = Map::from_iter([
+                    ("replicas", Value::from(i64::from(self.replicas(service)))),
+                    ("selector", selector()),
+                    ("serviceName", Value::from(names.workload.as_str())),
+                    ("template", template(&pod)),
+                ]);
+                if !claims.is_empty() {
+                    spec.insert("volumeClaimTemplates", typed(&claims));
+                }
                 let name = self.short_workload_name(
                     service,
                     "StatefulSet",
@@ -390,31 +430,36 @@ impl Mapper<'_> {
                     super::names::stateful_set_name(&names.workload),
                     ", so that its pods' `controller-revision-hash` label fits",
                 );
-                let meta = ObjectMeta { name: Some(name.clone()), ..meta };
-                let object = StatefulSet { metadata: meta, spec: Some(spec), ..StatefulSet::default() };
-                self.add(Object::new("StatefulSet", &name, &object, origin));
+                ("apps/v1", name, spec)
             }
             Kind::Pod(policy) => {
                 pod.restart_policy = Some(policy.into());
-                let mut meta = meta;
-                meta.labels.get_or_insert_with(Default::default).extend(template_labels.clone());
-                meta.annotations = template_annotations.clone();
-                let object = Pod { metadata: meta, spec: Some(pod), ..Pod::default() };
-                self.add(Object::new("Pod", &names.workload, &object, origin));
+                let mut labels = workload_labels;
+                labels.extend(template_labels.clone());
+                let object = Map::from_iter([
+                    ("apiVersion", Value::from("v1")),
+                    ("kind", Value::from("Pod")),
+                    ("metadata", meta_value(&names.workload, labels, template_annotations.clone())),
+                    ("spec", typed(&pod)),
+                ]);
+                self.add(Object::of_value("Pod", &names.workload, Value::from(object), origin));
+                super::autoscaling::autoscaler(self, service, names, kind_name);
+                return;
             }
             Kind::CronJob(policy, schedule) => {
                 pod.restart_policy = Some(policy.into());
                 let concurrency = self.concurrency_policy(service);
-                let backoff = self.backoff_limit(service);
-                let spec = CronJobSpec {
-                    schedule,
-                    concurrency_policy: concurrency,
-                    job_template: JobTemplateSpec {
-                        spec: Some(JobSpec { backoff_limit: backoff, template: template(pod), ..JobSpec::default() }),
-                        ..JobTemplateSpec::default()
-                    },
-                    ..CronJobSpec::default()
-                };
+                let mut job = Map::from_iter([("template", template(&pod))]);
+                if let Some(backoff) = self.backoff_limit(service) {
+                    job.insert("backoffLimit", Value::from(i64::from(backoff)));
+                }
+                let mut spec = Map::from_iter([
+                    ("schedule", Value::from(schedule)),
+                    ("jobTemplate", Value::from(Map::from_iter([("spec", Value::from(job))]))),
+                ]);
+                if let Some(concurrency) = concurrency {
+                    spec.insert("concurrencyPolicy", Value::from(concurrency));
+                }
                 let name = self.short_workload_name(
                     service,
                     "CronJob",
@@ -422,25 +467,30 @@ impl Mapper<'_> {
                     super::names::cron_job_name(&names.workload),
                     "",
                 );
-                let meta = ObjectMeta { name: Some(name.clone()), ..meta };
-                let object = CronJob { metadata: meta, spec: Some(spec), ..CronJob::default() };
-                self.add(Object::new("CronJob", &name, &object, origin));
+                ("batch/v1", name, spec)
             }
             Kind::Job(policy, global) => {
                 pod.restart_policy = Some(policy.into());
                 // Swarm's replicated job runs `replicas` tasks to completion, all at once.
-                let count = if global { 1 } else { self.replicas(service) };
-                let spec = JobSpec {
-                    completions: Some(count),
-                    parallelism: Some(count),
-                    backoff_limit: self.backoff_limit(service),
-                    template: template(pod),
-                    ..JobSpec::default()
-                };
-                let object = Job { metadata: meta, spec: Some(spec), ..Job::default() };
-                self.add(Object::new("Job", &names.workload, &object, origin));
+                let count = i64::from(if global { 1 } else { self.replicas(service) });
+                let mut spec = Map::from_iter([
+                    ("completions", Value::from(count)),
+                    ("parallelism", Value::from(count)),
+                    ("template", template(&pod)),
+                ]);
+                if let Some(backoff) = self.backoff_limit(service) {
+                    spec.insert("backoffLimit", Value::from(i64::from(backoff)));
+                }
+                ("batch/v1", names.workload.clone(), spec)
             }
-        }
+        };
+        let object = Map::from_iter([
+            ("apiVersion", Value::from(api_version)),
+            ("kind", Value::from(kind_name)),
+            ("metadata", meta_value(&name, workload_labels, annotations)),
+            ("spec", Value::from(spec)),
+        ]);
+        self.add(Object::of_value(kind_name, &name, Value::from(object), origin));
         super::autoscaling::autoscaler(self, service, names, kind_name);
     }
 
@@ -1506,6 +1556,45 @@ fn host_aliases(mapper: &mut Mapper, service: &Service) -> Vec<HostAlias> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+    #[test]
+    fn envelope_values_are_the_typed_objects() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let pod = PodSpec {
+            containers: vec![Container { name: "web".into(), ..Container::default() }],
+            ..PodSpec::default()
+        };
+        let long = "x".repeat(40);
+        for (labels, annotations) in [
+            (map(&[(crate::k8s::SERVICE_LABEL, "web")]), None),
+            (map(&[(crate::k8s::SERVICE_LABEL, "web"), ("app", &long), ("a.b/c", "")]), Some(map(&[("note", "yes")]))),
+            (map(&[]), Some(map(&[]))),
+        ] {
+            let meta = ObjectMeta {
+                name: Some("web".into()),
+                labels: Some(labels.clone()),
+                annotations: annotations.clone(),
+                ..ObjectMeta::default()
+            };
+            // Equal values, entries in the same order: the same output.
+            assert_eq!(meta_value("web", labels.clone(), annotations.clone()), typed(&meta));
+            let template = PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    annotations: annotations.clone(),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod.clone()),
+            };
+            assert_eq!(template_value(&labels, annotations.as_ref(), typed(&pod)), typed(&template));
+            let selector = LabelSelector { match_labels: Some(labels.clone()), ..LabelSelector::default() };
+            assert_eq!(selector_value(&labels), typed(&selector));
+        }
+    }
 
     #[test]
     fn cron_schedules() {
