@@ -63,7 +63,8 @@ pub(crate) type Cuts = (Vec<(usize, u32)>, usize, u32);
 /// return counts lines differently; a mapping written in flow style or with a tab-indented
 /// line).
 pub(crate) fn cuts(text: &str, key: &str) -> Option<Cuts> {
-    if text.split('\r').skip(1).any(|after| !after.starts_with('\n')) {
+    let bytes = text.as_bytes();
+    if memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n')) {
         return None;
     }
     // The key on a line of its own, at the first column, once.
@@ -121,27 +122,31 @@ fn is_head(line: &str, key: &str) -> bool {
 }
 
 /// The lines of `text` with the byte offset each starts at (without their `\n`), as
-/// `split('\n')` gives them. Lines of a compose file are short: a plain scan finds each end
-/// sooner than a general search set up once per line.
+/// `split('\n')` gives them. The line ends are found by `memchr`, many bytes at a time: this
+/// runs on one thread over the whole text before the parts can be read.
 fn line_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let bytes = text.as_bytes();
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
     let mut at = Some(0);
     std::iter::from_fn(move || {
         let start = at?;
-        let mut end = start;
-        while end < bytes.len() && bytes[end] != b'\n' {
-            end += 1;
-        }
-        at = (end < bytes.len()).then_some(end + 1);
+        let end = ends.next().unwrap_or(text.len());
+        at = (end < text.len()).then_some(end + 1);
         // `\n` is ASCII: both ends are character boundaries.
         Some((start, &text[start..end]))
     })
 }
 
+/// Whether `text` holds an alias (`*`), an anchor (`&`) or a merge key (`<<`), which could
+/// tie a part to another: one pass for all three.
+fn ties_parts(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr3_iter(b'*', b'&', b'<', bytes).any(|i| bytes[i] != b'<' || bytes.get(i + 1) == Some(&b'<'))
+}
+
 /// Read `text` cut at `cut`, or `None` when the cut cannot be used (see the module's text).
 pub(crate) fn parse_at(text: &str, file: u32, limits: Limits, key: &str, cut: Cut) -> Option<Documents> {
     let second = &text[cut.start..cut.end];
-    if second.contains('*') || second.contains('&') || second.contains("<<") {
+    if ties_parts(second) {
         return None;
     }
     let line = cut.line;
@@ -219,6 +224,16 @@ pub fn every_cut_agrees(text: &str, key: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ties_parts_finds_aliases_anchors_and_merge_keys() {
+        for text in ["a: *x", "a: &x 1", "<<: {}", "  - <<", "x: 1\n<<: *y"] {
+            assert!(ties_parts(text), "{text:?}");
+        }
+        for text in ["", "a: <b>", "a < b", "x: <", "a: 1 <\n< b"] {
+            assert!(!ties_parts(text), "{text:?}");
+        }
+    }
 
     fn each_cut_agrees(text: &str) -> usize {
         every_cut_agrees(text, "services")
