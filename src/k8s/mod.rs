@@ -570,7 +570,13 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     // thread for a large project, while this one finds what services share and reach. (The
     // first large allocation here after the parsed tree was freed costs the most: this
     // thread then tidies the allocator's lists of small free blocks.)
-    let ((names, groups, names_diags, by_name, workloads), ()) = crate::par::join(
+    // Each service's environment is scanned for the names it reaches in chunks, by this
+    // thread and then by the other once its own work is done; what is found is recorded in
+    // service order after.
+    let reachable = std::sync::OnceLock::new();
+    let scan = crate::par::Chunks::new(&project.services, 64);
+    let reach = |service| reached(service, reachable.get_or_init(|| reach::Names::new(project)));
+    let ((names, groups, names_diags, by_name, workloads, some), others) = crate::par::join(
         project.services.len() >= crate::par::LARGE,
         || {
             let by_name: foldhash::HashMap<&str, &Service> =
@@ -580,10 +586,14 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
             let groups = groups(project, options, &by_name, &mut names, &mut diags);
             let workloads: BTreeMap<String, String> =
                 names.iter().map(|(k, v)| (k.clone(), v.workload.clone())).collect();
-            (names, groups, diags, by_name, workloads)
+            (names, groups, diags, by_name, workloads, scan.take(reach))
         },
-        || shared_and_reached(&mut mapper),
+        || {
+            shared(&mut mapper);
+            scan.take(reach)
+        },
     );
+    record_reached(&mut mapper, scan.merge([others, some]));
     mapper.by_name = by_name;
     mapper.diags.0.extend(names_diags.0);
     // A key several services take from one place (a YAML anchor, an `x-` block merged with
@@ -725,12 +735,9 @@ fn permute<T>(items: &mut [T], from: &mut [usize]) {
     }
 }
 
-/// For each service: the named volumes and host paths it mounts, and the services it names
-/// (in `depends_on`, `links` and, through [`reach`], its environment and command).
-fn shared_and_reached(mapper: &mut Mapper) {
-    let project = mapper.project;
-    let reachable = reach::Names::new(project);
-    for service in &project.services {
+/// For each service: the named volumes and host paths it mounts.
+fn shared(mapper: &mut Mapper) {
+    for service in &mapper.project.services {
         let mut sources: Vec<&str> = service.volumes.iter().filter_map(|m| m.source.as_deref()).collect();
         sources.sort_unstable();
         sources.dedup();
@@ -751,27 +758,49 @@ fn shared_and_reached(mapper: &mut Mapper) {
         for path in host_paths {
             mapper.host_claim_users.entry(path).or_default().push(service.name.clone());
         }
+    }
+}
+
+/// What one service reaches through its environment and command ([`reach`]): the other
+/// services, each with how it is named, and the first of Docker's names for its host that
+/// no `extra_hosts` entry answers.
+#[derive(Default)]
+struct Reached<'a> {
+    services: Vec<(reach::Reference<'a>, &'a Service, reach::Via)>,
+    docker_host: Option<reach::Reference<'a>>,
+}
+
+fn reached<'a>(service: &'a Service, reachable: &reach::Names<'a>) -> Reached<'a> {
+    let mut out = Reached::default();
+    reach::references(service, |reference| {
+        if reach::docker_host(reference.name) {
+            // `extra_hosts` naming it gives a host alias, or its own K201.
+            if out.docker_host.is_none()
+                && !service.extra_hosts.iter().any(|(h, _, _)| h.eq_ignore_ascii_case(reference.name))
+            {
+                out.docker_host = Some(reference);
+            }
+            return;
+        }
+        if let Some((target, via)) = reachable.get(reference.name).filter(|(t, _)| t.name != service.name) {
+            out.services.push((reference, target, via));
+        }
+    });
+    out
+}
+
+/// For each service, in order: the services it names (in `depends_on`, `links` and, as
+/// [`reached`] found, its environment and command).
+fn record_reached<'a>(mapper: &mut Mapper<'a>, reached: Vec<Reached<'a>>) {
+    let project = mapper.project;
+    for (service, Reached { services, docker_host }) in project.services.iter().zip(reached) {
         for target in service.depends_on.iter().chain(&service.links) {
             let referrers = mapper.referrers.entry(target.value.as_str()).or_default();
             if referrers.last() != Some(&service.name.as_str()) {
                 referrers.push(&service.name);
             }
         }
-        let mut docker_host: Option<reach::Reference> = None;
-        reach::references(service, |reference| {
-            if reach::docker_host(reference.name) {
-                // `extra_hosts` naming it gives a host alias, or its own K201.
-                if docker_host.is_none()
-                    && !service.extra_hosts.iter().any(|(h, _, _)| h.eq_ignore_ascii_case(reference.name))
-                {
-                    docker_host = Some(reference);
-                }
-                return;
-            }
-            let Some((target, via)) = reachable.get(reference.name) else { return };
-            if target.name == service.name {
-                return;
-            }
+        for (reference, target, via) in services {
             let referrers = mapper.referrers.entry(target.name.as_str()).or_default();
             // Only this service adds to the lists now: a repeat would be the last entry.
             if referrers.last() != Some(&service.name.as_str()) {
@@ -783,7 +812,7 @@ fn shared_and_reached(mapper: &mut Mapper) {
             if via == reach::Via::ContainerName {
                 mapper.container_refs.entry(target.name.as_str()).or_default().push(reference);
             }
-        });
+        }
         if let Some(reference) = docker_host {
             mapper.warn(
                 Code::DockerHostReached,

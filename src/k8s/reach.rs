@@ -144,7 +144,7 @@ pub(crate) fn hosts<'v>(variable: &str, value: &'v str, mut found: impl FnMut(&'
         return;
     }
     let bare = host_variable(variable);
-    if !bare && !value.contains(':') && !value.contains("docker.") {
+    if !bare && !value.contains(':') && !value.as_bytes().windows(7).any(|w| w == b"docker.") {
         return;
     }
     if not_a_connection(variable) {
