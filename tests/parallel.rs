@@ -149,3 +149,34 @@ fn errors_in_a_large_file_are_reported_as_when_it_is_read_in_one_piece() {
         assert_eq!(sequential_diags, parallel_diags);
     }
 }
+
+/// Each object's size is measured when the mapper adds it and kept for the validator (which
+/// checks an object's bytes against what a cluster stores) and the writer. Steps that change
+/// an object after it was added (recommended labels, a namespace, a claim's selector and
+/// annotations) must have it measured again: the kept size is always the value's own.
+#[test]
+fn kept_sizes_are_the_values_own() {
+    let dir = project_dir("sizes");
+    let mut text = project(5 * kompile::par::LARGE, true, false);
+    text = text.replace(
+        "volumes:\n  shared_0: {}",
+        "volumes:\n  shared_0:\n    labels:\n      kompose.volume.selector: fast\n      kompose.volume.storage-class-name: ssd",
+    );
+    let mut options = kompile::Options::default();
+    options.map.recommended_labels = true;
+    options.map.namespace = Some("team".into());
+    for sequential in [true, false] {
+        kompile::par::set_sequential(sequential);
+        let files =
+            [ComposeFile { name: dir.path("compose.yaml").display().to_string(), contents: text.clone().into() }];
+        let conversion = kompile::convert(&files, &IndexMap::new(), &dir.path(""), &RealFs, &options);
+        kompile::par::set_sequential(false);
+        assert!(conversion.objects.len() > 5 * kompile::par::LARGE, "{:#?}", conversion.diagnostics);
+        let text = kompile::output::yaml_stream(&conversion.objects, 2);
+        assert!(text.contains("app.kubernetes.io/part-of") && text.contains("namespace: team"));
+        assert!(text.contains("matchLabels:\n      io.kompose.service: fast"), "the claim's selector");
+        for object in &conversion.objects {
+            assert_eq!(object.size(), object.value.measure(), "{} {}", object.kind, object.name);
+        }
+    }
+}

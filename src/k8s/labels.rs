@@ -267,14 +267,14 @@ pub(crate) fn get<'s>(service: &'s Service, key: &str) -> Option<&'s crate::comp
 pub(crate) fn recommended(objects: &mut [Object], project: &str) {
     let part_of = project_label(project);
     for object in objects.iter_mut().filter(|o| !o.kind.is_empty()) {
-        let service = add(object.value.get_mut("metadata"), part_of.as_deref(), None, true);
+        let service = add(object.value_mut().get_mut("metadata"), part_of.as_deref(), None, true);
         let templates: &[&str] = match object.kind.as_str() {
             "CronJob" => &["/spec/jobTemplate/spec/template/metadata"],
             "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => &["/spec/template/metadata"],
             _ => &[],
         };
         for pointer in templates {
-            add(object.value.pointer_mut(pointer), part_of.as_deref(), service.as_deref(), false);
+            add(object.value_mut().pointer_mut(pointer), part_of.as_deref(), service.as_deref(), false);
         }
     }
 }

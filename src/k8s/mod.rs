@@ -151,19 +151,20 @@ pub struct Object {
     pub origin: Option<Pos>,
     /// Holds secret material (written with restrictive file permissions).
     pub secret: bool,
-    /// [`Object::weight`], once worked out.
-    pub weight: Weight,
+    /// [`Object::size`], once worked out. A change to `value` after it was measured goes
+    /// through [`Object::value_mut`], which forgets it.
+    pub size: Size,
 }
 
-/// How much work writing or checking an object takes ([`Value::weight`]), kept once the
-/// validator has measured it, so that the writer splits the objects into halves of equal
-/// work without walking every object again. Only a hint: a value changed after it was
-/// measured is written as it is, and may just split less evenly. Never part of equality.
+/// An object's [`Value::measure`] (nodes, bytes of text), kept once worked out: the mapper
+/// measures each object as it adds it, while the object is still in the processor's cache;
+/// the validator checks the bytes against what a cluster stores, and the writer splits the
+/// objects into pieces of equal work by it. Never part of equality.
 #[derive(Clone, Debug, Default)]
-pub struct Weight(std::sync::OnceLock<usize>);
+pub struct Size(std::sync::OnceLock<(usize, usize)>);
 
-impl PartialEq for Weight {
-    fn eq(&self, _: &Weight) -> bool {
+impl PartialEq for Size {
+    fn eq(&self, _: &Size) -> bool {
         true
     }
 }
@@ -182,19 +183,24 @@ impl Object {
             value,
             origin,
             secret: kind == "Secret",
-            weight: Weight::default(),
+            size: Size::default(),
         }
     }
 
-    /// Roughly how much work writing or checking this object takes: [`Value::weight`],
-    /// worked out once.
-    pub fn weight(&self) -> usize {
-        *self.weight.0.get_or_init(|| self.value.weight())
+    /// The value's nodes and bytes of text ([`Value::measure`]), worked out once.
+    pub fn size(&self) -> (usize, usize) {
+        *self.size.0.get_or_init(|| self.value.measure())
     }
 
-    /// Keep a weight already worked out (from [`Value::measure`]).
-    pub(crate) fn set_weight(&self, weight: usize) {
-        let _ = self.weight.0.set(weight);
+    /// Roughly how much work writing or checking this object takes: [`Value::weight`].
+    pub fn weight(&self) -> usize {
+        Value::weight_of(self.size())
+    }
+
+    /// The value, to change: its size is measured again when next asked for.
+    pub fn value_mut(&mut self) -> &mut Value {
+        self.size = Size::default();
+        &mut self.value
     }
 }
 
@@ -355,6 +361,8 @@ impl<'a> Mapper<'a> {
                     self.index.insert(key, Positions::One(position));
                 }
             }
+            // Measured now, while its memory is fresh in the cache (see `Size`).
+            object.size();
             self.objects.push(object);
         }
     }
@@ -833,7 +841,7 @@ fn namespace(mapper: &mut Mapper, ns: &str) {
     use k8s_openapi::api::core::v1::Namespace;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     for object in &mut mapper.objects {
-        if let Some(meta) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
+        if let Some(meta) = object.value_mut().get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("namespace", Value::from(ns));
         }
     }

@@ -935,13 +935,13 @@ fn volume_claim(mapper: &mut Mapper, name: &str, def: &VolumeDef, users: &[(&Ser
         if let Some(object) = mapper.objects.iter_mut().find(|o| o.kind == "PersistentVolumeClaim" && o.name == claim) {
             if let Some(selector) = selector {
                 let labels = Map::from_iter([(super::SERVICE_LABEL, Value::from(selector.as_str()))]);
-                if let Some(spec) = object.value.get_mut("spec").and_then(Value::as_object_mut) {
+                if let Some(spec) = object.value_mut().get_mut("spec").and_then(Value::as_object_mut) {
                     spec.insert("selector", Value::from(Map::from_iter([("matchLabels", Value::from(labels))])));
                 }
             }
             if !annotations.is_empty() {
                 let map = Map::from_iter(annotations.into_iter().map(|(k, v)| (k, Value::from(v.as_str()))));
-                if let Some(metadata) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
+                if let Some(metadata) = object.value_mut().get_mut("metadata").and_then(Value::as_object_mut) {
                     metadata.insert("annotations", Value::from(map));
                 }
             }

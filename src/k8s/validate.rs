@@ -78,16 +78,10 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     let mut diags = Diagnostics::default();
     // The shared indexes and each object's size, on two threads for a large project.
     let objects = &mapped.objects;
-    // Each object's size, measured in chunks by whichever thread is free; its weight is kept
-    // for the writer, which splits the objects by it.
+    // Each object's size: the mapper measured those it added; any other is measured here,
+    // in chunks by whichever thread is free. The writer splits the objects by it too.
     let chunks = crate::par::Chunks::new(objects, 64);
-    let measure = || {
-        chunks.take(|o: &Object| {
-            let size = o.value.measure();
-            o.set_weight(Value::weight_of(size));
-            size
-        })
-    };
+    let measure = || chunks.take(Object::size);
     let ((pod_labels, some), (present, repeated, others)) = crate::par::join(
         objects.len() >= crate::par::LARGE,
         || {
