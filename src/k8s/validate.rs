@@ -50,15 +50,17 @@ type Present<'a> = HashSet<(&'a str, &'a str)>;
 /// Pod label sets, indexed by label pair so a selector is checked without scanning them all.
 struct PodLabels<'a> {
     sets: Vec<&'a Map>,
-    by_pair: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// Most pairs (a service's own label) are in one set: no list of their own.
+    by_pair: HashMap<(&'a str, &'a str), super::Positions>,
 }
 
 impl<'a> PodLabels<'a> {
     fn new(sets: Vec<&'a Map>) -> PodLabels<'a> {
-        let mut by_pair: HashMap<(&'a str, &'a str), Vec<usize>> = HashMap::new();
+        let mut by_pair: HashMap<(&'a str, &'a str), super::Positions> = HashMap::new();
+        by_pair.reserve(sets.len());
         for (i, set) in sets.iter().enumerate() {
             for pair in strings(set) {
-                by_pair.entry(pair).or_default().push(i);
+                by_pair.entry(pair).and_modify(|sets| sets.push(i)).or_insert(super::Positions::One(i));
             }
         }
         PodLabels { sets, by_pair }
@@ -67,7 +69,7 @@ impl<'a> PodLabels<'a> {
     fn matches(&self, selector: &Map) -> bool {
         let Some(first) = strings(selector).next() else { return true };
         self.by_pair.get(&first).is_some_and(|candidates| {
-            candidates.iter().any(|&i| strings(selector).all(|(k, v)| get_str(self.sets[i], k) == Some(v)))
+            candidates.as_slice().iter().any(|&i| strings(selector).all(|(k, v)| get_str(self.sets[i], k) == Some(v)))
         })
     }
 }
@@ -97,39 +99,38 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
         },
     );
     let sizes = chunks.merge([some, others]);
-    // Each object is checked on its own against the shared indexes: two halves in parallel
-    // for large projects, their diagnostics joined in object order; the node ports Services
-    // ask for are gathered on the way and checked against each other after.
+    // Each object is checked on its own against the shared indexes, in chunks by whichever
+    // thread is free (checking a Deployment takes longer than a claim of the same size), the
+    // findings joined in object order; the node ports Services ask for are gathered on the
+    // way and checked against each other after.
     let checked: Vec<(&Object, bool, (usize, usize))> =
         objects.iter().zip(repeated).zip(sizes).map(|((o, r), size)| (o, r, size)).collect();
-    let [(first, first_ports), (second, second_ports)] = crate::par::weighted_halves(
-        &checked,
-        |&(_, _, size)| Value::weight_of(size),
-        |half| {
+    let chunks = crate::par::Chunks::new(&checked, 256);
+    let check = || {
+        chunks.take(|&(object, repeated, (_, bytes))| {
             let mut diags = Diagnostics::default();
-            let mut node_ports = Vec::new();
-            for &(object, repeated, (_, bytes)) in half {
-                check_object(object, repeated, &present, &pod_labels, &mut diags);
-                let ports = own_node_ports(object);
-                if !ports.is_empty() {
-                    node_ports.push((object, ports));
-                }
-                if bytes > MAX_OBJECT_BYTES {
-                    Check { object, diags: &mut diags }.error(
-                        Code::ObjectTooLarge,
-                        format!(
-                            "holds {bytes} bytes of text, more than the {MAX_OBJECT_BYTES} bytes a cluster \
-                             stores in one object"
-                        ),
-                    );
-                }
+            check_object(object, repeated, &present, &pod_labels, &mut diags);
+            if bytes > MAX_OBJECT_BYTES {
+                Check { object, diags: &mut diags }.error(
+                    Code::ObjectTooLarge,
+                    format!(
+                        "holds {bytes} bytes of text, more than the {MAX_OBJECT_BYTES} bytes a cluster \
+                         stores in one object"
+                    ),
+                );
             }
-            (diags, node_ports)
-        },
-    );
-    diags.0.extend(first.0);
-    diags.0.extend(second.0);
-    node_ports(first_ports.into_iter().chain(second_ports), &mut diags);
+            (diags, own_node_ports(object))
+        })
+    };
+    let (some, others) = crate::par::join(objects.len() >= crate::par::LARGE, check, check);
+    let mut ports = Vec::new();
+    for (object, (found, own)) in objects.iter().zip(chunks.merge([some, others])) {
+        diags.0.extend(found.0);
+        if !own.is_empty() {
+            ports.push((object, own));
+        }
+    }
+    node_ports(ports.into_iter(), &mut diags);
     diags
 }
 
