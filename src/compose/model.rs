@@ -25,7 +25,9 @@ pub struct Project {
     /// or `name:`): a checkout in a directory of another name gets another one.
     pub name_from_directory: bool,
     /// In the order the compose file lists them.
-    pub services: Vec<Service>,
+    /// Boxed: a service is about 2 KB, and a large project's services are read on two
+    /// threads and joined (see `Loader::read_services`).
+    pub services: Vec<Box<Service>>,
     pub volumes: IndexMap<String, VolumeDef>,
     pub secrets: IndexMap<String, FileObject>,
     pub configs: IndexMap<String, FileObject>,

@@ -572,7 +572,7 @@ pub struct Mapped {
 }
 
 /// Map a project to Kubernetes objects.
-pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
+pub fn map<'p>(project: &'p Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     let mut mapper = Mapper::new(project, options);
     // The names of every object and the groups of services are worked out on a second
     // thread for a large project, while this one finds what services share and reach. (The
@@ -582,13 +582,14 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     // thread and then by the other once its own work is done; what is found is recorded in
     // service order after.
     let reachable = std::sync::OnceLock::new();
-    let scan = crate::par::Chunks::new(&project.services, 64);
-    let reach = |service| reached(service, reachable.get_or_init(|| reach::Names::new(project)));
+    let services: Vec<&Service> = project.services.iter().map(|s| &**s).collect();
+    let scan = crate::par::Chunks::new(&services, 64);
+    let reach = |service: &&'p Service| reached(service, reachable.get_or_init(|| reach::Names::new(project)));
     let ((names, groups, names_diags, by_name, workloads, some), others) = crate::par::join(
         project.services.len() >= crate::par::LARGE,
         || {
             let by_name: foldhash::HashMap<&str, &Service> =
-                project.services.iter().map(|s| (s.name.as_str(), s)).collect();
+                project.services.iter().map(|s| (s.name.as_str(), &**s)).collect();
             let mut diags = Diagnostics::default();
             let mut names = service_names(project, &mut diags);
             let groups = groups(project, options, &by_name, &mut names, &mut diags);
@@ -630,7 +631,7 @@ pub fn map(project: &Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     let grouped: foldhash::HashSet<&str> = groups.values().flatten().map(|member| member.name.as_str()).collect();
     // A provider service runs no container: K201 on its `provider` key says so.
     let singles: Vec<&Service> =
-        project.services.iter().filter(|s| !grouped.contains(s.name.as_str()) && !s.provider).collect();
+        project.services.iter().map(|s| &**s).filter(|s| !grouped.contains(s.name.as_str()) && !s.provider).collect();
     let half = singles.len() / 2;
     if singles.len() >= crate::par::LARGE
         && !crate::par::sequential()

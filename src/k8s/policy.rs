@@ -51,7 +51,7 @@ pub(crate) fn policies(mapper: &mut Mapper) {
     if !mapper.options.network_policies {
         return;
     }
-    let mut keys: Vec<String> = mapper.project.services.iter().flat_map(joined).collect();
+    let mut keys: Vec<String> = mapper.project.services.iter().flat_map(|s| joined(s)).collect();
     keys.sort();
     keys.dedup();
     // Two networks Compose keeps apart must not become one policy.
