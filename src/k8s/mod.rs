@@ -575,12 +575,11 @@ pub struct Mapped {
 pub fn map<'p>(project: &'p Project, options: &MapOptions) -> (Mapped, Diagnostics) {
     let mut mapper = Mapper::new(project, options);
     // The names of every object and the groups of services are worked out on a second
-    // thread for a large project, while this one finds what services share and reach. (The
+    // thread for a large project, while this one counts which services mount what. (The
     // first large allocation here after the parsed tree was freed costs the most: this
-    // thread then tidies the allocator's lists of small free blocks.)
-    // Each service's environment is scanned for the names it reaches in chunks, by this
-    // thread and then by the other once its own work is done; what is found is recorded in
-    // service order after.
+    // thread then tidies the allocator's lists of small free blocks.) Then both scan the
+    // services' environments for the names they reach, in chunks, whichever thread is free
+    // taking the next; what is found is recorded in service order after.
     let reachable = std::sync::OnceLock::new();
     let services: Vec<&Service> = project.services.iter().map(|s| &**s).collect();
     let scan = crate::par::Chunks::new(&services, 64);

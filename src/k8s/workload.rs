@@ -386,9 +386,7 @@ impl Mapper<'_> {
         // The objects are built as values directly (what their k8s-openapi types serialise
         // to: `envelope_values_are_the_typed_objects` checks each part), because a large
         // project has one for every service; the pod spec and the smaller parts are typed.
-        let template = |pod: &PodSpec| {
-            template_value(&template_labels, template_annotations.as_ref(), Value::from_serialize(pod).expect("typed"))
-        };
+        let template = |pod: &PodSpec| template_value(&template_labels, template_annotations.as_ref(), typed(pod));
         let selector = || selector_value(&pod_labels);
         let origin = Some(service.pos);
         self.report_unused_workload_keys(service, &kind);
