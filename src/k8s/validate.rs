@@ -105,9 +105,9 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     // way and checked against each other after.
     let checked: Vec<(&Object, bool, (usize, usize))> =
         objects.iter().zip(repeated).zip(sizes).map(|((o, r), size)| (o, r, size)).collect();
-    let chunks = crate::par::Chunks::new(&checked, 256);
+    let to_check = crate::par::Chunks::new(&checked, 256);
     let check = || {
-        chunks.take(|&(object, repeated, (_, bytes))| {
+        to_check.take(|&(object, repeated, (_, bytes))| {
             let mut diags = Diagnostics::default();
             check_object(object, repeated, &present, &pod_labels, &mut diags);
             if bytes > MAX_OBJECT_BYTES {
@@ -124,7 +124,7 @@ pub fn validate(mapped: &Mapped) -> Diagnostics {
     };
     let (some, others) = crate::par::join(objects.len() >= crate::par::LARGE, check, check);
     let mut ports = Vec::new();
-    for (object, (found, own)) in objects.iter().zip(chunks.merge([some, others])) {
+    for (object, (found, own)) in objects.iter().zip(to_check.merge([some, others])) {
         diags.0.extend(found.0);
         if !own.is_empty() {
             ports.push((object, own));
