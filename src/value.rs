@@ -192,13 +192,9 @@ impl Value {
         self.as_object().and_then(|m| m.get(key))
     }
 
-    /// Roughly how much work writing or checking this value takes: one per node, plus one per
-    /// 32 bytes of string. For splitting a list of objects into halves of equal work.
-    pub fn weight(&self) -> usize {
-        Value::weight_of(self.measure())
-    }
-
-    /// [`Value::weight`] from what [`Value::measure`] gave.
+    /// Roughly how much work writing or checking a value takes, from what [`Value::measure`]
+    /// gave: one per node, plus one per 32 bytes of string. For splitting a list of objects
+    /// into parts of equal work.
     pub fn weight_of((nodes, bytes): (usize, usize)) -> usize {
         nodes + bytes / 32
     }

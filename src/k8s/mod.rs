@@ -192,7 +192,7 @@ impl Object {
         *self.size.0.get_or_init(|| self.value.measure())
     }
 
-    /// Roughly how much work writing or checking this object takes: [`Value::weight`].
+    /// Roughly how much work writing or checking this object takes: [`Value::weight_of`] its size.
     pub fn weight(&self) -> usize {
         Value::weight_of(self.size())
     }
