@@ -73,11 +73,26 @@ impl Conversion {
     }
 }
 
+impl Drop for Conversion {
+    fn drop(&mut self) {
+        par::free(std::mem::take(&mut self.objects));
+    }
+}
+
 /// What a conversion built on its way to the objects and no longer needs: the project model.
-/// Dropping it frees it; a program about to exit can skip that work with `std::mem::forget`,
+/// Dropping it frees it (the services a few at a time, [`par::free`], as a [`Conversion`]
+/// frees its objects); a program about to exit can skip that work with `std::mem::forget`,
 /// as the `kompile` binary does.
 pub struct Leftovers {
     _project: Option<compose::Project>,
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        if let Some(project) = self._project.take() {
+            par::free(project.services);
+        }
+    }
 }
 
 /// Convert compose files to Kubernetes objects. `env` is the process environment;

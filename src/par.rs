@@ -115,6 +115,39 @@ pub fn sort_by<T: Send>(mut items: Vec<T>, compare: impl Fn(&T, &T) -> std::cmp:
     merged
 }
 
+/// How many items [`free`] drops between two requests of a large block (measured at 10,000
+/// services: every 16 to 256 gains, 64 the most).
+pub const FREE_STEP: usize = 64;
+
+/// Drop a large collection a few items at a time, for a step that is done with it (the
+/// parsed tree, the model, the objects).
+///
+/// Dropped whole, the tree of 10,000 services leaves half a million small blocks on glibc's
+/// lists of free small blocks, and its next request of 1 KiB or more makes it merge them all
+/// at once, reading blocks long gone from the cache (`malloc_consolidate`: about 5% of such a
+/// conversion's time). A request of that size after every [`FREE_STEP`] items has it merge
+/// the blocks just freed, while they are still in the cache. A collection of [`LARGE`] items
+/// or more is freed in two halves at once: the second half was mostly made on the second
+/// thread (the parse's second part, the second read or mapping lane), so its blocks go back
+/// to that thread's allocator arena, which a new thread is usually given again and so tidies
+/// the same way. Other allocators merely serve and free the requests. docs/performance.md
+/// has the measurements.
+pub fn free<T: Send>(mut items: Vec<T>) {
+    let second = if items.len() >= LARGE { items.split_off(items.len() / 2) } else { Vec::new() };
+    join(!second.is_empty(), || free_in_steps(second), || free_in_steps(items));
+}
+
+/// Drop `items` in order, requesting and freeing a block of the allocator's large sizes after
+/// every [`FREE_STEP`] of them.
+fn free_in_steps<T>(items: Vec<T>) {
+    for (i, item) in items.into_iter().enumerate() {
+        drop(item);
+        if (i + 1) % FREE_STEP == 0 {
+            drop(std::hint::black_box(Vec::<u8>::with_capacity(2048)));
+        }
+    }
+}
+
 /// Items handed out a chunk at a time to whichever thread asks next, so that two threads
 /// that each have other work too end together: each [`Chunks::take`]s until none are left,
 /// and [`Chunks::merge`] puts the results back in item order.
@@ -180,6 +213,26 @@ mod tests {
             few.sort_by_key(|&(key, _)| key);
             few
         });
+    }
+
+    #[test]
+    fn freeing_drops_every_item_once_each_half_in_order() {
+        struct Marked<'a>(usize, &'a Mutex<Vec<usize>>);
+        impl Drop for Marked<'_> {
+            fn drop(&mut self) {
+                self.1.lock().unwrap().push(self.0);
+            }
+        }
+        for n in [0, 1, FREE_STEP, FREE_STEP + 1, LARGE - 1, 3 * LARGE + 1] {
+            let dropped = Mutex::new(Vec::new());
+            free((0..n).map(|i| Marked(i, &dropped)).collect());
+            let dropped = dropped.into_inner().unwrap();
+            let half = if n >= LARGE { n / 2 } else { n };
+            let first: Vec<usize> = dropped.iter().copied().filter(|&i| i < half).collect();
+            let second: Vec<usize> = dropped.iter().copied().filter(|&i| i >= half).collect();
+            assert_eq!(first, (0..half).collect::<Vec<_>>(), "{n} items: the first half, in order");
+            assert_eq!(second, (half..n).collect::<Vec<_>>(), "{n} items: the second half, in order");
+        }
     }
 
     #[test]

@@ -259,7 +259,11 @@ pub fn load(
     sources: &mut Sources,
 ) -> (Option<Project>, Diagnostics) {
     let (resolved, diags) = resolve(files, env, project_dir, fs, options, sources);
-    (resolved.map(|r| r.project), diags)
+    let project = resolved.map(|Resolved { project, tree }| {
+        tree.free();
+        project
+    });
+    (project, diags)
 }
 
 /// A loaded project together with the resolved YAML tree it was read from (after merging,

@@ -107,6 +107,19 @@ impl Node {
         (self.value, self.pos, tag, self.plain, raw)
     }
 
+    /// Free a tree the caller is done with, a few top-level entries (`services.web`,
+    /// `volumes.data`, ...) at a time ([`crate::par::free`]).
+    pub fn free(mut self) {
+        let Value::Map(sections) = &mut self.value else { return };
+        for (_, section) in sections.iter_mut() {
+            match &mut section.value {
+                Value::Map(entries) => crate::par::free(std::mem::take(entries)),
+                Value::Seq(items) => crate::par::free(std::mem::take(items)),
+                _ => {}
+            }
+        }
+    }
+
     pub fn as_map(&self) -> Option<&[(Key, Node)]> {
         match &self.value {
             Value::Map(entries) => Some(entries),
