@@ -10,7 +10,7 @@
 //!
 //! Each side runs once to warm up, then the two run in rounds (one run of each, the order
 //! alternating, so that both meet the same load on a shared machine) until there are at
-//! least 5 rounds and the time budget is spent (or 50 rounds). A run's time is split in two:
+//! least 15 rounds and the time budget is spent (or 50 rounds). A run's time is split in two:
 //! the **work** (reading the input to the finished output text) and the **teardown**
 //! (freeing what the run made, which the `kompile` binary leaves to the process's exit).
 //! The table gives the medians and minimums of the work, its ratio, the teardown medians,
@@ -187,15 +187,19 @@ struct Stats {
     samples: usize,
 }
 
+/// The fewest rounds of a measurement: a median of five runs of 10,000 services moved by 10%
+/// from one `cargo bench` to the next on a shared 2-core machine.
+const MIN_ROUNDS: usize = 15;
+
 /// One warm-up run of each side, then rounds of one run of each, alternating which goes
-/// first, until `budget` is spent (at least 5 rounds, at most `most`): the two sides meet
-/// the same load on a shared machine, and neither always follows the other.
+/// first, until `budget` is spent (at least [`MIN_ROUNDS`], at most `most`): the two sides
+/// meet the same load on a shared machine, and neither always follows the other.
 fn rounds<A, B>(budget: Duration, most: usize, a: impl Fn() -> A, b: impl Fn() -> B) -> (Vec<A>, Vec<B>) {
     black_box(a());
     black_box(b());
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let start = Instant::now();
-    while ours.len() < 5 || (ours.len() < most && start.elapsed() < budget) {
+    while ours.len() < MIN_ROUNDS || (ours.len() < most && start.elapsed() < budget) {
         if ours.len() % 2 == 0 {
             ours.push(a());
             theirs.push(b());
@@ -285,7 +289,7 @@ fn stages(text: &str, files: &[ComposeFile], memory: bool) -> [Duration; 5] {
 
 /// Whole processes, as a user or a pre-commit hook runs them: the `kompile` binary
 /// (`convert -f FILE`, its output written to /dev/null) against this program's
-/// `--one-shot baseline FILE`, on the same generated file, in interleaved rounds (at least 5,
+/// `--one-shot baseline FILE`, on the same generated file, in interleaved rounds (at least 15,
 /// then until `budget` is spent, at most 40). Unlike the loop above, each run starts with
 /// cold memory and leaves its freeing to the exit, as the binary does.
 fn processes(sizes: &[usize], budget: Duration) {
