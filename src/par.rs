@@ -166,13 +166,13 @@ impl<'a, T> Chunks<'a, T> {
     }
 
     /// `f` over chunks of the items, until every chunk is taken (by this thread or another).
-    pub fn take<R>(&self, mut f: impl FnMut(&'a T) -> R) -> Taken<R> {
+    pub fn take<R>(&self, f: impl Fn(&'a T) -> R) -> Taken<R> {
         let mut out = Vec::new();
         loop {
             let chunk = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(start) = chunk.checked_mul(self.size).filter(|&s| s < self.items.len()) else { break };
             let end = (start + self.size).min(self.items.len());
-            out.push((chunk, self.items[start..end].iter().map(&mut f).collect()));
+            out.push((chunk, self.items[start..end].iter().map(&f).collect()));
         }
         out
     }
