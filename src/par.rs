@@ -127,11 +127,12 @@ pub const FREE_STEP: usize = 64;
 /// at once, reading blocks long gone from the cache (`malloc_consolidate`: about 5% of such a
 /// conversion's time). A request of that size after every [`FREE_STEP`] items has it merge
 /// the blocks just freed, while they are still in the cache. A collection of [`LARGE`] items
-/// or more is freed in two halves at once: the second half was mostly made on the second
-/// thread (the parse's second part, the second read or mapping lane), so its blocks go back
-/// to that thread's allocator arena, which a new thread is usually given again and so tidies
-/// the same way. Other allocators merely serve and free the requests. docs/performance.md
-/// has the measurements.
+/// or more is freed in two halves at once: of the tree and the model, the second half was
+/// mostly made on the second thread (the parse's second part, the second read lane), so its
+/// blocks go back to that thread's allocator arena, which a new thread is usually given
+/// again and so tidies the same way (the objects, sorted by kind, come from both threads in
+/// turns). Other allocators merely serve and free the requests. docs/performance.md has the
+/// measurements.
 pub fn free<T: Send>(mut items: Vec<T>) {
     let second = if items.len() >= LARGE { items.split_off(items.len() / 2) } else { Vec::new() };
     join(!second.is_empty(), || free_in_steps(second), || free_in_steps(items));
