@@ -59,7 +59,9 @@ impl Policy {
 }
 
 /// The result of a conversion: objects in emit order (empty when there were errors), every
-/// diagnostic in a stable order, and the files they point into.
+/// diagnostic in a stable order, and the files they point into. Dropping it frees the objects
+/// a few at a time ([`par::free`]); to keep them, take them out with
+/// `std::mem::take(&mut conversion.objects)` (a type with `Drop` cannot be destructured).
 #[derive(Debug, Clone, Default)]
 pub struct Conversion {
     pub objects: Vec<Object>,
