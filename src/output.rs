@@ -8,15 +8,35 @@ use crate::yaml::{to_yaml, write_yaml};
 use serde::Serialize;
 
 /// Every object as one YAML stream, each document introduced by `---`.
+///
+/// A large project's objects are cut into [`PIECES`] pieces of about equal work, rendered
+/// from both ends at once ([`crate::par::from_both_ends`]): this thread writes the first
+/// pieces into the stream, a second thread renders the last ones, and the two meet wherever
+/// the slower one has got to.
 pub fn yaml_stream(objects: &[Object], indent: usize) -> String {
-    let [mut out, rest] = crate::par::weighted_halves(objects, Object::weight, |half| {
-        let mut out = String::new();
-        render_into(&mut out, half, indent);
-        out
-    });
-    out.push_str(&rest);
+    let large = objects.len() >= crate::par::LARGE;
+    let pieces = if large { cut_by_weight(objects, PIECES) } else { vec![objects] };
+    let (mut out, rest) = crate::par::from_both_ends(
+        large,
+        &pieces,
+        String::new(),
+        |out, piece| render_into(out, piece, indent),
+        |piece| {
+            let mut text = String::new();
+            render_into(&mut text, piece, indent);
+            text
+        },
+    );
+    out.reserve(rest.iter().map(String::len).sum());
+    for text in rest {
+        out.push_str(&text);
+    }
     out
 }
+
+/// How many pieces of about equal work a large project's objects are cut into to be rendered
+/// on two threads: enough that neither waits long for the other's last one.
+const PIECES: usize = 64;
 
 /// `objects` as YAML documents, each introduced by `---`, added to `out`.
 fn render_into(out: &mut String, objects: &[Object], indent: usize) {
@@ -27,13 +47,18 @@ fn render_into(out: &mut String, objects: &[Object], indent: usize) {
 }
 
 /// [`yaml_stream`] written to `out` as it is rendered, byte for byte the same, never held
-/// whole. For a large project the objects are cut into pieces of about equal work, rendered
-/// in turn on this thread (written as they go) and on a second one (handed over one at a
-/// time, in order): only about one piece waits in memory.
+/// whole. For a large project the objects are cut into pieces of about equal work, which this
+/// thread and a second one claim in order, whichever is free: this thread writes them out in
+/// order, its own as it renders them when they are next, the second thread's (handed over)
+/// when their turn comes. Neither renders more than [`AHEAD`] pieces past the one to be
+/// written next, so few wait in memory.
 pub fn write_yaml_stream(objects: &[Object], indent: usize, out: &mut impl std::io::Write) -> std::io::Result<()> {
     // Bytes rendered before they are written out; pieces the objects are cut into.
-    write_yaml_stream_in(objects, indent, out, 64 << 10, 64)
+    write_yaml_stream_in(objects, indent, out, 64 << 10, PIECES)
 }
+
+/// How many rendered pieces may wait to be written, on each thread.
+const AHEAD: usize = 8;
 
 fn write_yaml_stream_in(
     objects: &[Object],
@@ -51,34 +76,49 @@ fn write_yaml_stream_in(
         return render_chunks(objects, indent, write, write_out);
     }
     let pieces = cut_by_weight(objects, pieces);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let claim = || Some(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)).filter(|&k| k < pieces.len());
+    let (claim, pieces) = (&claim, &pieces);
     std::thread::scope(|scope| {
-        // The odd pieces, rendered on the second thread and handed over in order: with one
-        // piece waiting, it waits before handing over the next.
-        let (handed, taken) = std::sync::mpsc::sync_channel::<String>(1);
-        let odd: Vec<&[Object]> = pieces.iter().skip(1).step_by(2).copied().collect();
-        let second = std::thread::Builder::new().spawn_scoped(scope, move || {
-            for piece in odd {
+        let (handed, taken) = std::sync::mpsc::sync_channel::<(usize, String)>(AHEAD);
+        // When no thread can be started, this closure (and the channel's sending end) is
+        // dropped, and this thread claims every piece itself, in order.
+        let _ = std::thread::Builder::new().spawn_scoped(scope, move || {
+            while let Some(k) = claim() {
                 let mut text = String::new();
-                render_into(&mut text, piece, indent);
+                render_into(&mut text, pieces[k], indent);
                 // A closed channel: this thread stopped writing (an error), so stop too.
-                if handed.send(text).is_err() {
+                if handed.send((k, text)).is_err() {
                     break;
                 }
             }
         });
-        if second.is_err() {
-            // No second thread: everything here, in order.
-            return render_chunks(objects, indent, write, &mut write_out);
-        }
-        for (i, piece) in pieces.iter().enumerate() {
-            if i % 2 == 0 {
-                render_chunks(piece, indent, write, &mut write_out)?;
-            } else {
-                // The second thread hands over every odd piece unless it panicked, which
-                // `scope` passes on when it ends.
-                let Ok(mut text) = taken.recv() else { break };
+        // Pieces rendered and not yet written, by number.
+        let mut waiting: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
+        let mut written = 0;
+        while written < pieces.len() {
+            if let Some(mut text) = waiting.remove(&written) {
                 write_out(&mut text)?;
+                written += 1;
+                continue;
             }
+            if waiting.len() < AHEAD {
+                if let Some(k) = claim() {
+                    if k == written {
+                        render_chunks(pieces[k], indent, write, &mut write_out)?;
+                        written += 1;
+                    } else {
+                        let mut text = String::new();
+                        render_into(&mut text, pieces[k], indent);
+                        waiting.insert(k, text);
+                    }
+                    continue;
+                }
+            }
+            // The next piece is the second thread's. A closed channel means it panicked,
+            // which `scope` passes on when it ends.
+            let Ok((k, text)) = taken.recv() else { break };
+            waiting.insert(k, text);
         }
         Ok(())
     })

@@ -60,40 +60,6 @@ where
     }
 }
 
-/// `f` over the two halves of `items`, the results in order (first half first).
-pub fn halves<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a [T]) -> R + Sync) -> [R; 2] {
-    halves_at(items, items.len() / 2, f)
-}
-
-/// [`halves`], split where each half has about the same `weight` rather than the same
-/// count: objects come sorted by kind, and a list of small claims followed by large
-/// Deployments split by count leaves one thread most of the work.
-pub fn weighted_halves<'a, T: Sync, R: Send>(
-    items: &'a [T],
-    weight: impl Fn(&T) -> usize + Sync,
-    f: impl Fn(&'a [T]) -> R + Sync,
-) -> [R; 2] {
-    let at = if items.len() >= LARGE && !sequential() { balance_point(items, weight) } else { items.len() / 2 };
-    halves_at(items, at, f)
-}
-
-/// The index that splits `items` into two parts of about equal total weight (weighed on two
-/// threads when there are many).
-pub fn balance_point<T: Sync>(items: &[T], weight: impl Fn(&T) -> usize + Sync) -> usize {
-    let [mut weights, rest] = halves(items, |half| half.iter().map(&weight).collect::<Vec<usize>>());
-    weights.extend(rest);
-    let total: usize = weights.iter().sum();
-    let mut sum = 0;
-    for (i, w) in weights.iter().enumerate() {
-        if 2 * (sum + w) > total {
-            // Item `i` straddles the middle: it goes to the side it leaves closer to half.
-            return if 2 * sum + w > total { i } else { i + 1 };
-        }
-        sum += w;
-    }
-    items.len()
-}
-
 /// `items` sorted as a stable sort orders them: for a large list, each half sorted on its own
 /// thread and the halves merged (the first half's item first when two are equal).
 pub fn sort_by<T: Send>(mut items: Vec<T>, compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Vec<T> {
@@ -149,6 +115,52 @@ fn free_in_steps<T>(items: Vec<T>) {
     }
 }
 
+/// `items` taken from both ends at once, until the two ends meet: this thread takes them
+/// in order from the front, adding each to `front` with `on_front`; a second thread takes
+/// them from the back, making something of each with `on_back`. Whichever thread runs faster
+/// (on a shared machine one core is often slower for a while) takes more, so both end
+/// together. Returns `front` and what `on_back` made, in item order. Everything runs on this
+/// thread, from the front, unless `parallel`.
+pub fn from_both_ends<'a, T: Sync, A, B: Send>(
+    parallel: bool,
+    items: &'a [T],
+    mut front: A,
+    on_front: impl Fn(&mut A, &'a T),
+    on_back: impl Fn(&'a T) -> B + Sync,
+) -> (A, Vec<B>) {
+    if !parallel || sequential() {
+        for item in items {
+            on_front(&mut front, item);
+        }
+        return (front, Vec::new());
+    }
+    // Every item is taken once: a claim counts, and only the first `items.len()` are kept.
+    let claimed = AtomicUsize::new(0);
+    let claim = || claimed.fetch_add(1, Ordering::Relaxed) < items.len();
+    let (mut back, front) = join(
+        true,
+        || {
+            let mut back = Vec::new();
+            let mut end = items.len();
+            while claim() {
+                end -= 1;
+                back.push(on_back(&items[end]));
+            }
+            back
+        },
+        || {
+            let mut start = 0;
+            while claim() {
+                on_front(&mut front, &items[start]);
+                start += 1;
+            }
+            front
+        },
+    );
+    back.reverse();
+    (front, back)
+}
+
 /// Items handed out a chunk at a time to whichever thread asks next, so that two threads
 /// that each have other work too end together: each [`Chunks::take`]s until none are left,
 /// and [`Chunks::merge`] puts the results back in item order.
@@ -184,12 +196,6 @@ impl<'a, T> Chunks<'a, T> {
         all.sort_unstable_by_key(|&(chunk, _)| chunk);
         all.into_iter().flat_map(|(_, results)| results).collect()
     }
-}
-
-fn halves_at<'a, T: Sync, R: Send>(items: &'a [T], at: usize, f: impl Fn(&'a [T]) -> R + Sync) -> [R; 2] {
-    let (first, second) = items.split_at(at);
-    let (a, b) = join(items.len() >= LARGE, || f(first), || f(second));
-    [a, b]
 }
 
 #[cfg(test)]
@@ -241,14 +247,34 @@ mod tests {
         for parallel in [false, true] {
             assert_eq!(join(parallel, || 1, || "b"), (1, "b"));
         }
+    }
+
+    #[test]
+    fn both_ends_take_every_item_once_in_order() {
         let items: Vec<usize> = (0..1000).collect();
-        let [a, b] = halves(&items, |h| h.to_vec());
-        assert_eq!([a, b].concat(), items);
-        let [a, b] = halves(&items[..3], |h| h.len());
-        assert_eq!((a, b), (1, 2));
-        let [a, b] = weighted_halves(&items, |&i| i, |h| h.to_vec());
-        assert_eq!([a.clone(), b].concat(), items);
-        assert!(a.len() > items.len() / 2, "the light items go to the first half");
+        for parallel in [false, true] {
+            for n in [0, 1, 2, 3, 999, 1000] {
+                let (front, back) =
+                    from_both_ends(parallel, &items[..n], Vec::new(), |front, &i| front.push(i), |&i| i);
+                assert_eq!([front.clone(), back].concat(), items[..n], "{n} items, parallel: {parallel}");
+                if !parallel {
+                    assert_eq!(front.len(), n, "in order, everything from the front");
+                }
+            }
+        }
+        // However slow the front is, the back takes the rest.
+        let (front, back) = from_both_ends(
+            true,
+            &items,
+            0,
+            |taken, _| {
+                *taken += 1;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            },
+            |&i| i,
+        );
+        assert_eq!(front + back.len(), items.len());
+        assert_eq!(back, items[front..]);
     }
 
     #[test]
@@ -263,15 +289,5 @@ mod tests {
         let chunks = Chunks::new(&none, 4);
         let taken = chunks.take(|&i| i);
         assert!(chunks.merge([taken]).is_empty());
-    }
-
-    #[test]
-    fn the_balance_point_halves_the_weight() {
-        assert_eq!(balance_point(&[1, 1, 1, 1], |&w| w), 2);
-        assert_eq!(balance_point(&[1, 1, 1, 1, 4], |&w| w), 4);
-        assert_eq!(balance_point(&[4, 1, 1, 1, 1], |&w| w), 1);
-        assert_eq!(balance_point(&[1, 10, 1], |&w| w), 2);
-        assert_eq!(balance_point::<usize>(&[], |&w| w), 0);
-        assert_eq!(balance_point(&[0, 0], |&w| w), 2);
     }
 }
