@@ -416,6 +416,9 @@ pub fn normalize_project_name(name: &str) -> String {
     kept.trim_start_matches(['_', '-']).to_string()
 }
 
+/// How many services one thread checks against the schema before it takes more.
+const SCHEMA_CHUNK: usize = 64;
+
 impl<'a> Loader<'a> {
     /// Read the model, and check the tree against the schema: for a `large` project on a
     /// second thread, which also reads the last 30% of the services when they read no
@@ -547,9 +550,10 @@ impl<'a> Loader<'a> {
             let mut f = fields!(self);
             let entries = f.map(services, "services");
             let mut disabled = Vec::new();
-            // The second thread also checks the whole tree against the schema, which takes
-            // about a fifth as long as reading all services (and reads a service a little
-            // slower than this one does): it reads the last 30% of them.
+            // The second thread also checks the tree without the services against the
+            // schema (the volumes, ...), and reads a service a little slower than this one
+            // does: it reads the last 30% of them. Then both check the services against the
+            // schema, a chunk at a time, whichever is free, so that both end together.
             // A file a service reads (`env_file`, `label_file`) is added to the sources, whose
             // order the second thread must not change.
             let reads_files =
@@ -560,22 +564,31 @@ impl<'a> Loader<'a> {
             let mut lane_sources = Sources::default();
             let lane = (!second.is_empty()).then(|| self.lane(&mut lane_sources));
             let active = &active;
-            let ((schema, lane), ()) = crate::par::join(
+            let apart = large.then(|| schema::Apart::new(root));
+            let apart = apart.as_ref();
+            let chunks = crate::par::Chunks::new(apart.map_or(&[][..], schema::Apart::services), SCHEMA_CHUNK);
+            let check = |chunks: &crate::par::Chunks<'_, _>| apart.map(|a| chunks.take(|entry| a.service(entry)));
+            let ((rest, lane, checked_there), checked_here) = crate::par::join(
                 large,
-                move || {
+                || {
                     let lane = lane.map(|mut lane| {
                         let (services, disabled) = lane.read_services(second, active);
                         (services, disabled, lane.diags, lane.not_converted)
                     });
-                    (schema::validate(root), lane)
+                    (apart.map(schema::Apart::rest), lane, check(&chunks))
                 },
                 || {
                     let (services, off) = self.read_services(first, active);
                     project.services = services;
                     disabled = off;
+                    check(&chunks)
                 },
             );
-            schema_diags = Some(schema);
+            if let Some(mut rest) = rest {
+                let checked = chunks.merge(checked_there.into_iter().chain(checked_here));
+                rest.extend(checked.into_iter().flatten());
+                schema_diags = Some(rest);
+            }
             if let Some((services, off, diags, not_converted)) = lane {
                 project.services.extend(services);
                 disabled.extend(off);

@@ -8,7 +8,7 @@
 //! `uniqueItems`, `pattern`.
 
 use crate::diag::{Code, Diagnostic, Pos};
-use crate::yaml::{Node, Value};
+use crate::yaml::{Key, Node, Value};
 use serde::Deserialize;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -121,8 +121,65 @@ struct Violation {
 /// Validate a merged compose tree; one diagnostic per violation, most specific first.
 pub fn validate(root: &Node) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    check(root, 0, &mut Vec::new(), &mut out);
-    out.into_iter()
+    check(root, 0, &mut Vec::new(), &mut out, None);
+    diagnostics(out)
+}
+
+/// The schema check of a large project in parts that two threads share: [`Apart::rest`]
+/// checks the tree without the entries of `services`, [`Apart::service`] one of those
+/// entries. Together they find what [`validate`] finds.
+pub struct Apart<'a> {
+    root: &'a Node,
+    /// The `services` mapping and its rule, when its entries can be checked apart.
+    services: Option<(&'a Node, usize)>,
+}
+
+impl<'a> Apart<'a> {
+    pub fn new(root: &'a Node) -> Apart<'a> {
+        let rules = rules();
+        let services = match (&root.value, rules[0].properties.iter().find(|(name, _)| *name == "services")) {
+            // Only the rule of `services` applies to it, and checks its entries one by one.
+            (Value::Map(_), Some(&(_, rule)))
+                if rules[0].one_of.is_empty()
+                    && rules[rule].one_of.is_empty()
+                    && !rules[0].pattern_properties.iter().any(|(p, _)| pattern_matches(p, "services")) =>
+            {
+                root.get("services").filter(|s| matches!(s.value, Value::Map(_))).map(|s| (s, rule))
+            }
+            _ => None,
+        };
+        Apart { root, services }
+    }
+
+    /// The entries of `services` that [`Apart::service`] checks (none when the tree is
+    /// checked whole by [`Apart::rest`]).
+    pub fn services(&self) -> &'a [(Key, Node)] {
+        match self.services.map(|(s, _)| &s.value) {
+            Some(Value::Map(entries)) => entries,
+            _ => &[],
+        }
+    }
+
+    /// Everything but the entries of `services`.
+    pub fn rest(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        check(self.root, 0, &mut Vec::new(), &mut out, self.services.map(|(s, _)| s));
+        diagnostics(out)
+    }
+
+    /// One entry of `services`.
+    pub fn service(&self, (key, value): &'a (Key, Node)) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        if let Some((_, rule)) = self.services {
+            check_entry(&rules()[rule], key, value, &mut vec![Step::Key("services")], &mut out, None);
+        }
+        diagnostics(out)
+    }
+}
+
+fn diagnostics(violations: Vec<Violation>) -> Vec<Diagnostic> {
+    violations
+        .into_iter()
         .map(|v| Diagnostic::at(v.code, v.pos, v.message).with_help("see the Compose Specification for this key"))
         .collect()
 }
@@ -284,7 +341,9 @@ fn compile(schema: &'static Schema, rules: &mut Vec<Rule>, seen: &mut foldhash::
     index
 }
 
-fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut Vec<Violation>) {
+/// Check `node` against rule `index`, adding what is wrong to `out`. The entries of `skip`
+/// (a mapping in the tree) are left out: [`Apart`] checks them on their own.
+fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut Vec<Violation>, skip: Option<&Node>) {
     let rules = rules();
     let rule = &rules[index];
     let here =
@@ -298,7 +357,7 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
             let types = &rules[branch].types;
             if types.is_empty() || types.iter().any(|t| matches_type(node, t)) {
                 let mut errors = Vec::new();
-                check(node, branch, path, &mut errors);
+                check(node, branch, path, &mut errors, skip);
                 if errors.is_empty() {
                     return;
                 }
@@ -310,7 +369,7 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
         let mut type_fits: Option<Vec<Violation>> = None;
         for &branch in &rule.one_of {
             let mut errors = Vec::new();
-            check(node, branch, path, &mut errors);
+            check(node, branch, path, &mut errors, skip);
             if errors.is_empty() {
                 best = None;
                 type_fits = None;
@@ -390,40 +449,10 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
     }
     match &node.value {
         Value::Map(entries) => {
-            for (key, value) in entries {
-                path.push(Step::Key(&key.name));
-                let mut matched = false;
-                if let Ok(i) = rule.properties.binary_search_by(|(name, _)| (*name).cmp(key.name.as_str())) {
-                    matched = true;
-                    check(value, rule.properties[i].1, path, out);
+            if !skip.is_some_and(|skip| std::ptr::eq(skip, node)) {
+                for (key, value) in entries {
+                    check_entry(rule, key, value, path, out, skip);
                 }
-                for &(pattern, sub) in &rule.pattern_properties {
-                    if pattern_matches(pattern, &key.name) {
-                        matched = true;
-                        check(value, sub, path, out);
-                    }
-                }
-                if !matched {
-                    match rule.additional {
-                        Additional::Forbidden => {
-                            path.pop();
-                            out.push(Violation {
-                                pos: key.pos,
-                                code: Code::UnknownKey,
-                                depth: path.len() + 1,
-                                message: if key.name.is_empty() {
-                                    format!("`{}` has an empty key", dotted(path))
-                                } else {
-                                    format!("`{}` has no key `{}`", dotted(path), key.name)
-                                },
-                            });
-                            continue;
-                        }
-                        Additional::Rule(sub) => check(value, sub, path, out),
-                        Additional::Allowed => {}
-                    }
-                }
-                path.pop();
             }
             for name in &rule.required {
                 if !entries.iter().any(|(k, _)| k.name == *name) {
@@ -435,7 +464,7 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
             if let Some(sub) = rule.items {
                 for (i, item) in items.iter().enumerate() {
                     path.push(Step::Index(i));
-                    check(item, sub, path, out);
+                    check(item, sub, path, out, skip);
                     path.pop();
                 }
             }
@@ -469,6 +498,51 @@ fn check<'a>(node: &'a Node, index: usize, path: &mut Vec<Step<'a>>, out: &mut V
         }
         _ => {}
     }
+}
+
+/// Check one entry of a mapping that `rule` describes: against the rule of its key, of the
+/// patterns its key matches, or the rule for other keys (an unknown key when there is none).
+fn check_entry<'a>(
+    rule: &Rule,
+    key: &'a Key,
+    value: &'a Node,
+    path: &mut Vec<Step<'a>>,
+    out: &mut Vec<Violation>,
+    skip: Option<&Node>,
+) {
+    path.push(Step::Key(&key.name));
+    let mut matched = false;
+    if let Ok(i) = rule.properties.binary_search_by(|(name, _)| (*name).cmp(key.name.as_str())) {
+        matched = true;
+        check(value, rule.properties[i].1, path, out, skip);
+    }
+    for &(pattern, sub) in &rule.pattern_properties {
+        if pattern_matches(pattern, &key.name) {
+            matched = true;
+            check(value, sub, path, out, skip);
+        }
+    }
+    if !matched {
+        match rule.additional {
+            Additional::Forbidden => {
+                path.pop();
+                out.push(Violation {
+                    pos: key.pos,
+                    code: Code::UnknownKey,
+                    depth: path.len() + 1,
+                    message: if key.name.is_empty() {
+                        format!("`{}` has an empty key", dotted(path))
+                    } else {
+                        format!("`{}` has no key `{}`", dotted(path), key.name)
+                    },
+                });
+                return;
+            }
+            Additional::Rule(sub) => check(value, sub, path, out, skip),
+            Additional::Allowed => {}
+        }
+    }
+    path.pop();
 }
 
 /// A text that two nodes share exactly when they are [`Node::same_as`] each other. Returns
@@ -518,6 +592,48 @@ mod tests {
     fn errors(text: &str) -> Vec<String> {
         let doc = parse(text, 0, Limits::default()).unwrap().remove(0);
         validate(&doc).into_iter().map(|d| d.message).collect()
+    }
+
+    /// What [`Apart`]'s parts find, sorted as diagnostics are for output.
+    fn found_apart(doc: &Node) -> Vec<(Option<Pos>, Code, String)> {
+        let apart = Apart::new(doc);
+        let mut found = apart.rest();
+        for entry in apart.services() {
+            found.extend(apart.service(entry));
+        }
+        let mut found: Vec<_> = found.into_iter().map(|d| (d.pos, d.code, d.message)).collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn checked_apart_the_services_give_what_the_whole_check_gives() {
+        let mut texts: Vec<String> = [
+            "services:\n  web:\n    image: 1\n    build: {nope: 1}\n  db:\n    ports: {a: 1}\nvolumes:\n  v: {driver: [x]}\nnope: 1\n",
+            "services: [a, b]\nvolumes: {}\n",
+            "services: ~\n",
+            "services:\n  'bad name!': {image: x}\n  ok: {image: x, unknown: 1}\n",
+            "x-a: 1\nservices:\n  a:\n    image: x\n    depends_on: {b: {condition: nope}}\n",
+            "[1, 2]\n",
+        ]
+        .map(String::from)
+        .into();
+        let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cases");
+        for case in std::fs::read_dir(cases).unwrap() {
+            for name in ["compose.yaml", "compose.override.yaml"] {
+                texts.extend(std::fs::read_to_string(case.as_ref().unwrap().path().join(name)));
+            }
+        }
+        let mut split = 0;
+        for text in &texts {
+            for doc in parse(text, 0, Limits::default()).unwrap_or_default() {
+                let mut whole: Vec<_> = validate(&doc).into_iter().map(|d| (d.pos, d.code, d.message)).collect();
+                whole.sort();
+                assert_eq!(found_apart(&doc), whole, "{text}");
+                split += usize::from(!Apart::new(&doc).services().is_empty());
+            }
+        }
+        assert!(split > 50, "most cases have services to check apart: {split}");
     }
 
     #[test]
