@@ -14,7 +14,9 @@
 //! the **work** (reading the input to the finished output text) and the **teardown**
 //! (freeing what the run made, which the `kompile` binary leaves to the process's exit).
 //! The table gives the medians and minimums of the work, its ratio, the teardown medians,
-//! and the ratio of work and teardown together. A second table (1,000 and 10,000 services)
+//! and the ratio of work and teardown together; each ratio also as the median of the rounds'
+//! own ratios ("paired": the two runs of a round ran one after the other, so a drift in the
+//! machine's speed moves both alike). A second table (1,000 and 10,000 services)
 //! times whole processes, as users run them: the `kompile` binary against the baseline mode
 //! below, each started fresh, in interleaved rounds. A third times the pipeline stages once
 //! per size, to show where the time goes.
@@ -184,6 +186,9 @@ struct Stats {
     baseline: Duration,
     baseline_min: Duration,
     baseline_teardown: Duration,
+    /// [`paired_ratio`] of the work, and of the work and teardown.
+    paired: f64,
+    paired_with_teardown: f64,
     samples: usize,
 }
 
@@ -211,6 +216,14 @@ fn rounds<A, B>(budget: Duration, most: usize, a: impl Fn() -> A, b: impl Fn() -
     (ours, theirs)
 }
 
+/// The median of the ratios of each round's two runs, which ran one after the other: a
+/// machine whose speed drifts during the measurement moves both runs of a round alike.
+fn paired_ratio(ours: &[Duration], theirs: &[Duration]) -> f64 {
+    let mut ratios: Vec<f64> = ours.iter().zip(theirs).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64()).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
 /// The median and the minimum of some times.
 fn median_and_min(mut times: Vec<Duration>) -> (Duration, Duration) {
     times.sort();
@@ -224,7 +237,21 @@ fn measure(budget: Duration, convert: impl Fn() -> Run, baseline: impl Fn() -> R
     let ((convert, convert_min), (convert_teardown, _)) = (median(&ours, |r| r.work), median(&ours, |r| r.teardown));
     let ((baseline, baseline_min), (baseline_teardown, _)) =
         (median(&theirs, |r| r.work), median(&theirs, |r| r.teardown));
-    Stats { convert, convert_min, convert_teardown, baseline, baseline_min, baseline_teardown, samples: ours.len() }
+    let times = |runs: &[Run], pick: fn(&Run) -> Duration| runs.iter().map(pick).collect::<Vec<_>>();
+    let paired = paired_ratio(&times(&ours, |r| r.work), &times(&theirs, |r| r.work));
+    let whole = |r: &Run| r.work + r.teardown;
+    let paired_with_teardown = paired_ratio(&times(&ours, whole), &times(&theirs, whole));
+    Stats {
+        convert,
+        convert_min,
+        convert_teardown,
+        baseline,
+        baseline_min,
+        baseline_teardown,
+        paired,
+        paired_with_teardown,
+        samples: ours.len(),
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -301,8 +328,8 @@ fn processes(sizes: &[usize], budget: Duration) {
     println!();
     println!("Whole processes (`kompile convert -f FILE` against `--one-shot baseline FILE`):");
     println!();
-    println!("| services | kompile (median) | kompile (min) | baseline (median) | baseline (min) | ratio (medians) | ratio (mins) | rounds |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| services | kompile (median) | kompile (min) | baseline (median) | baseline (min) | ratio (medians) | ratio (mins) | ratio (paired) | rounds |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let file = dir.join(format!("compose-{n}.yaml"));
         std::fs::write(&file, generate(n)).expect("the generated file can be written");
@@ -316,9 +343,10 @@ fn processes(sizes: &[usize], budget: Duration) {
         let theirs = || time(Command::new(&me).arg("--one-shot").arg("baseline").arg(&file));
         let (a, b) = rounds(budget, 40, ours, theirs);
         let count = a.len();
+        let paired = paired_ratio(&a, &b);
         let ((am, amin), (bm, bmin)) = (median_and_min(a), median_and_min(b));
         println!(
-            "| {n} | {} | {} | {} | {} | {:.2}x | {:.2}x | {count} |",
+            "| {n} | {} | {} | {} | {} | {:.2}x | {:.2}x | {paired:.2}x | {count} |",
             ms(am),
             ms(amin),
             ms(bm),
@@ -386,9 +414,9 @@ fn main() {
     println!("kompile convert benchmark ({})", if full { "full" } else { "smoke run; `cargo bench` for numbers" });
     println!();
     println!(
-        "| services | convert (median) | convert (min) | baseline (median) | baseline (min) | ratio | convert per service | teardown: convert / baseline | ratio with teardown | rounds |"
+        "| services | convert (median) | convert (min) | baseline (median) | baseline (min) | ratio | ratio (paired) | convert per service | teardown: convert / baseline | ratio with teardown | with teardown (paired) | rounds |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut breakdown = Vec::new();
     for &n in sizes {
         let text = generate(n);
@@ -398,14 +426,16 @@ fn main() {
         let with_teardown =
             (s.convert + s.convert_teardown).as_secs_f64() / (s.baseline + s.baseline_teardown).as_secs_f64();
         println!(
-            "| {n} | {} | {} | {} | {} | {ratio:.2}x | {} | {} / {} | {with_teardown:.2}x | {} |",
+            "| {n} | {} | {} | {} | {} | {ratio:.2}x | {:.2}x | {} | {} / {} | {with_teardown:.2}x | {:.2}x | {} |",
             ms(s.convert),
             ms(s.convert_min),
             ms(s.baseline),
             ms(s.baseline_min),
+            s.paired,
             us(s.convert / n as u32),
             ms(s.convert_teardown),
             ms(s.baseline_teardown),
+            s.paired_with_teardown,
             s.samples,
         );
         if full {

@@ -564,10 +564,9 @@ impl<'a> Loader<'a> {
             let mut lane_sources = Sources::default();
             let lane = (!second.is_empty()).then(|| self.lane(&mut lane_sources));
             let active = &active;
-            let apart = large.then(|| schema::Apart::new(root));
-            let apart = apart.as_ref();
-            let chunks = crate::par::Chunks::new(apart.map_or(&[][..], schema::Apart::services), SCHEMA_CHUNK);
-            let check = |chunks: &crate::par::Chunks<'_, _>| apart.map(|a| chunks.take(|entry| a.service(entry)));
+            let apart = schema::Apart::new(root);
+            let chunks = crate::par::Chunks::new(apart.services(), SCHEMA_CHUNK);
+            let check = |chunks: &crate::par::Chunks<'_, _>| chunks.take(|entry| apart.service(entry));
             let ((rest, lane, checked_there), checked_here) = crate::par::join(
                 large,
                 || {
@@ -575,7 +574,7 @@ impl<'a> Loader<'a> {
                         let (services, disabled) = lane.read_services(second, active);
                         (services, disabled, lane.diags, lane.not_converted)
                     });
-                    (apart.map(schema::Apart::rest), lane, check(&chunks))
+                    (apart.rest(), lane, check(&chunks))
                 },
                 || {
                     let (services, off) = self.read_services(first, active);
@@ -584,11 +583,9 @@ impl<'a> Loader<'a> {
                     check(&chunks)
                 },
             );
-            if let Some(mut rest) = rest {
-                let checked = chunks.merge(checked_there.into_iter().chain(checked_here));
-                rest.extend(checked.into_iter().flatten());
-                schema_diags = Some(rest);
-            }
+            let mut schema = rest;
+            schema.extend(chunks.merge([checked_there, checked_here]).into_iter().flatten());
+            schema_diags = Some(schema);
             if let Some((services, off, diags, not_converted)) = lane {
                 project.services.extend(services);
                 disabled.extend(off);
