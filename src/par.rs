@@ -3,8 +3,9 @@
 //! A pre-commit hook converts a handful of services in a few milliseconds; starting a thread
 //! would only add to that, so everything here runs in order below [`LARGE`] items. Above it,
 //! independent steps use a second core: parsing, interpolating, reading and mapping halves of
-//! the services, checking the schema while the model is read, sorting, validating and
-//! rendering halves of the object list (ARCHITECTURE.md lists them). Results are combined in
+//! the services, checking them against the schema and validating objects in chunks taken by
+//! whichever thread is free, sorting the object list in halves and rendering it from both
+//! ends (ARCHITECTURE.md lists them). Results are combined in
 //! input order, so output and diagnostics are byte-identical to a sequential run. When a
 //! thread cannot be started, the work runs on the calling thread.
 
