@@ -53,12 +53,13 @@ fn render_into(out: &mut String, objects: &[Object], indent: usize) {
 /// when their turn comes. Neither renders more than [`AHEAD`] pieces past the one to be
 /// written next, so few wait in memory.
 pub fn write_yaml_stream(objects: &[Object], indent: usize, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    // Bytes rendered before they are written out; pieces the objects are cut into.
-    write_yaml_stream_in(objects, indent, out, 64 << 10, PIECES)
+    // Bytes rendered before they are written out; pieces the objects are cut into (smaller
+    // than `yaml_stream`'s, so that the pieces waiting to be written hold less).
+    write_yaml_stream_in(objects, indent, out, 64 << 10, 2 * PIECES)
 }
 
 /// How many rendered pieces may wait to be written, on each thread.
-const AHEAD: usize = 8;
+const AHEAD: usize = 4;
 
 fn write_yaml_stream_in(
     objects: &[Object],
