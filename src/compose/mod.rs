@@ -420,9 +420,11 @@ pub fn normalize_project_name(name: &str) -> String {
 const SCHEMA_CHUNK: usize = 64;
 
 impl<'a> Loader<'a> {
-    /// Read the model, and check the tree against the schema: for a `large` project on a
-    /// second thread, which also reads the last 30% of the services when they read no
-    /// file of their own ([`Loader::lane`]). Returns the schema's findings and the model.
+    /// Read the model, and check the tree against the schema: for a `large` project with a
+    /// second thread, which reads the last 30% of the services when they read no file of
+    /// their own ([`Loader::lane`]) and checks the tree without the services; both threads
+    /// then check the services ([`schema::Apart`]). Returns the schema's findings and the
+    /// model.
     fn read_project(
         &mut self,
         root: &Node,
