@@ -21,11 +21,7 @@ pub fn yaml_stream(objects: &[Object], indent: usize) -> String {
         &pieces,
         String::new(),
         |out, piece| render_into(out, piece, indent),
-        |piece| {
-            let mut text = String::new();
-            render_into(&mut text, piece, indent);
-            text
-        },
+        |piece| rendered(piece, indent),
     );
     out.reserve(rest.iter().map(String::len).sum());
     for text in rest {
@@ -44,6 +40,13 @@ fn render_into(out: &mut String, objects: &[Object], indent: usize) {
         out.push_str("---\n");
         write_yaml(out, &object.value, indent);
     }
+}
+
+/// [`render_into`] a text of their own.
+fn rendered(objects: &[Object], indent: usize) -> String {
+    let mut text = String::new();
+    render_into(&mut text, objects, indent);
+    text
 }
 
 /// [`yaml_stream`] written to `out` as it is rendered, byte for byte the same, never held
@@ -86,10 +89,8 @@ fn write_yaml_stream_in(
         // dropped, and this thread claims every piece itself, in order.
         let _ = std::thread::Builder::new().spawn_scoped(scope, move || {
             while let Some(k) = claim() {
-                let mut text = String::new();
-                render_into(&mut text, pieces[k], indent);
                 // A closed channel: this thread stopped writing (an error), so stop too.
-                if handed.send((k, text)).is_err() {
+                if handed.send((k, rendered(pieces[k], indent))).is_err() {
                     break;
                 }
             }
@@ -109,9 +110,7 @@ fn write_yaml_stream_in(
                         render_chunks(pieces[k], indent, write, &mut write_out)?;
                         written += 1;
                     } else {
-                        let mut text = String::new();
-                        render_into(&mut text, pieces[k], indent);
-                        waiting.insert(k, text);
+                        waiting.insert(k, rendered(pieces[k], indent));
                     }
                     continue;
                 }
