@@ -125,7 +125,7 @@ pub fn validate(root: &Node) -> Vec<Diagnostic> {
     diagnostics(out)
 }
 
-/// The schema check of a large project in parts that two threads share: [`Apart::rest`]
+/// The schema check in parts, which two threads share for a large project: [`Apart::rest`]
 /// checks the tree without the entries of `services`, [`Apart::service`] one of those
 /// entries. Together they find what [`validate`] finds.
 pub struct Apart<'a> {
